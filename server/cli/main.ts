@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * `stylize` — the command line. Every failure ends as one line on stderr and a non-zero exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { exitCodeFor, StylizeError } from '../errors.js';
+import { imageCommand } from './image-command.js';
+import { modelsCommand } from './models-command.js';
+
+export function buildProgram(): Command {
+  return new Command('stylize')
+    .description('neural style transfer (Gatys et al.) for images, live video and video files')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addCommand(imageCommand())
+    .addCommand(modelsCommand());
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof StylizeError ? ` [${error.code}]` : '';
+    process.stderr.write(`stylize: error${code}: ${message}\n`);
+    if (process.env.STYLIZE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return exitCodeFor(error);
+  }
+}

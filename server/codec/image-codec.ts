@@ -1,0 +1,73 @@
+/**
+ * The only module that imports sharp: decode any image sharp reads (JPEG, PNG, WebP, GIF, TIFF,
+ * AVIF; greyscale, CMYK, 16-bit, alpha) into packed 8-bit sRGB, and encode RGB back out.
+ */
+import { access, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { FileNotFoundError, NotAnImageError } from '../errors.js';
+import type { RgbImage } from '../engine/image.js';
+
+export interface DecodeOptions {
+  /** Resize so the longer side is this many pixels (aspect ratio kept). */
+  longSide?: number;
+  /** Resize to exactly this size (ignores aspect ratio); wins over longSide. */
+  exact?: { width: number; height: number };
+  /** How to name the input in errors. */
+  label?: string;
+}
+
+/** Decodes a file path or an in-memory encoded image. */
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
+  const label = options.label ?? (typeof input === 'string' ? input : 'the image');
+  if (typeof input === 'string') {
+    try {
+      await access(input);
+    } catch {
+      throw new FileNotFoundError(input);
+    }
+  }
+  try {
+    let pipeline = sharp(input, { failOn: 'error' })
+      .rotate() // honour EXIF orientation
+      .toColourspace('srgb')
+      // Transparent pixels are laid on white, as a viewer would show them.
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .removeAlpha();
+    if (options.exact) {
+      pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
+    } else if (options.longSide) {
+      pipeline = pipeline.resize(options.longSide, options.longSide, { fit: 'inside' });
+    }
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (error) {
+    throw new NotAnImageError(label, { cause: error });
+  }
+}
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+/** Picks the output format from a file name; PNG when the extension says nothing we know. */
+export function formatForPath(path: string): ImageFormat {
+  const ext = path.toLowerCase().split('.').pop();
+  if (ext === 'jpg' || ext === 'jpeg') return 'jpeg';
+  if (ext === 'webp') return 'webp';
+  return 'png';
+}
+
+export async function encodeImage(image: RgbImage, format: ImageFormat, quality = 90): Promise<Buffer> {
+  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  switch (format) {
+    case 'jpeg':
+      return pipeline.jpeg({ quality }).toBuffer();
+    case 'webp':
+      return pipeline.webp({ quality }).toBuffer();
+    case 'png':
+      return pipeline.png().toBuffer();
+  }
+}
+
+export async function writeImage(image: RgbImage, path: string): Promise<void> {
+  await writeFile(path, await encodeImage(image, formatForPath(path), 92));
+}

@@ -1,0 +1,104 @@
+/**
+ * The one defaults table and the one validator. The CLI, environment variables and (later) the
+ * HTTP API all feed partial option objects through `parseStylizeOptions`, so a default or a
+ * limit is written exactly once. This is also the only module that reads `process.env`.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export const MODEL_NAMES = ['auto', 'vgg19', 'random-multiscale'] as const;
+export type ModelChoice = (typeof MODEL_NAMES)[number];
+
+/** Defaults of the seed (Gatys et al. as taught): α=10, β=40, Adam lr 0.03. */
+export const DEFAULTS = {
+  size: 256,
+  steps: 200,
+  lr: 0.03,
+  contentWeight: 10,
+  styleWeight: 40,
+  tvWeight: 0,
+  seed: 42,
+  init: 'content' as string,
+  preserveColors: false,
+  model: 'auto' as ModelChoice,
+} as const;
+
+/** Hard limits: a working size beyond this would take minutes per step on a CPU. */
+export const LIMITS = {
+  // random-multiscale downsamples by 8 then pads a 7×7 filter by 3: 32 px is the least it can take.
+  minSize: 32,
+  maxSize: 2048,
+  maxSteps: 100_000,
+  maxStyles: 8,
+} as const;
+
+const finite = z.number().finite();
+
+export const stylizeOptionsSchema = z.object({
+  size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxSize).default(DEFAULTS.size),
+  steps: z.number().int().min(0).max(LIMITS.maxSteps).default(DEFAULTS.steps),
+  lr: finite.positive().max(10).default(DEFAULTS.lr),
+  contentWeight: finite.min(0).default(DEFAULTS.contentWeight),
+  styleWeight: finite.min(0).default(DEFAULTS.styleWeight),
+  tvWeight: finite.min(0).default(DEFAULTS.tvWeight),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
+  init: z.string().min(1).default(DEFAULTS.init),
+  preserveColors: z.boolean().default(DEFAULTS.preserveColors),
+  model: z.enum(MODEL_NAMES).default(DEFAULTS.model),
+  backend: z.enum(BACKEND_NAMES).optional(),
+  weights: z.string().min(1).optional(),
+  styleWeights: z.array(finite.min(0)).max(LIMITS.maxStyles).optional(),
+});
+export type StylizeOptions = z.infer<typeof stylizeOptionsSchema>;
+
+/** Validates a partial option object; the error names every bad field and why. */
+export function parseStylizeOptions(input: Record<string, unknown>): StylizeOptions {
+  const result = stylizeOptionsSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(formatIssues(result.error));
+  return result.data;
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? `--${kebab(issue.path.join('.'))}` : 'options'}: ${issue.message}`)
+    .join('; ');
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Environment settings, read once. `STYLIZE_BACKEND` forces a backend like `--backend`. */
+export interface EnvSettings {
+  backend: BackendName | undefined;
+  wasmThreads: number | undefined;
+  modelsDir: string | undefined;
+  vgg19Url: string | undefined;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
+  const schema = z.object({
+    STYLIZE_BACKEND: z.enum(BACKEND_NAMES).optional(),
+    STYLIZE_WASM_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+    STYLIZE_MODELS_DIR: z.string().min(1).optional(),
+    STYLIZE_VGG19_URL: z.string().url().optional(),
+  });
+  const result = schema.safeParse({
+    STYLIZE_BACKEND: env.STYLIZE_BACKEND || undefined,
+    STYLIZE_WASM_THREADS: env.STYLIZE_WASM_THREADS || undefined,
+    STYLIZE_MODELS_DIR: env.STYLIZE_MODELS_DIR || undefined,
+    STYLIZE_VGG19_URL: env.STYLIZE_VGG19_URL || undefined,
+  });
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return {
+    backend: result.data.STYLIZE_BACKEND,
+    wasmThreads: result.data.STYLIZE_WASM_THREADS,
+    modelsDir: result.data.STYLIZE_MODELS_DIR,
+    vgg19Url: result.data.STYLIZE_VGG19_URL,
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The engine's one interface, shared by the CLI, live streams and video jobs:
+ *   createStylizer(opts) → { setStyle, configure, stylizeFrame, reset, dispose }
+ * Gatys et al. by optimisation: the image itself is the variable, Adam moves it to lower
+ * J = α·J_content + β·J_style (+ τ·J_tv), pixels clipped to [0, 1] after each step.
+ * For video, `warmStart` seeds a frame from the previous output and keeps Adam's moments, so a
+ * few steps per frame suffice. Style Gram targets are computed once per style and cached.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DisposedError } from '../errors.js';
+import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
+import { contentCost, gramMatrix, styleLayerCostFromGram, totalCost, totalVariationCost, weightedSum } from './losses.js';
+import type { FeatureNetwork } from './networks/network.js';
+import { createRandom, uniformArray } from './random.js';
+
+export interface StyleImage {
+  readonly image: RgbImage;
+  /** Relative weight when several styles are mixed (normalised to sum 1). */
+  readonly weight?: number;
+}
+
+export interface CostWeights {
+  /** α */
+  contentWeight: number;
+  /** β */
+  styleWeight: number;
+  /** weight of the total-variation term (0 = off, as in the seed) */
+  tvWeight: number;
+}
+
+export interface StylizerSettings extends CostWeights {
+  lr: number;
+  preserveColors: boolean;
+  seed: number;
+}
+
+export type Init = 'content' | 'noise' | RgbImage;
+
+export interface StylizeFrameOptions {
+  steps: number;
+  /** Start from the previous output (resized if needed) and keep the optimiser state. */
+  warmStart?: boolean;
+  /** Where a cold start begins (default: the content image). */
+  init?: Init;
+  /** Called after each step with the step number (1-based) and the costs of that step. */
+  onStep?: (step: number, costs: Costs) => void;
+}
+
+export interface Costs {
+  total: number;
+  content: number;
+  style: number;
+  tv: number;
+}
+
+export interface StylizeResult {
+  image: RgbImage;
+  /** Costs at the last step (NaN when steps = 0). */
+  costs: Costs;
+  steps: number;
+  msPerStep: number;
+  warmStarted: boolean;
+}
+
+export interface Stylizer {
+  readonly network: Pick<FeatureNetwork, 'name' | 'description'>;
+  setStyle(styles: readonly StyleImage[]): void;
+  configure(settings: Partial<StylizerSettings>): void;
+  stylizeFrame(content: RgbImage, options: StylizeFrameOptions): Promise<StylizeResult>;
+  /** Forget the previous output and optimiser state (the next frame starts cold). */
+  reset(): void;
+  /** Frees every tensor, the network's included. Safe to call twice. */
+  dispose(): void;
+}
+
+export const DEFAULT_SETTINGS: StylizerSettings = {
+  lr: 0.03,
+  contentWeight: 10,
+  styleWeight: 40,
+  tvWeight: 0,
+  preserveColors: false,
+  seed: 42,
+};
+
+/** Takes ownership of `network`: dispose() frees it too. */
+export function createStylizer(network: FeatureNetwork, settings: Partial<StylizerSettings> = {}): Stylizer {
+  let current: StylizerSettings = { ...DEFAULT_SETTINGS, ...settings };
+  let styles: StyleImage[] = [];
+  /** Per-pixel style Grams Ĝ = G / (nH·nW), one per style layer, mixed over the styles. */
+  let styleGrams: Map<string, tf.Tensor2D> | undefined;
+  /** Ĝ scaled to the current frame's layer sizes, keyed by frame size. */
+  let styleTargets: { key: string; grams: Map<string, tf.Tensor2D> } | undefined;
+  let image: tf.Variable<tf.Rank.R4> | undefined;
+  let optimizer: tf.AdamOptimizer | undefined;
+  let disposed = false;
+  let busy = false;
+  const contentNames = network.contentLayers.map((l) => l.name);
+  const styleNames = network.styleLayers.map((l) => l.name);
+
+  function check(): void {
+    if (disposed) throw new DisposedError('stylizer');
+  }
+
+  function dropStyleTargets(): void {
+    for (const g of styleGrams?.values() ?? []) g.dispose();
+    for (const g of styleTargets?.grams.values() ?? []) g.dispose();
+    styleGrams = undefined;
+    styleTargets = undefined;
+  }
+
+  function dropOptimizer(): void {
+    optimizer?.dispose();
+    optimizer = undefined;
+  }
+
+  /** What the network sees: the image itself, or its luminance in colour-preserving mode. */
+  function netInput(rgb: tf.Tensor4D): tf.Tensor4D {
+    return current.preserveColors ? luminanceAsRgb(rgb) : rgb;
+  }
+
+  function computeStyleGrams(): Map<string, tf.Tensor2D> {
+    if (styles.length === 0) throw new RangeError('setStyle() must be called before stylizeFrame()');
+    const total = styles.reduce((sum, s) => sum + (s.weight ?? 1), 0);
+    const grams = tf.tidy(() => {
+      const mixed: Record<string, tf.Tensor2D> = {};
+      for (const style of styles) {
+        const share = (style.weight ?? 1) / total;
+        const activations = network.extract(netInput(imageToTensor(style.image)), styleNames);
+        for (const [name, a] of Object.entries(activations)) {
+          // Where we differ from the seed: the style Gram is taken per pixel, then rescaled to the
+          // generated image's pixel count, so a style image of any size gives the same target.
+          const perPixel = tf.mul(gramMatrix(a), share / (a.shape[1] * a.shape[2])) as tf.Tensor2D;
+          const previous = mixed[name];
+          mixed[name] = previous ? tf.add(previous, perPixel) : perPixel;
+        }
+      }
+      return mixed;
+    });
+    return new Map(Object.entries(grams));
+  }
+
+  function targetsFor(layerShapes: Map<string, number[]>, key: string): Map<string, tf.Tensor2D> {
+    if (styleTargets?.key === key) return styleTargets.grams;
+    styleGrams ??= computeStyleGrams();
+    for (const g of styleTargets?.grams.values() ?? []) g.dispose();
+    const grams = new Map<string, tf.Tensor2D>();
+    for (const [name, perPixel] of styleGrams) {
+      const [, h, w] = layerShapes.get(name)!;
+      grams.set(name, tf.tidy(() => tf.mul(perPixel, h! * w!)));
+    }
+    styleTargets = { key, grams };
+    return grams;
+  }
+
+  function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined): { start: tf.Tensor4D; warm: boolean } {
+    const [, h, w] = content.shape;
+    if (warm && image) {
+      const [, ph, pw] = image.shape;
+      return { start: ph === h && pw === w ? image.clone() : tf.tidy(() => tf.image.resizeBilinear(image!, [h, w])), warm: true };
+    }
+    if (init === 'noise') {
+      return { start: tf.tensor4d(uniformArray(h * w * 3, createRandom(current.seed), 0, 1), [1, h, w, 3]), warm: false };
+    }
+    if (init && init !== 'content') {
+      assertRgbImage(init, 'init image');
+      const t = imageToTensor(init);
+      if (init.width === w && init.height === h) return { start: t, warm: false };
+      const resized = tf.image.resizeBilinear(t, [h, w]);
+      t.dispose();
+      return { start: resized, warm: false };
+    }
+    return { start: content.clone(), warm: false };
+  }
+
+  return {
+    network: { name: network.name, description: network.description },
+
+    setStyle(next) {
+      check();
+      if (next.length === 0) throw new RangeError('at least one style image is needed');
+      next.forEach((s, i) => {
+        assertRgbImage(s.image, `style ${i + 1}`);
+        if (s.weight !== undefined && !(s.weight >= 0)) throw new RangeError(`style ${i + 1}: weight must be ≥ 0`);
+      });
+      if (next.reduce((sum, s) => sum + (s.weight ?? 1), 0) <= 0) throw new RangeError('style weights sum to 0');
+      styles = [...next];
+      dropStyleTargets();
+    },
+
+    configure(settings) {
+      check();
+      const next = { ...current, ...settings };
+      if (next.preserveColors !== current.preserveColors) dropStyleTargets();
+      if (next.lr !== current.lr) dropOptimizer();
+      current = next;
+    },
+
+    async stylizeFrame(frame, options) {
+      check();
+      assertRgbImage(frame, 'frame');
+      if (busy) throw new Error('stylizeFrame() is already running; frames must be fed one at a time');
+      busy = true;
+      try {
+        const content = imageToTensor(frame);
+        const seen = netInput(content);
+        // One forward pass gives the content targets and the style layers' shapes.
+        const contentTargets = new Map<string, tf.Tensor4D>();
+        const shapes = new Map<string, number[]>();
+        const features = tf.tidy(() => network.extract(seen, [...contentNames, ...styleNames]));
+        for (const [name, a] of Object.entries(features)) {
+          shapes.set(name, a.shape);
+          if (contentNames.includes(name)) contentTargets.set(name, a);
+          else a.dispose();
+        }
+        const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
+        const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init);
+        if (!warm) dropOptimizer();
+        if (image && image.shape.join() === start.shape.join()) {
+          image.assign(start);
+        } else {
+          image?.dispose();
+          dropOptimizer();
+          image = tf.variable(start, true);
+        }
+        start.dispose();
+        optimizer ??= tf.train.adam(current.lr);
+
+        const variable = image;
+        const { contentWeight, styleWeight, tvWeight } = current;
+        const costs: Costs = { total: Number.NaN, content: Number.NaN, style: Number.NaN, tv: Number.NaN };
+        const started = performance.now();
+        for (let step = 1; step <= options.steps; step++) {
+          let parts: tf.Scalar[] = [];
+          const total = optimizer.minimize(
+            () => {
+              const features = network.extract(variable, [...contentNames, ...styleNames]);
+              const jContent = weightedSum(
+                network.contentLayers.map((l) => contentCost(contentTargets.get(l.name)!, features[l.name]!)),
+                network.contentLayers.map((l) => l.weight),
+              );
+              const jStyle = weightedSum(
+                network.styleLayers.map((l) => styleLayerCostFromGram(targets.get(l.name)!, features[l.name]!)),
+                network.styleLayers.map((l) => l.weight),
+              );
+              const jTv = tvWeight > 0 ? totalVariationCost(variable) : tf.scalar(0);
+              parts = [tf.keep(jContent), tf.keep(jStyle), tf.keep(jTv)];
+              return tf.add(totalCost(jContent, jStyle, contentWeight, styleWeight), tf.mul(jTv, tvWeight));
+            },
+            true,
+            [variable],
+          )!;
+          tf.tidy(() => variable.assign(tf.clipByValue(variable, 0, 1)));
+          const [t, c, s, v] = await Promise.all([total, ...parts].map((x) => x.data()));
+          total.dispose();
+          parts.forEach((p) => p.dispose());
+          costs.total = t![0]!;
+          costs.content = c![0]!;
+          costs.style = s![0]!;
+          costs.tv = v![0]!;
+          options.onStep?.(step, { ...costs });
+        }
+        const elapsed = performance.now() - started;
+        const output = current.preserveColors ? recolour(variable, content) : variable.clone();
+        const result = await tensorToImage(output);
+        tf.dispose([output, content, seen === content ? [] : seen, ...contentTargets.values()]);
+        return {
+          image: result,
+          costs,
+          steps: options.steps,
+          msPerStep: options.steps > 0 ? elapsed / options.steps : 0,
+          warmStarted: warm,
+        };
+      } finally {
+        busy = false;
+      }
+    },
+
+    reset() {
+      check();
+      image?.dispose();
+      image = undefined;
+      dropOptimizer();
+    },
+
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      image?.dispose();
+      image = undefined;
+      dropOptimizer();
+      dropStyleTargets();
+      network.dispose();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Named errors with a stable `code`. Every error the product reports to a person or a client
+ * is one of these; `exitCodeFor` (CLI) and, later, the HTTP/WebSocket mappings live here too,
+ * so the code → status table exists exactly once.
+ */
+export const ErrorCode = {
+  BAD_INPUT: 'BAD_INPUT',
+  NOT_AN_IMAGE: 'NOT_AN_IMAGE',
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  BAD_CONFIG: 'BAD_CONFIG',
+  WEIGHTS_INVALID: 'WEIGHTS_INVALID',
+  WEIGHTS_MISSING: 'WEIGHTS_MISSING',
+  DOWNLOAD_FAILED: 'DOWNLOAD_FAILED',
+  CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  DISPOSED: 'DISPOSED',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class StylizeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The user gave something we cannot use (a flag value, a file of the wrong kind). */
+export class BadInputError extends StylizeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BAD_INPUT, message, options);
+  }
+}
+
+export class NotAnImageError extends StylizeError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NOT_AN_IMAGE, `${what} is not an image that can be read (JPEG, PNG, WebP, GIF, TIFF, AVIF)`, options);
+  }
+}
+
+export class FileNotFoundError extends StylizeError {
+  constructor(path: string) {
+    super(ErrorCode.FILE_NOT_FOUND, `no such file: ${path}`);
+  }
+}
+
+export class ConfigError extends StylizeError {
+  constructor(message: string) {
+    super(ErrorCode.BAD_CONFIG, message);
+  }
+}
+
+export class WeightsError extends StylizeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.WEIGHTS_INVALID, message, options);
+  }
+}
+
+export class WeightsMissingError extends StylizeError {
+  constructor(message: string) {
+    super(ErrorCode.WEIGHTS_MISSING, message);
+  }
+}
+
+export class DownloadError extends StylizeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.DOWNLOAD_FAILED, message, options);
+  }
+}
+
+export class ChecksumError extends StylizeError {
+  constructor(file: string, expected: string, actual: string) {
+    super(ErrorCode.CHECKSUM_MISMATCH, `${file}: checksum ${actual} does not match the expected ${expected}`);
+  }
+}
+
+export class BackendUnavailableError extends StylizeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BACKEND_UNAVAILABLE, message, options);
+  }
+}
+
+export class DisposedError extends StylizeError {
+  constructor(what: string) {
+    super(ErrorCode.DISPOSED, `${what} was used after dispose()`);
+  }
+}
+
+/** Process exit status for the CLI: 2 for the user's mistakes, 1 for everything else. */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof StylizeError)) return 1;
+  switch (error.code) {
+    case ErrorCode.BAD_INPUT:
+    case ErrorCode.NOT_AN_IMAGE:
+    case ErrorCode.FILE_NOT_FOUND:
+    case ErrorCode.BAD_CONFIG:
+      return 2;
+    default:
+      return 1;
+  }
+}

@@ -1,0 +1,19 @@
+/** Where the project's own files live, whether run from TypeScript sources or from dist/. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+  return dir;
+}
+
+export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+/** Default home of converted weights and generated style images (`models/`). */
+export const DEFAULT_MODELS_DIR = path.join(PROJECT_ROOT, 'models');
