@@ -51,6 +51,9 @@ export function selectBackend(options: SelectBackendOptions = {}): Promise<Backe
 }
 
 async function initialise(options: SelectBackendOptions): Promise<BackendInfo> {
+  // Production mode: no tfjs banners ("install our node backend…"); our own log says which
+  // backend runs and why.
+  tf.env().set('PROD', true);
   const order: BackendName[] = options.prefer ? [options.prefer] : [...BACKEND_NAMES];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {

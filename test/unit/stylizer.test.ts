@@ -1,0 +1,157 @@
+/** The engine interface: optimisation works, warm starts, caching, no tensor growth, lifecycle. */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { drawScene, drawStrokes, drawSwirls } from '../../fixtures/draw.js';
+import { DisposedError } from '../../server/errors.js';
+import type { RgbImage } from '../../server/engine/image.js';
+import { createRandomMultiscale } from '../../server/engine/networks/random-multiscale.js';
+import { createVgg19, randomVgg19Weights } from '../../server/engine/networks/vgg19.js';
+import { createStylizer, type Stylizer } from '../../server/engine/stylizer.js';
+import { useWasm } from '../helpers/backend.js';
+
+beforeAll(useWasm);
+
+let stylizer: Stylizer | undefined;
+afterEach(() => {
+  stylizer?.dispose();
+  stylizer = undefined;
+});
+
+function meanAbsDiff(a: RgbImage, b: RgbImage): number {
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
+  return sum / a.data.length;
+}
+
+describe('createStylizer', () => {
+  it('lowers the cost step after step and moves the image away from the photo', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    const content = drawScene(48, 40);
+    const totals: number[] = [];
+    const result = await stylizer.stylizeFrame(content, { steps: 15, onStep: (_, c) => totals.push(c.total) });
+    expect(totals).toHaveLength(15);
+    expect(totals[14]!).toBeLessThan(totals[0]! * 0.7);
+    expect(result.image.width).toBe(48);
+    expect(result.image.height).toBe(40);
+    expect(meanAbsDiff(result.image, content)).toBeGreaterThan(2);
+    expect(result.costs.style).toBeGreaterThan(0);
+    expect(result.warmStarted).toBe(false);
+  });
+
+  it('warm-starts from the previous output and keeps improving it', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    const content = drawScene(48, 40);
+    const first = await stylizer.stylizeFrame(content, { steps: 5 });
+    const second = await stylizer.stylizeFrame(content, { steps: 5, warmStart: true });
+    expect(second.warmStarted).toBe(true);
+    // Same content: starting from the last output, the cost keeps going down.
+    expect(second.costs.total).toBeLessThan(first.costs.total);
+    // A cold start forgets it: its cost is back near the first frame's.
+    const cold = await stylizer.stylizeFrame(content, { steps: 5, warmStart: false });
+    expect(cold.warmStarted).toBe(false);
+    expect(cold.costs.total).toBeCloseTo(first.costs.total, 1);
+  });
+
+  it('warm-starts across a size change by resizing the previous output', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    await stylizer.stylizeFrame(drawScene(48, 40), { steps: 2 });
+    const bigger = await stylizer.stylizeFrame(drawScene(64, 48), { steps: 2, warmStart: true });
+    expect(bigger.warmStarted).toBe(true);
+    expect([bigger.image.width, bigger.image.height]).toEqual([64, 48]);
+  });
+
+  it('reset() makes the next frame start cold', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1 });
+    stylizer.reset();
+    expect((await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, warmStart: true })).warmStarted).toBe(false);
+  });
+
+  it('mixes styles by weight: weight 0 leaves the other style alone', async () => {
+    const run = async (styles: { image: RgbImage; weight: number }[]): Promise<RgbImage> => {
+      const s = createStylizer(createRandomMultiscale(2));
+      try {
+        s.setStyle(styles);
+        return (await s.stylizeFrame(drawScene(40, 40), { steps: 4 })).image;
+      } finally {
+        s.dispose();
+      }
+    };
+    const swirls = drawSwirls(40, 40);
+    const strokes = drawStrokes(40, 40);
+    const only = await run([{ image: swirls, weight: 1 }]);
+    const withZero = await run([{ image: swirls, weight: 1 }, { image: strokes, weight: 0 }]);
+    const mixed = await run([{ image: swirls, weight: 0.5 }, { image: strokes, weight: 0.5 }]);
+    expect(meanAbsDiff(withZero, only)).toBeLessThan(0.5);
+    expect(meanAbsDiff(mixed, only)).toBeGreaterThan(0.5);
+  });
+
+  it("keeps the photo's colours with preserveColors", async () => {
+    stylizer = createStylizer(createRandomMultiscale(1), { preserveColors: true });
+    stylizer.setStyle([{ image: drawStrokes(48, 48) }]);
+    const content = drawScene(48, 40);
+    const out = (await stylizer.stylizeFrame(content, { steps: 10 })).image;
+    // Chroma (I, Q of YIQ) of each pixel stays the content's; only luminance changes.
+    const iq = (img: RgbImage, p: number): [number, number] => {
+      const [r, g, b] = [img.data[p * 3]!, img.data[p * 3 + 1]!, img.data[p * 3 + 2]!];
+      return [0.596 * r - 0.274 * g - 0.322 * b, 0.211 * r - 0.523 * g + 0.312 * b];
+    };
+    let chromaDiff = 0;
+    let lumaDiff = 0;
+    for (let p = 0; p < 48 * 40; p++) {
+      const [i1, q1] = iq(out, p);
+      const [i2, q2] = iq(content, p);
+      chromaDiff += Math.abs(i1 - i2) + Math.abs(q1 - q2);
+      const y = (img: RgbImage): number => 0.299 * img.data[p * 3]! + 0.587 * img.data[p * 3 + 1]! + 0.114 * img.data[p * 3 + 2]!;
+      lumaDiff += Math.abs(y(out) - y(content));
+    }
+    expect(lumaDiff / (48 * 40)).toBeGreaterThan(1);
+    // Chroma moves only where the recombined pixel had to be clipped into [0, 255].
+    expect(chromaDiff / (48 * 40)).toBeLessThan(lumaDiff / (48 * 40));
+  });
+
+  it('refuses bad input with clear errors', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    await expect(stylizer.stylizeFrame(drawScene(40, 40), { steps: 1 })).rejects.toThrow(/setStyle/);
+    expect(() => stylizer!.setStyle([])).toThrow(/at least one/);
+    expect(() => stylizer!.setStyle([{ image: { width: 4, height: 4, data: new Uint8Array(5) } }])).toThrow(/expected 48 bytes/);
+    expect(() => stylizer!.setStyle([{ image: drawSwirls(8, 8), weight: 0 }])).toThrow(/sum to 0/);
+    stylizer.setStyle([{ image: drawSwirls(40, 40) }]);
+    await expect(stylizer.stylizeFrame({ width: 0, height: 3, data: new Uint8Array(0) }, { steps: 1 })).rejects.toThrow(/dimensions/);
+  });
+
+  it('is safe to dispose twice and refuses use after dispose', async () => {
+    const s = createStylizer(createRandomMultiscale(1));
+    s.dispose();
+    s.dispose();
+    expect(() => s.setStyle([{ image: drawSwirls(8, 8) }])).toThrow(DisposedError);
+    await expect(s.stylizeFrame(drawScene(8, 8), { steps: 1 })).rejects.toThrow(DisposedError);
+  });
+});
+
+describe('no tensor leaks', () => {
+  for (const [name, make] of [
+    ['random-multiscale', () => createRandomMultiscale(3)],
+    ['vgg19', () => createVgg19({ weights: randomVgg19Weights(3, 'block2_conv1'), source: { kind: 'random', path: 'r' } })],
+  ] as const) {
+    it(`${name}: 100 warm-started frames leave tf.memory().numTensors unchanged`, async () => {
+      const before = tf.memory().numTensors;
+      const s = createStylizer(make());
+      s.setStyle([{ image: drawSwirls(32, 32) }]);
+      const scene = drawScene(32, 32).data;
+      const frames = [scene, scene.map((v) => 255 - v)].map((data) => ({ width: 32, height: 32, data }));
+      await s.stylizeFrame(frames[0]!, { steps: 1 });
+      const steady = tf.memory().numTensors;
+      for (let i = 0; i < 100; i++) {
+        await s.stylizeFrame(frames[i % 2]!, { steps: 1, warmStart: i % 10 !== 0 });
+        expect(tf.memory().numTensors).toBe(steady);
+      }
+      s.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
