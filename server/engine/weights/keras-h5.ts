@@ -4,7 +4,7 @@
  * `weight_names` attribute naming its datasets (`block1_conv1/kernel:0`, or
  * `block1_conv1_W_1:0` in files from Keras 1). Kernels come first, biases second.
  */
-import { access } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { FileNotFoundError, WeightsError } from '../../errors.js';
 import { elementCount, type WeightSet } from './weight-set.js';
 
@@ -20,15 +20,12 @@ async function loadH5(): Promise<H5Module> {
 }
 
 export async function readKerasH5(file: string): Promise<WeightSet> {
-  try {
-    await access(file);
-  } catch {
-    throw new FileNotFoundError(file);
-  }
+  if (!(await hasHdf5Signature(file))) throw new WeightsError(`${file}: not an HDF5 file (no HDF5 signature)`);
   const { File, Group, Dataset } = await loadH5();
   let h5file: InstanceType<typeof File>;
   try {
     h5file = new File(file, 'r');
+    if (h5file.file_id < 0n) throw new Error('h5wasm could not open it');
   } catch (error) {
     throw new WeightsError(`${file}: not an HDF5 file`, { cause: error });
   }
@@ -62,6 +59,27 @@ export async function readKerasH5(file: string): Promise<WeightSet> {
     return weights;
   } finally {
     h5file.close();
+  }
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5 files start with an 8-byte signature at 0 (or 512, 1024, … after a user block). */
+async function hasHdf5Signature(file: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    throw new FileNotFoundError(file);
+  }
+  try {
+    for (const offset of [0, 512, 1024, 2048]) {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(8), 0, 8, offset);
+      if (bytesRead === 8 && buffer.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    await handle.close();
   }
 }
 
