@@ -2,7 +2,7 @@
  * `stylize image <content> --style <img>[,<img2> …] -o out.png`: one picture, from scratch.
  */
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, MODEL_NAMES, parseStylizeOptions, readEnv } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, parseStylizeOptions, readEnv } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { decodeImage, writeImage } from '../codec/image-codec.js';
 import { describeBackend, selectBackend } from '../engine/backend.js';
@@ -62,10 +62,11 @@ async function runImage(contentPath: string, flags: ImageFlags): Promise<void> {
   }
 
   // Decode everything first: a bad file fails fast, before the backend and the network load.
-  const content = await decodeImage(contentPath, { longSide: options.size, label: `content image ${contentPath}` });
+  const fit = { longSide: options.size, minShortSide: LIMITS.minSize };
+  const content = await decodeImage(contentPath, { ...fit, label: `content image ${contentPath}` });
   const styles = await Promise.all(
     stylePaths.map(async (p, i) => ({
-      image: await decodeImage(p, { longSide: options.size, label: `style image ${p}` }),
+      image: await decodeImage(p, { ...fit, label: `style image ${p}` }),
       weight: options.styleWeights?.[i] ?? 1,
     })),
   );

@@ -10,6 +10,8 @@ import type { RgbImage } from '../engine/image.js';
 export interface DecodeOptions {
   /** Resize so the longer side is this many pixels (aspect ratio kept). */
   longSide?: number;
+  /** With longSide: never let the shorter side fall below this (a panorama grows instead). */
+  minShortSide?: number;
   /** Resize to exactly this size (ignores aspect ratio); wins over longSide. */
   exact?: { width: number; height: number };
   /** How to name the input in errors. */
@@ -36,7 +38,9 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     if (options.exact) {
       pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
     } else if (options.longSide) {
-      pipeline = pipeline.resize(options.longSide, options.longSide, { fit: 'inside' });
+      const { width, height } = await orientedSize(input);
+      const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
+      pipeline = pipeline.resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { fit: 'fill' });
     }
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
@@ -44,6 +48,13 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   } catch (error) {
     throw new NotAnImageError(label, { cause: error });
   }
+}
+
+/** Width and height as displayed (EXIF orientations 5–8 swap them). */
+async function orientedSize(input: string | Uint8Array): Promise<{ width: number; height: number }> {
+  const meta = await sharp(input).metadata();
+  if (!meta.width || !meta.height) throw new Error('no dimensions');
+  return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';

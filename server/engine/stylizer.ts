@@ -7,7 +7,7 @@
  * few steps per frame suffice. Style Gram targets are computed once per style and cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DisposedError } from '../errors.js';
+import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, totalCost, totalVariationCost, weightedSum } from './losses.js';
 import type { FeatureNetwork } from './networks/network.js';
@@ -101,6 +101,15 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
     if (disposed) throw new DisposedError('stylizer');
   }
 
+  function checkSize(image: RgbImage, what: string): void {
+    assertRgbImage(image, what);
+    if (Math.min(image.width, image.height) < network.minSide) {
+      throw new BadInputError(
+        `${what} is ${image.width}×${image.height}; ${network.name} needs at least ${network.minSide} pixels a side`,
+      );
+    }
+  }
+
   function dropStyleTargets(): void {
     for (const g of styleGrams?.values() ?? []) g.dispose();
     for (const g of styleTargets?.grams.values() ?? []) g.dispose();
@@ -179,7 +188,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
       check();
       if (next.length === 0) throw new RangeError('at least one style image is needed');
       next.forEach((s, i) => {
-        assertRgbImage(s.image, `style ${i + 1}`);
+        checkSize(s.image, `style image ${i + 1}`);
         if (s.weight !== undefined && !(s.weight >= 0)) throw new RangeError(`style ${i + 1}: weight must be ≥ 0`);
       });
       if (next.reduce((sum, s) => sum + (s.weight ?? 1), 0) <= 0) throw new RangeError('style weights sum to 0');
@@ -197,7 +206,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
 
     async stylizeFrame(frame, options) {
       check();
-      assertRgbImage(frame, 'frame');
+      checkSize(frame, 'content image');
       if (busy) throw new Error('stylizeFrame() is already running; frames must be fed one at a time');
       busy = true;
       try {

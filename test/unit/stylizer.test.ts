@@ -119,7 +119,8 @@ describe('createStylizer', () => {
     await expect(stylizer.stylizeFrame(drawScene(40, 40), { steps: 1 })).rejects.toThrow(/setStyle/);
     expect(() => stylizer!.setStyle([])).toThrow(/at least one/);
     expect(() => stylizer!.setStyle([{ image: { width: 4, height: 4, data: new Uint8Array(5) } }])).toThrow(/expected 48 bytes/);
-    expect(() => stylizer!.setStyle([{ image: drawSwirls(8, 8), weight: 0 }])).toThrow(/sum to 0/);
+    expect(() => stylizer!.setStyle([{ image: drawSwirls(40, 40), weight: 0 }])).toThrow(/sum to 0/);
+    expect(() => stylizer!.setStyle([{ image: drawSwirls(64, 20) }])).toThrow(/64×20; random-multiscale needs at least 32 pixels/);
     stylizer.setStyle([{ image: drawSwirls(40, 40) }]);
     await expect(stylizer.stylizeFrame({ width: 0, height: 3, data: new Uint8Array(0) }, { steps: 1 })).rejects.toThrow(/dimensions/);
   });

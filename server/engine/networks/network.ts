@@ -16,6 +16,8 @@ export interface FeatureNetwork {
   readonly name: string;
   /** One line for logs: what is loaded and which layers are used. */
   readonly description: string;
+  /** Smallest width or height (pixels) the network can take. */
+  readonly minSide: number;
   readonly contentLayers: readonly WeightedLayer[];
   readonly styleLayers: readonly WeightedLayer[];
   /**

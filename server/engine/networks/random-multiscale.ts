@@ -8,6 +8,7 @@
  * (a box blur), cheap and with an exact, fast gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BadInputError } from '../../errors.js';
 import { avgPool2, convRelu, disposeConvWeights, makeConvWeights, reflectPad, type ConvWeights } from '../gradients.js';
 import { createRandom } from '../random.js';
 import { equalWeights, type FeatureNetwork, type LayerOutputs } from './network.js';
@@ -31,6 +32,9 @@ export const BANKS: readonly BankSpec[] = [
 ];
 
 const CONTENT_BANKS = ['bank3', 'bank5'];
+
+/** Downsampled by 8, a map must still be wider than the 7×7 filter's reflect padding (3). */
+export const MIN_SIDE = 32;
 
 /** One bank's filters: [k, k, 3, 64], each filter zero-mean with unit L2 norm. */
 export function randomBankKernel(kernel: number, random: () => number): Float32Array {
@@ -60,6 +64,7 @@ export function createRandomMultiscale(seed = 1): FeatureNetwork {
   return {
     name: 'random-multiscale',
     description: `random-multiscale (seed ${seed}, 6 banks × ${FILTERS_PER_BANK} random filters); content ${CONTENT_BANKS.join(', ')}; style all six`,
+    minSide: MIN_SIDE,
     contentLayers: equalWeights(CONTENT_BANKS),
     styleLayers: equalWeights(names),
     extract(image, layers) {
@@ -78,7 +83,7 @@ export function createRandomMultiscale(seed = 1): FeatureNetwork {
         }
         const p = (spec.kernel - 1) / 2;
         if (Math.min(pyramid.shape[1], pyramid.shape[2]) <= p) {
-          throw new RangeError(`image too small for ${spec.name}: need more than ${p * spec.scale} pixels a side`);
+          throw new BadInputError(`image too small: random-multiscale needs at least ${MIN_SIDE} pixels a side`);
         }
         out[spec.name] = convRelu(reflectPad(pyramid, p), weights, 'valid');
       }

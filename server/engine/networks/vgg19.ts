@@ -90,6 +90,8 @@ export function createVgg19({ weights, source }: Vgg19Options): FeatureNetwork {
     description:
       `vgg19 (${source.kind} ${source.path}${truncated ? `, truncated after ${last}` : ''}); ` +
       `content ${content.map((l) => relu(l.name)).join(', ')}; style ${style.map((l) => relu(l.name)).join(', ')}`,
+    // Four 2×2 poolings before block 5: at least one pixel must reach the deepest layer.
+    minSide: 2 ** (convs[convs.length - 1]!.block - 1),
     contentLayers: content,
     styleLayers: style,
     extract(image, layers) {
