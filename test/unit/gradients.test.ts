@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convRelu, gramStyleCost, makeConvWeights, reflectPad } from '../../server/engine/gradients.js';
+import { convRelu, gramStyleCost, makeConvWeights, reflectPad, transpose2d } from '../../server/engine/gradients.js';
 import { layerStyleCost } from '../../server/engine/losses.js';
 import { onCpu, relativeError, seededValues, useWasm } from '../helpers/backend.js';
 import { reflectByConcat } from '../helpers/reference.js';
@@ -85,6 +85,16 @@ describe('reflectPad gradient', () => {
       const forward = tf.tidy(() => reflectPad(tf.tensor4d(x, shape), p).dataSync());
       const forwardRef = await onCpu(() => tf.tidy(() => reflectByConcat(tf.tensor4d(x, shape), p).dataSync()));
       expect(relativeError(forward, forwardRef)).toBe(0);
+    }
+  });
+});
+
+describe('transpose2d', () => {
+  it('equals tf.transpose for tiled and untiled shapes', () => {
+    for (const [n, c] of [[128, 5], [40, 3], [63, 4], [4096, 64]] as const) {
+      const x = tf.tensor2d(seededValues(n * c, n), [n, c]);
+      expect(Array.from(transpose2d(x).dataSync())).toEqual(Array.from(tf.transpose(x).dataSync()));
+      expect(transpose2d(x).shape).toEqual([c, n]);
     }
   });
 });

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench -- <name> [options]`: speed figures as JSON lines (one per configuration).
+ * Benchmarks, not tests: they measure, they do not pass or fail.
+ */
+import { runEngineBench } from './engine.js';
+
+const benches: Record<string, (args: string[]) => Promise<void>> = {
+  engine: runEngineBench,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]\n`);
+  process.exit(2);
+}
+bench(args).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench ${name}: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
