@@ -4,28 +4,29 @@
  * BatchMatMul) — the figure the custom gradients exist to beat.
  *
  *   npm run bench -- engine [--sizes 128,256] [--backends wasm,cpu] [--models vgg19,vgg19-partial,random-multiscale]
- *                           [--steps 3] [--no-stock] [--stock-sizes 128,256]
+ *                           [--steps 3] [--no-stock] [--stock-sizes 128,256] [--threads 2,1]
  *
  * "vgg19" is VGG19 up to relu4_1 with random weights (the shape PyTorch's peer figure uses);
  * "vgg19-partial" the real blocks 1–3 from ../shared (relu3_2 content); "random-multiscale" the
  * embedded default.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fileURLToPath } from 'node:url';
 import { drawScene, drawSwirls } from '../fixtures/draw.js';
-import type { BackendName } from '../server/config.js';
+import { readEnv, type BackendName } from '../server/config.js';
 import { selectBackend } from '../server/engine/backend.js';
 import { imageToTensor } from '../server/engine/image.js';
 import { contentCost } from '../server/engine/losses.js';
 import { readWeights } from '../server/engine/networks/load-network.js';
 import type { FeatureNetwork } from '../server/engine/networks/network.js';
-import { BANKS, createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
-import { VGG19_CONVS, createVgg19, randomVgg19Weights } from '../server/engine/networks/vgg19.js';
+import { createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
+import { createVgg19, randomVgg19Weights } from '../server/engine/networks/vgg19.js';
 import { createStylizer } from '../server/engine/stylizer.js';
-import type { WeightSet } from '../server/engine/weights/weight-set.js';
+import { plainRandomMultiscale, plainVgg19, type PlainNet } from '../test/helpers/reference.js';
 
 const SHARED_PARTIAL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/weights/vgg19-keras-tfjs-partial-block3');
 
@@ -33,7 +34,7 @@ interface BenchNet {
   name: string;
   network: FeatureNetwork;
   /** The same net written with plain tfjs ops, so tf.grad uses tfjs's own gradients. */
-  stockExtract: (image: tf.Tensor4D) => Record<string, tf.Tensor4D>;
+  stock: PlainNet;
 }
 
 export async function runEngineBench(argv: string[]): Promise<void> {
@@ -46,13 +47,21 @@ export async function runEngineBench(argv: string[]): Promise<void> {
       steps: { type: 'string', default: '3' },
       'no-stock': { type: 'boolean', default: false },
       'stock-sizes': { type: 'string', default: '128,256' },
+      threads: { type: 'string' },
     },
   });
+  const threadCounts = values.threads?.split(',').map(Number) ?? [];
+  if (threadCounts.length > 0) {
+    // The wasm module takes its thread count once per process: one child process per count.
+    const rest = argv.filter((a, i) => a !== '--threads' && argv[i - 1] !== '--threads' && !a.startsWith('--threads='));
+    for (const threads of threadCounts) await runChild(rest, threads);
+    return;
+  }
   const sizes = values.sizes.split(',').map(Number);
   const stockSizes = new Set(values['stock-sizes'].split(',').map(Number));
   const steps = Number(values.steps);
   for (const backendName of values.backends.split(',') as BackendName[]) {
-    const backend = await selectBackend({ prefer: backendName });
+    const backend = await selectBackend({ prefer: backendName, wasmThreads: readEnv().wasmThreads });
     for (const model of values.models.split(',')) {
       const net = await buildNet(model);
       if (!net) {
@@ -80,8 +89,20 @@ export async function runEngineBench(argv: string[]): Promise<void> {
         process.stdout.write(`${JSON.stringify(line)}\n`);
       }
       net.network.dispose();
+      net.stock.dispose();
     }
   }
+}
+
+function runChild(args: string[], threads: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'engine', ...args], {
+      env: { ...process.env, STYLIZE_WASM_THREADS: String(threads) },
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench child (threads ${threads}) exited ${code}`))));
+  });
 }
 
 async function buildNet(model: string): Promise<BenchNet | undefined> {
@@ -90,15 +111,15 @@ async function buildNet(model: string): Promise<BenchNet | undefined> {
       // Up to relu4_1, as the PyTorch peer figure: content relu4_1, style relu1_1 … relu4_1.
       const weights = randomVgg19Weights(1, 'block4_conv1');
       const network = createVgg19({ weights, source: { kind: 'random', path: 'random (to relu4_1)' } });
-      return { name: 'vgg19-to-relu4_1', network, stockExtract: stockVgg(weights, 'block4_conv1') };
+      return { name: 'vgg19-to-relu4_1', network, stock: plainVgg19(weights, 'block4_conv1') };
     }
     case 'vgg19-partial': {
       if (!existsSync(SHARED_PARTIAL)) return undefined;
       const { weights, source } = await readWeights(SHARED_PARTIAL);
-      return { name: 'vgg19-partial-blocks1-3', network: createVgg19({ weights, source }), stockExtract: stockVgg(weights, 'block3_conv4') };
+      return { name: 'vgg19-partial-blocks1-3', network: createVgg19({ weights, source }), stock: plainVgg19(weights, 'block3_conv4') };
     }
     case 'random-multiscale':
-      return { name: 'random-multiscale', network: createRandomMultiscale(1), stockExtract: stockRandomMultiscale(1) };
+      return { name: 'random-multiscale', network: createRandomMultiscale(1), stock: plainRandomMultiscale(1, 'mirrorPad') };
     default:
       throw new Error(`unknown model ${model}`);
   }
@@ -120,14 +141,14 @@ function timeStock(net: BenchNet, size: number, steps: number): number {
   const { network } = net;
   const content = imageToTensor(drawScene(size, size));
   const style = imageToTensor(drawSwirls(size, size));
-  const cT = tf.tidy(() => net.stockExtract(content));
-  const sT = tf.tidy(() => net.stockExtract(style));
+  const cT = tf.tidy(() => net.stock.extract(content));
+  const sT = tf.tidy(() => net.stock.extract(style));
   const x = tf.variable(content.clone());
   const adam = tf.train.adam(0.03);
   const step = (): void => {
     tf.tidy(() => {
       adam.minimize(() => {
-        const f = net.stockExtract(x);
+        const f = net.stock.extract(x);
         const jc = tf.addN(network.contentLayers.map((l) => tf.mul(contentCost(cT[l.name]!, f[l.name]!), l.weight)));
         // The natural way to write it: G = AᵀA with a transposed matMul operand.
         const js = tf.addN(network.styleLayers.map((l) => tf.mul(stockStyleCost(sT[l.name]!, f[l.name]!), l.weight)));
@@ -153,50 +174,6 @@ function stockStyleCost(aS: tf.Tensor4D, aG: tf.Tensor4D): tf.Scalar {
     return tf.matMul(f, f, true, false);
   };
   return tf.div(tf.sum(tf.square(tf.sub(gram(aS), gram(aG)))), 4 * c * c * (h * w) ** 2);
-}
-
-function stockVgg(weights: WeightSet, last: string): (image: tf.Tensor4D) => Record<string, tf.Tensor4D> {
-  const convs = VGG19_CONVS.slice(0, VGG19_CONVS.findIndex((c) => c.name === last) + 1).map((c) => ({
-    ...c,
-    kernel: tf.tensor4d(weights.get(`${c.name}/kernel`)!.data, [3, 3, c.inChannels, c.outChannels]),
-    bias: tf.tensor1d(weights.get(`${c.name}/bias`)!.data),
-  }));
-  const mean = tf.tensor1d([103.939, 116.779, 123.68]);
-  return (image) => {
-    const out: Record<string, tf.Tensor4D> = {};
-    let h = tf.sub(tf.mul(tf.reverse(image, -1), 255), mean) as tf.Tensor4D;
-    let block = 1;
-    for (const c of convs) {
-      if (c.block !== block) {
-        h = tf.avgPool(h, 2, 2, 'valid');
-        block = c.block;
-      }
-      h = tf.relu(tf.add(tf.conv2d(h, c.kernel, 1, 'same'), c.bias)) as tf.Tensor4D;
-      out[c.name] = h;
-    }
-    return out;
-  };
-}
-
-function stockRandomMultiscale(seed: number): (image: tf.Tensor4D) => Record<string, tf.Tensor4D> {
-  // Same structure with stock ops: mirrorPad (whose stock gradient only crops) + conv2d + relu.
-  // Random kernels of the same shapes: only the timing matters here.
-  const kernels = BANKS.map((b) => tf.randomUniform([b.kernel, b.kernel, 3, 64], -1, 1, 'float32', seed) as tf.Tensor4D);
-  return (image) => {
-    const out: Record<string, tf.Tensor4D> = {};
-    let pyramid = tf.mul(tf.sub(image, 0.5), 255) as tf.Tensor4D;
-    let scale = 1;
-    BANKS.forEach((bank, i) => {
-      while (scale < bank.scale) {
-        pyramid = tf.avgPool(pyramid, 2, 2, 'valid');
-        scale *= 2;
-      }
-      const p = (bank.kernel - 1) / 2;
-      const padded = tf.mirrorPad(pyramid, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
-      out[bank.name] = tf.relu(tf.conv2d(padded, kernels[i]!, 1, 'valid'));
-    });
-    return out;
-  };
 }
 
 function deepest(network: FeatureNetwork): string {

@@ -23,6 +23,11 @@ export async function main(argv: string[]): Promise<number> {
     command.commands.forEach(override);
   };
   override(program);
+  if (argv.length === 0) {
+    // `npm start` with nothing else: show what there is to do, and that is not an error.
+    program.outputHelp();
+    return 0;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

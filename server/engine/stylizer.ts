@@ -209,9 +209,12 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
       checkSize(frame, 'content image');
       if (busy) throw new Error('stylizeFrame() is already running; frames must be fed one at a time');
       busy = true;
+      // Per-frame tensors, freed however the frame ends.
+      const frameTensors: tf.Tensor[] = [];
       try {
         const content = imageToTensor(frame);
         const seen = netInput(content);
+        frameTensors.push(content, ...(seen === content ? [] : [seen]));
         // One forward pass gives the content targets and the style layers' shapes.
         const contentTargets = new Map<string, tf.Tensor4D>();
         const shapes = new Map<string, number[]>();
@@ -221,6 +224,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
           if (contentNames.includes(name)) contentTargets.set(name, a);
           else a.dispose();
         }
+        frameTensors.push(...contentTargets.values());
         const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
         const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init);
         if (!warm) dropOptimizer();
@@ -270,8 +274,8 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
         }
         const elapsed = performance.now() - started;
         const output = current.preserveColors ? recolour(variable, content) : variable.clone();
+        frameTensors.push(output);
         const result = await tensorToImage(output);
-        tf.dispose([output, content, seen === content ? [] : seen, ...contentTargets.values()]);
         return {
           image: result,
           costs,
@@ -280,6 +284,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
           warmStarted: warm,
         };
       } finally {
+        tf.dispose(frameTensors);
         busy = false;
       }
     },

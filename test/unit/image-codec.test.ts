@@ -1,7 +1,7 @@
 /** Decoding every kind of image a person may hand us, and refusing what is not one. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
 import { decodeImage, encodeImage, formatForPath } from '../../server/codec/image-codec.js';
@@ -19,9 +19,9 @@ const raw = { raw: { width: 60, height: 40, channels: 3 as const } };
 describe('decodeImage', () => {
   it('reads JPEG, PNG and WebP into 8-bit RGB, resized by the long side', async () => {
     for (const [name, encode] of [
-      ['a.jpg', (s: sharp.Sharp) => s.jpeg()],
-      ['a.png', (s: sharp.Sharp) => s.png()],
-      ['a.webp', (s: sharp.Sharp) => s.webp()],
+      ['a.jpg', (s: Sharp) => s.jpeg()],
+      ['a.png', (s: Sharp) => s.png()],
+      ['a.webp', (s: Sharp) => s.webp()],
     ] as const) {
       const file = path.join(dir, name);
       await encode(sharp(scene.data, raw)).toFile(file);

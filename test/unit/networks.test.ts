@@ -21,7 +21,7 @@ import {
 import type { FeatureNetwork } from '../../server/engine/networks/network.js';
 import { onCpu, relativeError, seededValues, useWasm } from '../helpers/backend.js';
 import { PARTIAL_VGG19 } from '../helpers/paths.js';
-import { reflectByConcat } from '../helpers/reference.js';
+import { plainRandomMultiscale, plainVgg19 } from '../helpers/reference.js';
 
 beforeAll(useWasm);
 
@@ -177,32 +177,17 @@ describe('whole-network cost gradient', () => {
   it('vgg19 (blocks 1–2, random weights)', async () => {
     const weights = randomVgg19Weights(5, 'block2_conv2');
     const net = createVgg19({ weights, source: { kind: 'random', path: 'r' } });
-    const content = unit(1);
-    const style = unit(2);
-    const x = unit(3);
+    const [content, style, x] = [unit(1), unit(2), unit(3)];
     try {
       const ours = ourCostGradient(net, content, style, x, shape);
-      const stock = await onCpu(() =>
-        stockCostGradient(
-          (img) => {
-            const out: Record<string, tf.Tensor4D> = {};
-            let h = tf.sub(tf.mul(tf.reverse(img, -1), 255), tf.tensor1d([103.939, 116.779, 123.68])) as tf.Tensor4D;
-            for (const conv of VGG19_CONVS.slice(0, 4)) {
-              if (conv.name === 'block2_conv1') h = tf.avgPool(h, 2, 2, 'valid');
-              const k = weights.get(`${conv.name}/kernel`)!;
-              const b = weights.get(`${conv.name}/bias`)!;
-              h = tf.relu(tf.add(tf.conv2d(h, tf.tensor4d(k.data, k.shape as [number, number, number, number]), 1, 'same'), tf.tensor1d(b.data)));
-              out[conv.name] = h;
-            }
-            return out;
-          },
-          net,
-          content,
-          style,
-          x,
-          shape,
-        ),
-      );
+      const stock = await onCpu(() => {
+        const plain = plainVgg19(weights, 'block2_conv2');
+        try {
+          return stockCostGradient((img) => plain.extract(img), net, content, style, x, shape);
+        } finally {
+          plain.dispose();
+        }
+      });
       expect(relativeError(ours, stock)).toBeLessThan(1e-5);
     } finally {
       net.dispose();
@@ -210,41 +195,20 @@ describe('whole-network cost gradient', () => {
   });
 
   it('random-multiscale', async () => {
-    const seed = 9;
-    const net = createRandomMultiscale(seed);
-    const random = createRandom(seed);
-    const kernels = BANKS.map((b) => randomBankKernel(b.kernel, random));
+    const net = createRandomMultiscale(9);
     const side = [1, 48, 40, 3];
-    const n = 48 * 40 * 3;
-    const u = (s: number): Float32Array => seededValues(n, s).map((v) => (v + 1) / 2);
+    const u = (s: number): Float32Array => seededValues(48 * 40 * 3, s).map((v) => (v + 1) / 2);
     const [content, style, x] = [u(4), u(5), u(6)];
     try {
       const ours = ourCostGradient(net, content, style, x, side);
-      const stock = await onCpu(() =>
-        stockCostGradient(
-          (img) => {
-            const out: Record<string, tf.Tensor4D> = {};
-            let pyramid = tf.mul(tf.sub(img, 0.5), 255) as tf.Tensor4D;
-            let scale = 1;
-            BANKS.forEach((bank, i) => {
-              while (scale < bank.scale) {
-                pyramid = tf.avgPool(pyramid, 2, 2, 'valid');
-                scale *= 2;
-              }
-              const p = (bank.kernel - 1) / 2;
-              const padded = reflectByConcat(pyramid, p);
-              const k = tf.tensor4d(kernels[i]!, [bank.kernel, bank.kernel, 3, FILTERS_PER_BANK]);
-              out[bank.name] = tf.relu(tf.conv2d(padded, k, 1, 'valid'));
-            });
-            return out;
-          },
-          net,
-          content,
-          style,
-          x,
-          side,
-        ),
-      );
+      const stock = await onCpu(() => {
+        const plain = plainRandomMultiscale(9, 'exact');
+        try {
+          return stockCostGradient((img) => plain.extract(img), net, content, style, x, side);
+        } finally {
+          plain.dispose();
+        }
+      });
       expect(relativeError(ours, stock)).toBeLessThan(1e-5);
     } finally {
       net.dispose();

@@ -116,7 +116,9 @@ describe('createStylizer', () => {
 
   it('refuses bad input with clear errors', async () => {
     stylizer = createStylizer(createRandomMultiscale(1));
+    const before = tf.memory().numTensors;
     await expect(stylizer.stylizeFrame(drawScene(40, 40), { steps: 1 })).rejects.toThrow(/setStyle/);
+    expect(tf.memory().numTensors).toBe(before); // a failed frame frees what it made
     expect(() => stylizer!.setStyle([])).toThrow(/at least one/);
     expect(() => stylizer!.setStyle([{ image: { width: 4, height: 4, data: new Uint8Array(5) } }])).toThrow(/expected 48 bytes/);
     expect(() => stylizer!.setStyle([{ image: drawSwirls(40, 40), weight: 0 }])).toThrow(/sum to 0/);
