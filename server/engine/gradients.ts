@@ -50,10 +50,10 @@ function unary<T extends tf.Tensor>(f: UnaryGradient<T>): (x: tf.Tensor) => T {
 }
 
 /**
- * relu(conv(x, W) + b), stride 1, odd square kernels, with the fast input gradient.
+ * activation(conv(x, W) + b), stride 1, odd square kernels, with the fast input gradient.
  * 'same' → ∂x = conv_same(∂z, W′); 'valid' → ∂x = conv(∂z, W′) with k−1 zeros each side ("full").
  */
-export function convRelu(x: tf.Tensor4D, weights: ConvWeights, padding: ConvPadding): tf.Tensor4D {
+export function conv(x: tf.Tensor4D, weights: ConvWeights, padding: ConvPadding, activation: 'relu' | 'linear'): tf.Tensor4D {
   const k = weights.kernel.shape[0];
   const backPad: ConvPadding | [[number, number], [number, number], [number, number], [number, number]] =
     padding === 'same' ? 'same' : [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]];
@@ -64,18 +64,22 @@ export function convRelu(x: tf.Tensor4D, weights: ConvWeights, padding: ConvPadd
       strides: 1,
       pad: padding,
       bias: weights.bias,
-      activation: 'relu',
+      activation,
     });
-    save([y]);
+    if (activation === 'relu') save([y]);
     return {
       value: y,
       gradFunc: (dy, saved) => {
-        const z = reluBackward(dy as tf.Tensor4D, saved[0] as tf.Tensor4D);
+        const z = activation === 'relu' ? reluBackward(dy, saved[0] as tf.Tensor4D) : dy;
         return tf.conv2d(z, weights.backKernel, 1, backPad);
       },
     };
   });
   return op(x);
+}
+
+export function convRelu(x: tf.Tensor4D, weights: ConvWeights, padding: ConvPadding): tf.Tensor4D {
+  return conv(x, weights, padding, 'relu');
 }
 
 /** ∂z = ∂y where the relu output was positive, else 0. */

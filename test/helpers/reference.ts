@@ -3,7 +3,7 @@
  * for the custom gradients (tests, on the cpu backend) and the "stock" figure (bench).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BANKS, FILTERS_PER_BANK, randomBankKernel } from '../../server/engine/networks/random-multiscale.js';
+import { BANKS, FILTERS_PER_BANK, INPUT_SCALE, blurKernel, randomBankKernel } from '../../server/engine/networks/random-multiscale.js';
 import { VGG19_CONVS } from '../../server/engine/networks/vgg19.js';
 import { createRandom } from '../../server/engine/random.js';
 import type { WeightSet } from '../../server/engine/weights/weight-set.js';
@@ -63,14 +63,17 @@ export function plainVgg19(weights: WeightSet, last: string): PlainNet {
 export function plainRandomMultiscale(seed: number, padding: 'exact' | 'mirrorPad'): PlainNet {
   const random = createRandom(seed);
   const kernels = BANKS.map((b) => tf.tensor4d(randomBankKernel(b.kernel, random), [b.kernel, b.kernel, 3, FILTERS_PER_BANK]));
+  const blur = tf.tensor4d(blurKernel(), [3, 3, 3, 3]);
+  const pad1 = (t: tf.Tensor4D): tf.Tensor4D =>
+    padding === 'exact' ? reflectByConcat(t, 1) : tf.mirrorPad(t, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
   return {
     extract(image) {
       const out: Record<string, tf.Tensor4D> = {};
-      let pyramid = tf.mul(tf.sub(image, 0.5), 255) as tf.Tensor4D;
+      let pyramid = tf.mul(tf.sub(image, 0.5), INPUT_SCALE) as tf.Tensor4D;
       let scale = 1;
       BANKS.forEach((bank, i) => {
         while (scale < bank.scale) {
-          pyramid = tf.avgPool(pyramid, 2, 2, 'valid');
+          pyramid = tf.avgPool(tf.conv2d(pad1(pyramid), blur, 1, 'valid'), 2, 2, 'valid');
           scale *= 2;
         }
         const p = (bank.kernel - 1) / 2;
@@ -79,6 +82,6 @@ export function plainRandomMultiscale(seed: number, padding: 'exact' | 'mirrorPa
       });
       return out;
     },
-    dispose: () => tf.dispose(kernels),
+    dispose: () => tf.dispose([...kernels, blur]),
   };
 }

@@ -4,12 +4,13 @@
  * networks with random filters". 64 filters each: 3×3, 5×5 and 7×7 on the full image, and 7×7 on
  * the image blurred-and-downsampled by 2, 4 and 8. Weights uniform in [−1, 1], made zero-mean
  * and unit-L2 per filter; reflect padding; ReLU; no bias. Content uses the 3×3 and 5×5 banks,
- * style all six. Where we differ: the blur-and-downsample is repeated 2×2 average pooling
- * (a box blur), cheap and with an exact, fast gradient.
+ * style all six. Each halving is a [1,2,1]² blur (reflect-padded) then 2×2 averaging, i.e. a
+ * [1,3,3,1]² filter: plain box averaging would hand back gradients that are constant over 8×8
+ * blocks and paint visible squares.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BadInputError } from '../../errors.js';
-import { avgPool2, convRelu, disposeConvWeights, makeConvWeights, reflectPad, type ConvWeights } from '../gradients.js';
+import { avgPool2, conv, convRelu, disposeConvWeights, makeConvWeights, reflectPad, type ConvWeights } from '../gradients.js';
 import { createRandom } from '../random.js';
 import { equalWeights, type FeatureNetwork, type LayerOutputs } from './network.js';
 
@@ -33,6 +34,9 @@ export const BANKS: readonly BankSpec[] = [
 
 const CONTENT_BANKS = ['bank3', 'bank5'];
 
+/** Multiplies the centred [−0.5, 0.5] image; see extract(). */
+export const INPUT_SCALE = 510;
+
 /** Downsampled by 8, a map must still be wider than the 7×7 filter's reflect padding (3). */
 export const MIN_SIDE = 32;
 
@@ -53,6 +57,23 @@ export function randomBankKernel(kernel: number, random: () => number): Float32A
   return data;
 }
 
+/** [1,2,1]⊗[1,2,1]/16 on each of the 3 channels, as a [3,3,3,3] kernel (zero across channels). */
+export function blurKernel(): Float32Array {
+  const taps = [1, 2, 1];
+  const data = new Float32Array(3 * 3 * 3 * 3);
+  for (let y = 0; y < 3; y++) {
+    for (let x = 0; x < 3; x++) {
+      for (let c = 0; c < 3; c++) data[((y * 3 + x) * 3 + c) * 3 + c] = (taps[y]! * taps[x]!) / 16;
+    }
+  }
+  return data;
+}
+
+/** Blur, then halve: the next level of the pyramid. */
+function downsample(x: tf.Tensor4D, blur: ConvWeights): tf.Tensor4D {
+  return avgPool2(conv(reflectPad(x, 1), blur, 'valid', 'linear'));
+}
+
 export function createRandomMultiscale(seed = 1): FeatureNetwork {
   const random = createRandom(seed);
   const banks = BANKS.map((spec) => ({
@@ -60,6 +81,7 @@ export function createRandomMultiscale(seed = 1): FeatureNetwork {
     weights: makeConvWeights(tf.tensor4d(randomBankKernel(spec.kernel, random), [spec.kernel, spec.kernel, 3, FILTERS_PER_BANK])) as ConvWeights,
   }));
   const names = BANKS.map((b) => b.name);
+  const blur = makeConvWeights(tf.tensor4d(blurKernel(), [3, 3, 3, 3]));
 
   return {
     name: 'random-multiscale',
@@ -70,15 +92,16 @@ export function createRandomMultiscale(seed = 1): FeatureNetwork {
     extract(image, layers) {
       const wanted = new Set(layers);
       const out: LayerOutputs = {};
-      // Pixels on VGG's scale (0–255, centred). The Gram cost grows with the 4th power of the
-      // activations and the content cost with the 2nd, so the input scale sets the α/β balance:
-      // on this scale the seed's α=10, β=40 paint as visibly as they do with VGG19.
-      let pyramid = tf.mul(tf.sub(image, 0.5), 255) as tf.Tensor4D;
+      // The Gram cost grows with the 4th power of the activations and the content cost with the
+      // 2nd, so the input scale sets the α/β balance. Centred pixels ×510 (twice VGG's 0–255
+      // range): on the Tübingen-style test at 200 steps, ×255 left the photo nearly untouched,
+      // ×510 takes the style's colours and strokes with the seed's α=10, β=40.
+      let pyramid = tf.mul(tf.sub(image, 0.5), INPUT_SCALE) as tf.Tensor4D;
       let scale = 1;
       for (const { spec, weights } of banks) {
         if (!wanted.has(spec.name)) continue;
         while (scale < spec.scale) {
-          pyramid = avgPool2(pyramid);
+          pyramid = downsample(pyramid, blur);
           scale *= 2;
         }
         const p = (spec.kernel - 1) / 2;
@@ -101,6 +124,7 @@ export function createRandomMultiscale(seed = 1): FeatureNetwork {
     },
     dispose() {
       for (const bank of banks) disposeConvWeights(bank.weights);
+      disposeConvWeights(blur);
     },
   };
 }
