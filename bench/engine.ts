@@ -126,8 +126,7 @@ async function buildNet(model: string): Promise<BenchNet | undefined> {
 }
 
 async function timeOurs(network: FeatureNetwork, size: number, steps: number): Promise<number> {
-  // Borrow the network: the stylizer disposes what it owns, so wrap dispose away.
-  const stylizer = createStylizer({ ...network, dispose: () => undefined });
+  const stylizer = createStylizer(network, {}, { ownsNetwork: false });
   stylizer.setStyle([{ image: drawSwirls(size, size) }]);
   const content = drawScene(size, size);
   await stylizer.stylizeFrame(content, { steps: 1 }); // warm-up: XNNPACK operator caches

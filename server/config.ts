@@ -26,6 +26,23 @@ export const DEFAULTS = {
   model: 'auto' as ModelChoice,
 } as const;
 
+/** Live streams and the server (the same table feeds `stylize serve` flags, env and the protocol). */
+export const SERVER_DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  /** Working size of a live stream: the short side, in pixels (256×144 for 16:9). */
+  liveSize: 144,
+  liveSteps: 2,
+  /** 0 = no deadline: every frame gets liveSteps steps at liveSize. */
+  targetFps: 0,
+  maxFrameBytes: 1024 * 1024,
+  maxUploadBytes: 10 * 1024 * 1024,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** Hard limits: a working size beyond this would take minutes per step on a CPU. */
 export const LIMITS = {
   // random-multiscale downsamples by 8 then pads a 7×7 filter by 3: 32 px is the least it can take.
@@ -71,12 +88,60 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+export const serverOptionsSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(SERVER_DEFAULTS.port),
+  host: z.string().min(1).default(SERVER_DEFAULTS.host),
+  stylesDir: z.string().min(1),
+  dataDir: z.string().min(1),
+  modelsDir: z.string().min(1),
+  model: z.enum(MODEL_NAMES).default(DEFAULTS.model),
+  weights: z.string().min(1).optional(),
+  backend: z.enum(BACKEND_NAMES).optional(),
+  wasmThreads: z.number().int().min(1).max(64).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
+  liveSize: z.number().int().min(LIMITS.minSize).max(1024).default(SERVER_DEFAULTS.liveSize),
+  liveSteps: z.number().int().min(0).max(50).default(SERVER_DEFAULTS.liveSteps),
+  targetFps: z.number().min(0).max(60).default(SERVER_DEFAULTS.targetFps),
+  maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
+  maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(SERVER_DEFAULTS.maxUploadBytes),
+  logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
+});
+export type ServerOptions = z.infer<typeof serverOptionsSchema>;
+
+/** Flags win over environment variables, which win over the defaults table. */
+export function parseServerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { stylesDir: string; dataDir: string; modelsDir: string }): ServerOptions {
+  const defined = (o: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const merged = {
+    ...paths,
+    ...defined({
+      port: env.port,
+      backend: env.backend,
+      wasmThreads: env.wasmThreads,
+      modelsDir: env.modelsDir,
+      stylesDir: env.stylesDir,
+      dataDir: env.dataDir,
+      targetFps: env.targetFps,
+      logLevel: env.logLevel,
+    }),
+    ...defined(flags),
+  };
+  const result = serverOptionsSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(formatIssues(result.error));
+  return result.data;
+}
+
 /** Environment settings, read once. `STYLIZE_BACKEND` forces a backend like `--backend`. */
 export interface EnvSettings {
   backend: BackendName | undefined;
   wasmThreads: number | undefined;
   modelsDir: string | undefined;
   vgg19Url: string | undefined;
+  port: number | undefined;
+  stylesDir: string | undefined;
+  dataDir: string | undefined;
+  targetFps: number | undefined;
+  logLevel: LogLevel | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
@@ -85,12 +150,22 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     STYLIZE_WASM_THREADS: z.coerce.number().int().min(1).max(64).optional(),
     STYLIZE_MODELS_DIR: z.string().min(1).optional(),
     STYLIZE_VGG19_URL: z.string().url().optional(),
+    PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    STYLIZE_STYLES_DIR: z.string().min(1).optional(),
+    STYLIZE_DATA_DIR: z.string().min(1).optional(),
+    STYLIZE_TARGET_FPS: z.coerce.number().min(0).max(60).optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   });
   const result = schema.safeParse({
     STYLIZE_BACKEND: env.STYLIZE_BACKEND || undefined,
     STYLIZE_WASM_THREADS: env.STYLIZE_WASM_THREADS || undefined,
     STYLIZE_MODELS_DIR: env.STYLIZE_MODELS_DIR || undefined,
     STYLIZE_VGG19_URL: env.STYLIZE_VGG19_URL || undefined,
+    PORT: env.PORT || undefined,
+    STYLIZE_STYLES_DIR: env.STYLIZE_STYLES_DIR || undefined,
+    STYLIZE_DATA_DIR: env.STYLIZE_DATA_DIR || undefined,
+    STYLIZE_TARGET_FPS: env.STYLIZE_TARGET_FPS || undefined,
+    LOG_LEVEL: env.LOG_LEVEL || undefined,
   });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
@@ -100,5 +175,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     wasmThreads: result.data.STYLIZE_WASM_THREADS,
     modelsDir: result.data.STYLIZE_MODELS_DIR,
     vgg19Url: result.data.STYLIZE_VGG19_URL,
+    port: result.data.PORT,
+    stylesDir: result.data.STYLIZE_STYLES_DIR,
+    dataDir: result.data.STYLIZE_DATA_DIR,
+    targetFps: result.data.STYLIZE_TARGET_FPS,
+    logLevel: result.data.LOG_LEVEL,
   };
 }

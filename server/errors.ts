@@ -14,6 +14,13 @@ export const ErrorCode = {
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   DISPOSED: 'DISPOSED',
+  UNKNOWN_STYLE: 'UNKNOWN_STYLE',
+  BAD_FRAME: 'BAD_FRAME',
+  BAD_MESSAGE: 'BAD_MESSAGE',
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  TOO_LARGE: 'TOO_LARGE',
+  NOT_FOUND: 'NOT_FOUND',
+  FLOOD: 'FLOOD',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -99,5 +106,54 @@ export function exitCodeFor(error: unknown): number {
       return 2;
     default:
       return 1;
+  }
+}
+
+/** HTTP status for an error the API reports (the one table; see http/app.ts). */
+export function httpStatusFor(error: unknown): number {
+  if (!(error instanceof StylizeError)) return 500;
+  switch (error.code) {
+    case ErrorCode.BAD_INPUT:
+    case ErrorCode.NOT_AN_IMAGE:
+    case ErrorCode.BAD_CONFIG:
+    case ErrorCode.BAD_MESSAGE:
+      return 400;
+    case ErrorCode.UNKNOWN_STYLE:
+    case ErrorCode.NOT_FOUND:
+    case ErrorCode.FILE_NOT_FOUND:
+      return 404;
+    case ErrorCode.TOO_LARGE:
+      return 413;
+    default:
+      return 500;
+  }
+}
+
+/** WebSocket close codes (RFC 6455) the server uses. */
+export const WsClose = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+} as const;
+
+/**
+ * Client mistakes that keep the connection open (answered with {"type":"error"}) versus abuse
+ * that closes it, and with which code.
+ */
+export function wsCloseFor(code: string): number | undefined {
+  switch (code) {
+    case ErrorCode.BAD_FRAME:
+    case ErrorCode.BAD_MESSAGE:
+    case ErrorCode.UNKNOWN_TYPE:
+    case ErrorCode.UNKNOWN_STYLE:
+      return undefined;
+    case ErrorCode.TOO_LARGE:
+      return WsClose.MESSAGE_TOO_BIG;
+    case ErrorCode.FLOOD:
+      return WsClose.POLICY_VIOLATION;
+    default:
+      return WsClose.INTERNAL_ERROR;
   }
 }

@@ -12,6 +12,8 @@ export interface DecodeOptions {
   longSide?: number;
   /** With longSide: never let the shorter side fall below this (a panorama grows instead). */
   minShortSide?: number;
+  /** Resize so the shorter side is this many pixels (live frames); wins over longSide. */
+  shortSide?: number;
   /** Resize to exactly this size (ignores aspect ratio); wins over longSide. */
   exact?: { width: number; height: number };
   /** How to name the input in errors. */
@@ -37,6 +39,12 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
       .removeAlpha();
     if (options.exact) {
       pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
+    } else if (options.shortSide) {
+      const { width, height } = await orientedSize(input);
+      const scale = options.shortSide / Math.min(width, height);
+      // Even dimensions: they survive a round trip through 4:2:0 video unchanged.
+      const even = (v: number): number => Math.max(2, 2 * Math.round((v * scale) / 2));
+      pipeline = pipeline.resize(even(width), even(height), { fit: 'fill' });
     } else if (options.longSide) {
       const { width, height } = await orientedSize(input);
       const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
@@ -57,6 +65,18 @@ async function orientedSize(input: string | Uint8Array): Promise<{ width: number
   return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
+/** Dimensions and format without decoding the pixels; NotAnImageError if it is not an image. */
+export async function probeImage(input: Uint8Array, label = 'the image'): Promise<{ width: number; height: number; format: string }> {
+  try {
+    const meta = await sharp(input).metadata();
+    if (!meta.width || !meta.height || !meta.format) throw new Error('no dimensions');
+    const { width, height } = await orientedSize(input);
+    return { width, height, format: meta.format };
+  } catch (error) {
+    throw new NotAnImageError(label, { cause: error });
+  }
+}
+
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
 /** Picks the output format from a file name; PNG when the extension says nothing we know. */
@@ -67,8 +87,16 @@ export function formatForPath(path: string): ImageFormat {
   return 'png';
 }
 
-export async function encodeImage(image: RgbImage, format: ImageFormat, quality = 90): Promise<Buffer> {
-  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+export async function encodeImage(
+  image: RgbImage,
+  format: ImageFormat,
+  quality = 90,
+  resizeTo?: { width: number; height: number },
+): Promise<Buffer> {
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (resizeTo && (resizeTo.width !== image.width || resizeTo.height !== image.height)) {
+    pipeline = pipeline.resize(resizeTo.width, resizeTo.height, { fit: 'fill', kernel: 'lanczos3' });
+  }
   switch (format) {
     case 'jpeg':
       return pipeline.jpeg({ quality }).toBuffer();

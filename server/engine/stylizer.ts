@@ -82,8 +82,15 @@ export const DEFAULT_SETTINGS: StylizerSettings = {
   seed: 42,
 };
 
-/** Takes ownership of `network`: dispose() frees it too. */
-export function createStylizer(network: FeatureNetwork, settings: Partial<StylizerSettings> = {}): Stylizer {
+/**
+ * By default takes ownership of `network` (dispose() frees it too); pass `ownsNetwork: false`
+ * when one network serves several stylizers (one per live stream).
+ */
+export function createStylizer(
+  network: FeatureNetwork,
+  settings: Partial<StylizerSettings> = {},
+  { ownsNetwork = true }: { ownsNetwork?: boolean } = {},
+): Stylizer {
   let current: StylizerSettings = { ...DEFAULT_SETTINGS, ...settings };
   let styles: StyleImage[] = [];
   /** Per-pixel style Grams Ĝ = G / (nH·nW), one per style layer, mixed over the styles. */
@@ -120,6 +127,14 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
   function dropOptimizer(): void {
     optimizer?.dispose();
     optimizer = undefined;
+  }
+
+  function freeAll(): void {
+    image?.dispose();
+    image = undefined;
+    dropOptimizer();
+    dropStyleTargets();
+    if (ownsNetwork) network.dispose();
   }
 
   /** What the network sees: the image itself, or its luminance in colour-preserving mode. */
@@ -243,6 +258,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
         const costs: Costs = { total: Number.NaN, content: Number.NaN, style: Number.NaN, tv: Number.NaN };
         const started = performance.now();
         for (let step = 1; step <= options.steps; step++) {
+          if (disposed) throw new DisposedError('stylizer'); // disposed between two steps
           let parts: tf.Scalar[] = [];
           const total = optimizer.minimize(
             () => {
@@ -271,6 +287,8 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
           costs.style = s![0]!;
           costs.tv = v![0]!;
           options.onStep?.(step, { ...costs });
+          // wasm math runs on this thread: let sockets and timers in between steps.
+          await new Promise((resolve) => setImmediate(resolve));
         }
         const elapsed = performance.now() - started;
         const output = current.preserveColors ? recolour(variable, content) : variable.clone();
@@ -286,6 +304,7 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
       } finally {
         tf.dispose(frameTensors);
         busy = false;
+        if (disposed) freeAll();
       }
     },
 
@@ -299,11 +318,8 @@ export function createStylizer(network: FeatureNetwork, settings: Partial<Styliz
     dispose() {
       if (disposed) return;
       disposed = true;
-      image?.dispose();
-      image = undefined;
-      dropOptimizer();
-      dropStyleTargets();
-      network.dispose();
+      // A frame in progress stops at its next step and frees everything on its way out.
+      if (!busy) freeAll();
     },
   };
 }

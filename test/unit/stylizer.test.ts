@@ -136,6 +136,25 @@ describe('createStylizer', () => {
   });
 });
 
+describe('dispose during a frame', () => {
+  it('stops the frame at its next step and frees every tensor', async () => {
+    const before = tf.memory().numTensors;
+    const s = createStylizer(createRandomMultiscale(1));
+    s.setStyle([{ image: drawSwirls(40, 40) }]);
+    let stepsRun = 0;
+    const running = s.stylizeFrame(drawScene(40, 40), {
+      steps: 50,
+      onStep: () => {
+        stepsRun++;
+        if (stepsRun === 2) s.dispose();
+      },
+    });
+    await expect(running).rejects.toThrow(DisposedError);
+    expect(stepsRun).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('no tensor leaks', () => {
   for (const [name, make] of [
     ['random-multiscale', () => createRandomMultiscale(3)],

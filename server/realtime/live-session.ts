@@ -1,0 +1,132 @@
+/**
+ * One published stream: frames in → latest frame wins → stylize → out, as an RxJS pipeline.
+ * Owns its stylizer (not the shared network) and frees it when the stream ends.
+ */
+import { Subject, catchError, EMPTY, finalize, from, type Subscription } from 'rxjs';
+import type { FeatureNetwork } from '../engine/networks/network.js';
+import { createStylizer } from '../engine/stylizer.js';
+import { ErrorCode, StylizeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { createFrameStylizer, type LiveSettings } from '../pipeline/frame-stylizer.js';
+import type { IncomingFrame, StylizedFrame } from '../pipeline/frame.js';
+import { latestWins } from '../pipeline/latest-wins.js';
+import { createAverage, createRate } from '../pipeline/stream-stats.js';
+import type { StyleLibrary } from '../styles/style-library.js';
+import type { ConfigMessage, StatsMessage } from './protocol.js';
+
+export interface LiveSessionDeps {
+  network: FeatureNetwork;
+  styles: StyleLibrary;
+  metrics: Metrics;
+  log: Logger;
+  defaults: LiveSettings;
+  onFrame: (frame: StylizedFrame) => void;
+  /** A recoverable problem with one frame or message, for the publisher. */
+  onError: (code: string, message: string) => void;
+}
+
+export interface LiveSession {
+  push(frame: IncomingFrame): void;
+  /** Applies a config message from the next frame on; rejects an unknown style. */
+  configure(message: ConfigMessage): Promise<void>;
+  settings(): LiveSettings;
+  stats(viewers: number): StatsMessage;
+  close(): void;
+}
+
+export function createLiveSession(deps: LiveSessionDeps): LiveSession {
+  const stylizer = createStylizer(deps.network, {}, { ownsNetwork: false });
+  const frames = createFrameStylizer({
+    stylizer,
+    minSide: deps.network.minSide,
+    styleImage: (id, longSide) => deps.styles.decoded(id, longSide, deps.network.minSide),
+  });
+  let settings: LiveSettings = { ...deps.defaults };
+  const counters = { framesIn: 0, framesOut: 0, framesDropped: 0 };
+  const inRate = createRate();
+  const outRate = createRate();
+  const stylizeMs = createAverage();
+  const queueAge = createAverage();
+  let last: StylizedFrame | undefined;
+  let closed = false;
+
+  const input = new Subject<IncomingFrame>();
+  const subscription: Subscription = input
+    .pipe(
+      latestWins(
+        (frame) =>
+          from(frames.process(frame, settings)).pipe(
+            catchError((error: unknown) => {
+              // A bad frame costs that frame only; the stream goes on.
+              deps.metrics.frameErrors.inc();
+              const code = error instanceof StylizeError && error.code === ErrorCode.NOT_AN_IMAGE ? ErrorCode.BAD_FRAME : ErrorCode.INTERNAL;
+              if (code === ErrorCode.INTERNAL) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
+              deps.onError(code, error instanceof Error ? error.message : String(error));
+              return EMPTY;
+            }),
+          ),
+        () => {
+          counters.framesDropped++;
+          deps.metrics.framesDropped.inc();
+        },
+      ),
+      finalize(() => stylizer.dispose()),
+    )
+    .subscribe((frame) => {
+      counters.framesOut++;
+      outRate.tick();
+      stylizeMs.add(frame.processMs);
+      queueAge.add(frame.queueAgeMs);
+      deps.metrics.framesOut.inc();
+      deps.metrics.stylizeSeconds.observe(frame.processMs / 1000);
+      last = frame;
+      deps.onFrame(frame);
+    });
+
+  return {
+    push(frame) {
+      if (closed) return;
+      counters.framesIn++;
+      inRate.tick();
+      deps.metrics.framesIn.inc();
+      input.next(frame);
+    },
+    async configure(message) {
+      const { type: _type, ...changes } = message;
+      if (changes.style !== undefined && !(await deps.styles.has(changes.style))) {
+        throw new StylizeError(ErrorCode.UNKNOWN_STYLE, `no style "${changes.style}"; GET /api/styles lists them`);
+      }
+      const next = { ...settings };
+      for (const [key, value] of Object.entries(changes)) {
+        if (value !== undefined) (next as Record<string, unknown>)[key] = key === 'targetFps' && value === null ? 0 : value;
+      }
+      if (next.style !== settings.style || next.preserveColors !== settings.preserveColors) frames.restart();
+      settings = next;
+    },
+    settings: () => ({ ...settings }),
+    stats(viewers) {
+      return {
+        type: 'stats',
+        inputFps: inRate.perSecond(),
+        outputFps: outRate.perSecond(),
+        ...counters,
+        stepsPerFrame: last?.steps ?? settings.steps,
+        width: last?.workWidth ?? 0,
+        height: last?.workHeight ?? 0,
+        stylizeMs: Math.round(stylizeMs.value),
+        queueAgeMs: Math.round(queueAge.value),
+        targetFps: settings.targetFps > 0 ? settings.targetFps : null,
+        viewers,
+        model: deps.network.name,
+        style: settings.style,
+      };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      input.complete();
+      subscription.unsubscribe();
+    },
+  };
+}

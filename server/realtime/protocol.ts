@@ -1,0 +1,129 @@
+/**
+ * The live WebSocket protocol (docs/protocol.md). Parsing never throws on client input: every
+ * function returns either a value or a ProtocolError describing what was wrong.
+ *
+ * Binary frame: uint32 BE seq | uint32 BE timestampMs (sender's clock mod 2³²) | JPEG bytes.
+ * Text: JSON objects with a "type".
+ */
+import { z } from 'zod';
+
+export const FRAME_HEADER_BYTES = 8;
+const JPEG_SOI = [0xff, 0xd8];
+
+export interface FrameHeader {
+  seq: number;
+  timestampMs: number;
+}
+
+export interface EncodedFrame extends FrameHeader {
+  jpeg: Uint8Array;
+}
+
+/** A client mistake, with the stable code the server reports in {"type":"error"}. */
+export interface ProtocolError {
+  code: 'BAD_FRAME' | 'BAD_MESSAGE' | 'UNKNOWN_TYPE';
+  message: string;
+}
+
+export function encodeFrame(header: FrameHeader, jpeg: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + jpeg.length);
+  out.writeUInt32BE(header.seq >>> 0, 0);
+  out.writeUInt32BE(header.timestampMs >>> 0, 4);
+  out.set(jpeg, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export function decodeFrame(data: Uint8Array): EncodedFrame | ProtocolError {
+  if (data.length < FRAME_HEADER_BYTES) {
+    return { code: 'BAD_FRAME', message: `binary message of ${data.length} bytes is shorter than the 8-byte frame header` };
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const jpeg = data.subarray(FRAME_HEADER_BYTES);
+  if (jpeg.length < 4 || jpeg[0] !== JPEG_SOI[0] || jpeg[1] !== JPEG_SOI[1]) {
+    return { code: 'BAD_FRAME', message: 'frame payload is not a JPEG (no FF D8 start marker)' };
+  }
+  return { seq: view.getUint32(0), timestampMs: view.getUint32(4), jpeg };
+}
+
+export function isProtocolError(value: unknown): value is ProtocolError {
+  return typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !('type' in value);
+}
+
+/** Publisher → server: any subset, applied from the next frame on. */
+export const configMessageSchema = z
+  .object({
+    type: z.literal('config'),
+    style: z.string().min(1).max(128).optional(),
+    size: z.number().int().min(32).max(1024).optional(),
+    steps: z.number().int().min(0).max(50).optional(),
+    contentWeight: z.number().finite().min(0).max(1e6).optional(),
+    styleWeight: z.number().finite().min(0).max(1e6).optional(),
+    preserveColors: z.boolean().optional(),
+    targetFps: z.number().finite().min(0).max(60).nullable().optional(),
+  })
+  .strict();
+export type ConfigMessage = z.infer<typeof configMessageSchema>;
+
+export type ClientMessage = ConfigMessage;
+
+export function parseClientMessage(text: string): ClientMessage | ProtocolError {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { code: 'BAD_MESSAGE', message: 'text message is not valid JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { code: 'BAD_MESSAGE', message: 'text message must be a JSON object with a "type"' };
+  }
+  const type = (json as { type?: unknown }).type;
+  if (type !== 'config') {
+    return { code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type ?? null)}; expected "config"` };
+  }
+  const parsed = configMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      code: 'BAD_MESSAGE',
+      message: parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '),
+    };
+  }
+  return parsed.data;
+}
+
+/** Server → clients, about once a second. */
+export interface StatsMessage {
+  type: 'stats';
+  inputFps: number;
+  outputFps: number;
+  framesIn: number;
+  framesOut: number;
+  framesDropped: number;
+  stepsPerFrame: number;
+  /** Working size the stylizer runs at (deadline mode may lower it). */
+  width: number;
+  height: number;
+  stylizeMs: number;
+  /** Age of a frame when its stylizing starts (time spent waiting), ms. */
+  queueAgeMs: number;
+  targetFps: number | null;
+  viewers: number;
+  model: string;
+  style: string | null;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  role: 'publish' | 'view';
+  room: string;
+  model: string;
+  backend: string;
+  config: Required<Omit<ConfigMessage, 'type' | 'style' | 'targetFps'>> & { style: string | null; targetFps: number | null };
+}
+
+export type ServerMessage = StatsMessage | ErrorMessage | ReadyMessage;

@@ -1,0 +1,141 @@
+/**
+ * Where style images come from: built-in patterns drawn by code, image files in the styles
+ * directory (`--styles-dir`, default models/styles/), and images people upload (kept under the
+ * data directory, so they survive a restart). Decoded pixels are cached per size.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeImage, encodeImage, probeImage } from '../codec/image-codec.js';
+import type { RgbImage } from '../engine/image.js';
+import { BadInputError, StylizeError, ErrorCode } from '../errors.js';
+import { drawMosaic, drawRipples, drawStrokes, drawSwirls } from './patterns.js';
+
+export interface StyleInfo {
+  id: string;
+  name: string;
+  /** Where the browser fetches the image. */
+  url: string;
+  source: 'built-in' | 'directory' | 'upload';
+}
+
+export class UnknownStyleError extends StylizeError {
+  constructor(id: string) {
+    super(ErrorCode.UNKNOWN_STYLE, `no style "${id}"`);
+  }
+}
+
+const BUILT_IN = [
+  { id: 'swirls', name: 'Swirls', draw: drawSwirls },
+  { id: 'strokes', name: 'Strokes', draw: drawStrokes },
+  { id: 'ripples', name: 'Ripples', draw: drawRipples },
+  { id: 'mosaic', name: 'Mosaic', draw: drawMosaic },
+];
+const BUILT_IN_SIZE = 512;
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+/** Largest upload we decode, in pixels (a 64-megapixel image is not a style, it is an attack). */
+const MAX_UPLOAD_PIXELS = 40_000_000;
+/** Uploads are stored at most this large (long side): plenty for a style at any working size. */
+const MAX_STORED_SIDE = 1024;
+
+export interface StyleLibraryOptions {
+  stylesDir: string;
+  uploadsDir: string;
+}
+
+export interface StyleLibrary {
+  list(): Promise<StyleInfo[]>;
+  has(id: string): Promise<boolean>;
+  /** The encoded image for the browser. */
+  image(id: string): Promise<{ bytes: Buffer; contentType: string }>;
+  /** Decoded for the engine: long side `longSide` pixels (short side at least `minShortSide`). */
+  decoded(id: string, longSide: number, minShortSide: number): Promise<RgbImage>;
+  /** Validates and stores an uploaded image; returns its id (the same bytes give the same id). */
+  add(bytes: Uint8Array, originalName?: string): Promise<StyleInfo>;
+  readonly defaultId: string;
+}
+
+export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
+  const builtInPng = new Map<string, Promise<Buffer>>();
+  const decodedCache = new Map<string, Promise<RgbImage>>();
+
+  async function filesIn(dir: string, source: StyleInfo['source']): Promise<(StyleInfo & { file: string })[]> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return names
+      .filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()))
+      .sort()
+      .map((n) => {
+        const stem = path.basename(n, path.extname(n));
+        const id = source === 'upload' ? stem : `dir-${slug(stem)}`;
+        return { id, name: source === 'upload' ? 'Your style' : title(stem), url: `/api/styles/${id}/image`, source, file: path.join(dir, n) };
+      });
+  }
+
+  async function all(): Promise<(StyleInfo & { file?: string })[]> {
+    const builtIns = BUILT_IN.map((b) => ({ id: b.id, name: b.name, url: `/api/styles/${b.id}/image`, source: 'built-in' as const }));
+    return [...builtIns, ...(await filesIn(options.stylesDir, 'directory')), ...(await filesIn(options.uploadsDir, 'upload'))];
+  }
+
+  async function find(id: string): Promise<StyleInfo & { file?: string }> {
+    const style = (await all()).find((s) => s.id === id);
+    if (!style) throw new UnknownStyleError(id);
+    return style;
+  }
+
+  async function bytesOf(id: string): Promise<Buffer> {
+    const style = await find(id);
+    if (style.file) return readFile(style.file);
+    let png = builtInPng.get(id);
+    if (!png) {
+      const draw = BUILT_IN.find((b) => b.id === id)!.draw;
+      png = encodeImage(draw(BUILT_IN_SIZE, BUILT_IN_SIZE), 'png');
+      builtInPng.set(id, png);
+    }
+    return png;
+  }
+
+  return {
+    defaultId: BUILT_IN[0]!.id,
+    list: async () => (await all()).map(({ id, name, url, source }) => ({ id, name, url, source })),
+    has: async (id) => (await all()).some((s) => s.id === id),
+    async image(id) {
+      const style = await find(id);
+      const ext = style.file ? path.extname(style.file).toLowerCase().slice(1) : 'png';
+      const type = ext === 'jpg' ? 'jpeg' : ext === 'tif' ? 'tiff' : ext;
+      return { bytes: await bytesOf(id), contentType: `image/${type}` };
+    },
+    decoded(id, longSide, minShortSide) {
+      const key = `${id}@${longSide}/${minShortSide}`;
+      let cached = decodedCache.get(key);
+      if (!cached) {
+        cached = bytesOf(id).then((bytes) => decodeImage(bytes, { longSide, minShortSide, label: `style ${id}` }));
+        cached.catch(() => decodedCache.delete(key));
+        if (decodedCache.size > 32) decodedCache.delete(decodedCache.keys().next().value!);
+        decodedCache.set(key, cached);
+      }
+      return cached;
+    },
+    async add(bytes, originalName) {
+      const label = originalName ? `uploaded file ${originalName}` : 'the uploaded file';
+      const { width, height } = await probeImage(bytes, label);
+      if (width * height > MAX_UPLOAD_PIXELS) {
+        throw new BadInputError(`${label} is ${width}×${height}; styles may have at most ${MAX_UPLOAD_PIXELS / 1e6} megapixels`);
+      }
+      const id = `user-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+      // Stored re-encoded as PNG: what is on disk is always a clean image we made ourselves.
+      const longSide = Math.min(MAX_STORED_SIDE, Math.max(width, height));
+      const png = await encodeImage(await decodeImage(bytes, { longSide, label }), 'png');
+      await mkdir(options.uploadsDir, { recursive: true });
+      await writeFile(path.join(options.uploadsDir, `${id}.png`), png);
+      return { id, name: 'Your style', url: `/api/styles/${id}/image`, source: 'upload' };
+    },
+  };
+}
+
+function slug(stem: string): string {
+  return stem.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'style';
+}
+
+function title(stem: string): string {
+  return stem.replace(/[_-]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase());
+}
