@@ -17,3 +17,9 @@ export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.me
 
 /** Default home of converted weights and generated style images (`models/`). */
 export const DEFAULT_MODELS_DIR = path.join(PROJECT_ROOT, 'models');
+
+/** Style images found here are offered besides the built-in ones (`--styles-dir`). */
+export const DEFAULT_STYLES_DIR = path.join(DEFAULT_MODELS_DIR, 'styles');
+
+/** Uploaded styles and, later, video jobs (`--data-dir`, git-ignored). */
+export const DEFAULT_DATA_DIR = path.join(PROJECT_ROOT, 'data');

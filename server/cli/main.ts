@@ -6,12 +6,14 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, StylizeError } from '../errors.js';
 import { imageCommand } from './image-command.js';
 import { modelsCommand } from './models-command.js';
+import { serveCommand } from './serve-command.js';
 
 export function buildProgram(): Command {
   return new Command('stylize')
     .description('neural style transfer (Gatys et al.) for images, live video and video files')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    .addCommand(serveCommand())
     .addCommand(imageCommand())
     .addCommand(modelsCommand());
 }

@@ -1,0 +1,152 @@
+/**
+ * The page: pick a source (camera or a video file), a style and the painting settings; see the
+ * stylized stream beside the source, with live stats.
+ */
+import { LiveClient, type LiveConfig } from './live-client.js';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const video = $<HTMLVideoElement>('source');
+const output = $<HTMLCanvasElement>('output');
+const status = $('status');
+const toast = $('toast');
+let toastTimer: number | undefined;
+
+function showError(message: string): void {
+  toast.textContent = message;
+  toast.hidden = false;
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => (toast.hidden = true), 6000);
+}
+
+const client = new LiveClient(video, output, {
+  onStatus(state, text) {
+    status.dataset.state = state === 'live' ? 'live' : state === 'error' ? 'error' : 'idle';
+    status.textContent = text;
+    if (state === 'error') showError(`Connection closed: ${text}`);
+  },
+  onReady(model) {
+    $('model').textContent = `· ${model}`;
+  },
+  onStats(stats, latency) {
+    $('stat-out').textContent = stats.outputFps.toFixed(1);
+    $('stat-in').textContent = stats.inputFps.toFixed(1);
+    $('stat-latency').textContent = latency === undefined ? '–' : String(latency);
+    $('stat-dropped').textContent = String(stats.framesDropped);
+    $('stat-steps').textContent = String(stats.stepsPerFrame);
+    $('stat-size').textContent = stats.width ? `${stats.width}×${stats.height}` : '–';
+    $('stat-viewers').textContent = String(stats.viewers);
+  },
+  onError: showError,
+});
+
+// Sliders: weights move on a log scale (10^x), the rest as they are.
+const sliders: { id: string; key: keyof LiveConfig; map: (v: number) => number; show: (v: number) => string }[] = [
+  { id: 'steps', key: 'steps', map: (v) => v, show: String },
+  { id: 'size', key: 'size', map: (v) => v, show: String },
+  { id: 'content', key: 'contentWeight', map: (v) => Math.round(10 ** v * 100) / 100, show: String },
+  { id: 'style', key: 'styleWeight', map: (v) => Math.round(10 ** v * 100) / 100, show: String },
+  { id: 'fps', key: 'targetFps', map: (v) => v, show: (v) => (v === 0 ? 'off' : String(v)) },
+];
+
+let selectedStyle: string | undefined;
+
+function currentConfig(): LiveConfig {
+  const config: LiveConfig = { preserveColors: $<HTMLInputElement>('preserve').checked };
+  for (const s of sliders) {
+    const value = s.map(Number($<HTMLInputElement>(s.id).value));
+    (config as Record<string, unknown>)[s.key] = s.key === 'targetFps' && value === 0 ? null : value;
+  }
+  if (selectedStyle) config.style = selectedStyle;
+  return config;
+}
+
+for (const s of sliders) {
+  const input = $<HTMLInputElement>(s.id);
+  const show = (): void => {
+    $(`${s.id}-value`).textContent = s.show(s.map(Number(input.value)));
+  };
+  show();
+  input.addEventListener('input', show);
+  input.addEventListener('change', () => client.configure({ [s.key]: currentConfig()[s.key] }));
+}
+$<HTMLInputElement>('preserve').addEventListener('change', (e) => client.configure({ preserveColors: (e.target as HTMLInputElement).checked }));
+
+async function loadGallery(select?: string): Promise<void> {
+  const styles = (await (await fetch('/api/styles')).json()) as { id: string; name: string; url: string }[];
+  const gallery = $('gallery');
+  gallery.replaceChildren(
+    ...styles.map((style) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.title = style.name;
+      button.setAttribute('role', 'option');
+      button.dataset.style = style.id;
+      const img = document.createElement('img');
+      img.src = style.url;
+      img.alt = style.name;
+      img.loading = 'lazy';
+      button.append(img);
+      button.addEventListener('click', () => chooseStyle(style.id));
+      return button;
+    }),
+  );
+  chooseStyle(select ?? selectedStyle ?? styles[0]?.id);
+}
+
+function chooseStyle(id: string | undefined): void {
+  if (!id) return;
+  selectedStyle = id;
+  for (const b of $('gallery').querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-selected', String(b.dataset.style === id));
+  client.configure({ style: id });
+}
+
+$<HTMLInputElement>('style-upload').addEventListener('change', async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append('image', file);
+  const response = await fetch('/api/styles', { method: 'POST', body: form });
+  const body = (await response.json()) as { id?: string; error?: { message: string } };
+  if (!response.ok || !body.id) return showError(body.error?.message ?? `upload failed (${response.status})`);
+  await loadGallery(body.id);
+});
+
+function start(): void {
+  const room = $<HTMLInputElement>('room').value.trim() || 'studio';
+  client.connect(room, currentConfig());
+  $<HTMLButtonElement>('stop').disabled = false;
+}
+
+$('start-camera').addEventListener('click', async () => {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 } }, audio: false });
+    video.srcObject = stream;
+    video.src = '';
+    await video.play();
+    start();
+  } catch (error) {
+    showError(`Camera unavailable: ${(error as Error).message}`);
+  }
+});
+
+$<HTMLInputElement>('video-file').addEventListener('change', async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  video.srcObject = null;
+  video.src = URL.createObjectURL(file);
+  video.loop = true;
+  await video.play();
+  start();
+});
+
+$('stop').addEventListener('click', () => {
+  client.disconnect();
+  video.pause();
+  const stream = video.srcObject as MediaStream | null;
+  stream?.getTracks().forEach((t) => t.stop());
+  video.srcObject = null;
+  $<HTMLButtonElement>('stop').disabled = true;
+});
+
+void loadGallery().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));

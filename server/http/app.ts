@@ -1,0 +1,56 @@
+/**
+ * The Express app: the browser client, health, styles, metrics, and one error mapping.
+ */
+import { existsSync } from 'node:fs';
+import express, { type ErrorRequestHandler } from 'express';
+import multer from 'multer';
+import { ErrorCode, StylizeError, httpStatusFor } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { StyleLibrary } from '../styles/style-library.js';
+import { stylesRoutes } from './styles-routes.js';
+
+export interface AppDeps {
+  clientDir: string;
+  styles: StyleLibrary;
+  metrics: Metrics;
+  log: Logger;
+  health: () => Record<string, unknown>;
+  maxUploadBytes: number;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, ...deps.health() });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.use(stylesRoutes(deps.styles, deps.maxUploadBytes));
+  if (existsSync(deps.clientDir)) app.use(express.static(deps.clientDir, { index: 'index.html' }));
+
+  app.use('/api', (_req, res) => {
+    res.status(404).json({ error: { code: ErrorCode.NOT_FOUND, message: 'no such API route' } });
+  });
+
+  const errors: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    let status = httpStatusFor(error);
+    let code: string = error instanceof StylizeError ? error.code : ErrorCode.INTERNAL;
+    let message = error instanceof Error ? error.message : String(error);
+    if (error instanceof multer.MulterError) {
+      status = error.code === 'LIMIT_FILE_SIZE' ? 413 : 400;
+      code = error.code === 'LIMIT_FILE_SIZE' ? ErrorCode.TOO_LARGE : ErrorCode.BAD_INPUT;
+      message = error.code === 'LIMIT_FILE_SIZE' ? `file larger than ${deps.maxUploadBytes} bytes` : error.message;
+    }
+    if (status >= 500) {
+      deps.log.error({ err: error }, 'request failed');
+      message = 'internal error';
+    }
+    res.status(status).json({ error: { code, message } });
+  };
+  app.use(errors);
+  return app;
+}

@@ -1,0 +1,234 @@
+/**
+ * The WebSocket endpoint `/ws?room=<name>&role=publish|view` on the HTTP server's port
+ * (ws in noServer mode, upgraded here). Publishers send JPEG frames and config messages;
+ * everyone receives stylized frames and stats. Client bytes never crash the server: bad input
+ * gets {"type":"error"} (recoverable) or a close code (abuse), as docs/protocol.md says.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type { BackendInfo } from '../engine/backend.js';
+import type { FeatureNetwork } from '../engine/networks/network.js';
+import { ErrorCode, StylizeError, WsClose, wsCloseFor } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { LiveSettings } from '../pipeline/frame-stylizer.js';
+import type { StyleLibrary } from '../styles/style-library.js';
+import { createLiveSession } from './live-session.js';
+import { decodeFrame, isProtocolError, parseClientMessage } from './protocol.js';
+import { broadcastFrame, broadcastJson, clientsOf, createRoom, sendJson, type Room } from './room.js';
+
+export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const STATS_INTERVAL_MS = 1000;
+/** A publisher sending more than this many messages a second, for 3 seconds running, is flooding. */
+const MAX_MESSAGES_PER_SECOND = 120;
+const HEARTBEAT_MS = 30_000;
+
+export interface SocketServerDeps {
+  network: FeatureNetwork;
+  backend: BackendInfo;
+  styles: StyleLibrary;
+  metrics: Metrics;
+  log: Logger;
+  defaults: LiveSettings;
+  maxFrameBytes: number;
+}
+
+export interface SocketServer {
+  /** Attach to an HTTP server's 'upgrade' event. */
+  attach(server: Server): void;
+  rooms(): ReadonlyMap<string, Room>;
+  /** Closes every socket with 1001 and stops every stream. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+type Role = 'publish' | 'view';
+
+export function createSocketServer(deps: SocketServerDeps): SocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false });
+  const rooms = new Map<string, Room>();
+  const alive = new WeakSet<WebSocket>();
+  let closing: Promise<void> | undefined;
+
+  const statsTimer = setInterval(() => {
+    for (const room of rooms.values()) {
+      if (room.publisher) broadcastJson(room, room.publisher.session.stats(room.viewers.size));
+    }
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
+
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.delete(socket);
+      socket.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  function reject(socket: Duplex, status: number, reason: string): void {
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+  }
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
+    if (closing) return reject(socket, 503, 'Server shutting down');
+    const room = url.searchParams.get('room') ?? '';
+    const role = url.searchParams.get('role') ?? 'view';
+    if (!ROOM_NAME.test(room)) return reject(socket, 400, 'room must be 1-64 letters, digits, - or _');
+    if (role !== 'publish' && role !== 'view') return reject(socket, 400, 'role must be publish or view');
+    if (role === 'publish' && rooms.get(room)?.publisher) return reject(socket, 409, 'room already has a publisher');
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, room, role));
+  }
+
+  function roomFor(name: string): Room {
+    let room = rooms.get(name);
+    if (!room) {
+      room = createRoom(name);
+      rooms.set(name, room);
+    }
+    return room;
+  }
+
+  function forget(room: Room): void {
+    if (!room.publisher && room.viewers.size === 0) rooms.delete(room.name);
+  }
+
+  function onConnection(ws: WebSocket, roomName: string, role: Role): void {
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    deps.metrics.connections.inc({ role });
+    const room = roomFor(roomName);
+    const log = deps.log.child({ room: roomName, role });
+    const error = (code: string, message: string): void => {
+      sendJson(ws, { type: 'error', code, message });
+      const close = wsCloseFor(code);
+      if (close !== undefined) ws.close(close, message.slice(0, 120));
+    };
+
+    if (role === 'publish') {
+      if (room.publisher) {
+        // Lost the race with another publisher between the upgrade check and now.
+        ws.close(WsClose.POLICY_VIOLATION, 'room already has a publisher');
+        return;
+      }
+      const session = createLiveSession({
+        network: deps.network,
+        styles: deps.styles,
+        metrics: deps.metrics,
+        log,
+        defaults: deps.defaults,
+        onFrame: (frame) => broadcastFrame(room, frame),
+        onError: error,
+      });
+      room.publisher = { socket: ws, session };
+      const flood = createFloodGuard();
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (flood.tooMany()) return error(ErrorCode.FLOOD, `more than ${MAX_MESSAGES_PER_SECOND} messages a second`);
+        const bytes = toBuffer(data);
+        if (isBinary) {
+          const frame = decodeFrame(bytes);
+          if (isProtocolError(frame)) return error(frame.code, frame.message);
+          session.push({ ...frame, receivedAt: performance.now() });
+          return;
+        }
+        const message = parseClientMessage(bytes.toString('utf8'));
+        if (isProtocolError(message)) return error(message.code, message.message);
+        session.configure(message).catch((e: unknown) =>
+          error(e instanceof StylizeError ? e.code : ErrorCode.BAD_MESSAGE, e instanceof Error ? e.message : String(e)),
+        );
+      });
+      sendJson(ws, ready('publish', roomName, session.settings()));
+    } else {
+      room.viewers.add(ws);
+      ws.on('message', () => error(ErrorCode.BAD_MESSAGE, 'viewers only receive; connect with role=publish to send'));
+      sendJson(ws, ready('view', roomName, room.publisher?.session.settings() ?? deps.defaults));
+      // Joining mid-stream: the newest frame at once.
+      if (room.latest) ws.send(room.latest.message, { binary: true });
+    }
+
+    ws.on('error', (e) => log.warn({ err: e }, 'socket error'));
+    ws.on('close', (code) => {
+      deps.metrics.connections.dec({ role });
+      if (role === 'publish' && room.publisher?.socket === ws) {
+        room.publisher.session.close();
+        room.publisher = undefined;
+        room.latest = undefined;
+      }
+      room.viewers.delete(ws);
+      forget(room);
+      log.debug({ code }, 'closed');
+    });
+  }
+
+  function ready(role: Role, room: string, settings: LiveSettings) {
+    const { targetFps, ...rest } = settings;
+    return {
+      type: 'ready' as const,
+      role,
+      room,
+      model: deps.network.name,
+      backend: deps.backend.name,
+      config: { ...rest, targetFps: targetFps > 0 ? targetFps : null },
+    };
+  }
+
+  return {
+    attach(server) {
+      server.on('upgrade', onUpgrade);
+    },
+    rooms: () => rooms,
+    close() {
+      closing ??= (async () => {
+        clearInterval(statsTimer);
+        clearInterval(heartbeat);
+        const sockets = [...rooms.values()].flatMap(clientsOf);
+        for (const room of rooms.values()) room.publisher?.session.close();
+        await Promise.all(
+          sockets.map(
+            (ws) =>
+              new Promise<void>((resolve) => {
+                if (ws.readyState === WebSocket.CLOSED) return resolve();
+                ws.once('close', () => resolve());
+                ws.close(WsClose.GOING_AWAY, 'server shutting down');
+                setTimeout(() => {
+                  ws.terminate();
+                  resolve();
+                }, 2000).unref();
+              }),
+          ),
+        );
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function createFloodGuard(): { tooMany(): boolean } {
+  let windowStart = performance.now();
+  let count = 0;
+  let overSeconds = 0;
+  return {
+    tooMany() {
+      const now = performance.now();
+      if (now - windowStart >= 1000) {
+        overSeconds = count > MAX_MESSAGES_PER_SECOND ? overSeconds + 1 : 0;
+        windowStart = now;
+        count = 0;
+      }
+      count++;
+      return overSeconds >= 3 || count > MAX_MESSAGES_PER_SECOND * 3;
+    },
+  };
+}

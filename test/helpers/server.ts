@@ -1,0 +1,30 @@
+/** A real server on port 0 with its own temporary data directory. */
+import path from 'node:path';
+import { parseServerOptions, readEnv, type ServerOptions } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/main.js';
+import { DEFAULT_MODELS_DIR } from '../../server/paths.js';
+import { tempDir } from './paths.js';
+
+export interface TestServer extends RunningServer {
+  wsUrl(query: string): string;
+  dataDir: string;
+}
+
+export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const { dir, cleanup } = await tempDir('stylize-server-');
+  const options = parseServerOptions(
+    { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', ...overrides },
+    readEnv({}),
+    { stylesDir: path.join(dir, 'styles-dir'), dataDir: path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
+  );
+  const server = await startServer(options);
+  return {
+    ...server,
+    dataDir: options.dataDir,
+    wsUrl: (query) => `ws://127.0.0.1:${server.port}/ws?${query}`,
+    async close() {
+      await server.close();
+      await cleanup();
+    },
+  };
+}
