@@ -10,7 +10,8 @@ export interface LiveClientEvents {
   onStatus(state: 'connecting' | 'live' | 'closed' | 'error', text: string): void;
   onStats(stats: StatsMessage, latencyMs: number | undefined): void;
   onError(message: string): void;
-  onReady(model: string): void;
+  /** The server's settings in force, to show on the controls. */
+  onReady(model: string, config: LiveConfig): void;
 }
 
 export interface LiveConfig {
@@ -95,7 +96,10 @@ export class LiveClient {
       const message = JSON.parse(data) as ServerMessage;
       if (message.type === 'stats') this.events.onStats(message, this.latency);
       else if (message.type === 'error') this.events.onError(`${message.code}: ${message.message}`);
-      else if (message.type === 'ready') this.events.onReady(message.model);
+      else if (message.type === 'ready') {
+        this.size = message.config.size;
+        this.events.onReady(message.model, { ...message.config, style: message.config.style ?? undefined });
+      }
       return;
     }
     const frame = readHeader(data);

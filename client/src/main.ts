@@ -25,8 +25,9 @@ const client = new LiveClient(video, output, {
     status.textContent = text;
     if (state === 'error') showError(`Connection closed: ${text}`);
   },
-  onReady(model) {
+  onReady(model, config) {
     $('model').textContent = `· ${model}`;
+    showConfig(config);
   },
   onStats(stats, latency) {
     $('stat-out').textContent = stats.outputFps.toFixed(1);
@@ -41,13 +42,27 @@ const client = new LiveClient(video, output, {
 });
 
 // Sliders: weights move on a log scale (10^x), the rest as they are.
-const sliders: { id: string; key: keyof LiveConfig; map: (v: number) => number; show: (v: number) => string }[] = [
-  { id: 'steps', key: 'steps', map: (v) => v, show: String },
-  { id: 'size', key: 'size', map: (v) => v, show: String },
-  { id: 'content', key: 'contentWeight', map: (v) => Math.round(10 ** v * 100) / 100, show: String },
-  { id: 'style', key: 'styleWeight', map: (v) => Math.round(10 ** v * 100) / 100, show: String },
-  { id: 'fps', key: 'targetFps', map: (v) => v, show: (v) => (v === 0 ? 'off' : String(v)) },
+const identity = { map: (v: number) => v, unmap: (v: number) => v };
+const logScale = { map: (v: number) => Number((10 ** v).toPrecision(2)), unmap: (v: number) => (v > 0 ? Math.log10(v) : 0) };
+const sliders: { id: string; key: keyof LiveConfig; map: (v: number) => number; unmap: (v: number) => number; show: (v: number) => string }[] = [
+  { id: 'steps', key: 'steps', ...identity, show: String },
+  { id: 'size', key: 'size', ...identity, show: String },
+  { id: 'content', key: 'contentWeight', ...logScale, show: String },
+  { id: 'style', key: 'styleWeight', ...logScale, show: String },
+  { id: 'fps', key: 'targetFps', ...identity, show: (v) => (v === 0 ? 'off' : String(v)) },
 ];
+
+/** Puts the server's settings on the controls (a server started with --size 96 shows 96). */
+function showConfig(config: LiveConfig): void {
+  for (const s of sliders) {
+    const value = config[s.key];
+    if (typeof value !== 'number' && value !== null) continue;
+    const input = $<HTMLInputElement>(s.id);
+    input.value = String(s.unmap(value ?? 0));
+    input.dispatchEvent(new Event('input'));
+  }
+  if (typeof config.preserveColors === 'boolean') $<HTMLInputElement>('preserve').checked = config.preserveColors;
+}
 
 let selectedStyle: string | undefined;
 
@@ -114,7 +129,8 @@ $<HTMLInputElement>('style-upload').addEventListener('change', async (e) => {
 
 function start(): void {
   const room = $<HTMLInputElement>('room').value.trim() || 'studio';
-  client.connect(room, currentConfig());
+  // Only the chosen style: the other settings start as the server has them (see onReady).
+  client.connect(room, selectedStyle ? { style: selectedStyle } : {});
   $<HTMLButtonElement>('stop').disabled = false;
 }
 

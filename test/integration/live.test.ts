@@ -142,7 +142,7 @@ describe('HTTP', () => {
     expect((await sharp(Buffer.from(await image.arrayBuffer())).metadata()).width).toBe(512);
 
     const form = new FormData();
-    form.append('image', new Blob([catJpeg], { type: 'image/jpeg' }), 'cat.jpg');
+    form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
     const created = await fetch(`${base}/api/styles`, { method: 'POST', body: form });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
@@ -166,7 +166,7 @@ describe('HTTP', () => {
   it('keeps uploaded styles across a restart (same data directory)', async () => {
     const first = await startTestServer();
     const form = new FormData();
-    form.append('image', new Blob([catJpeg], { type: 'image/jpeg' }), 'cat.jpg');
+    form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
     const { id } = (await (await fetch(`http://127.0.0.1:${first.port}/api/styles`, { method: 'POST', body: form })).json()) as { id: string };
     await first.sockets.close();
     const second = await startTestServer({ dataDir: first.dataDir });
@@ -183,7 +183,7 @@ describe('HTTP', () => {
     const small = await startTestServer({ maxUploadBytes: 2048 });
     try {
       const form = new FormData();
-      form.append('image', new Blob([catJpeg], { type: 'image/jpeg' }), 'cat.jpg');
+      form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
       const res = await fetch(`http://127.0.0.1:${small.port}/api/styles`, { method: 'POST', body: form });
       expect(res.status).toBe(413);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TOO_LARGE');

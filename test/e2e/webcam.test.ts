@@ -1,0 +1,101 @@
+/**
+ * The page in real Chromium with a fake webcam fed from a Y4M file this test writes: press
+ * "Use camera", and stylized frames appear on the output canvas (checked on its pixels).
+ */
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawScene } from '../../fixtures/draw.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/paths.js';
+import { writeY4m } from '../helpers/y4m.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let server: TestServer;
+let browser: Browser;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  const tmp = await tempDir('stylize-e2e-');
+  cleanup = tmp.cleanup;
+  // Two seconds of a scene that pans slowly, 320×180 at 10 fps.
+  const frames = Array.from({ length: 20 }, (_, i) => {
+    const wide = drawScene(400, 180);
+    const data = new Uint8Array(320 * 180 * 3);
+    for (let y = 0; y < 180; y++) data.set(wide.data.subarray((y * 400 + i * 4) * 3, (y * 400 + i * 4 + 320) * 3), y * 320 * 3);
+    return { width: 320, height: 180, data };
+  });
+  const y4m = path.join(tmp.dir, 'camera.y4m');
+  await writeY4m(y4m, frames, 10);
+  server = await startTestServer({ liveSize: 72, liveSteps: 2 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-video-capture=${y4m}`,
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await cleanup?.();
+});
+
+describe('live page', () => {
+  it('shows stylized webcam frames on the output canvas', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForSelector('#gallery button[data-style="swirls"]');
+    expect(await page.locator('#gallery button').count()).toBe(4);
+    await page.click('#start-camera');
+    await page.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#output')!.dataset.frames ?? 0) >= 3, undefined, {
+      timeout: 60_000,
+    });
+    await page.waitForFunction(() => document.querySelector('#stat-out')!.textContent !== '–', undefined, { timeout: 10_000 });
+
+    const pixels = await page.evaluate(() => {
+      const output = document.querySelector<HTMLCanvasElement>('#output')!;
+      const video = document.querySelector<HTMLVideoElement>('#source')!;
+      const { width, height } = output;
+      const out = output.getContext('2d')!.getImageData(0, 0, width, height).data;
+      const scratch = document.createElement('canvas');
+      scratch.width = width;
+      scratch.height = height;
+      const ctx = scratch.getContext('2d')!;
+      ctx.drawImage(video, 0, 0, width, height);
+      const src = ctx.getImageData(0, 0, width, height).data;
+      let mean = 0;
+      let diff = 0;
+      for (let i = 0; i < out.length; i += 4) {
+        mean += out[i]!;
+        diff += Math.abs(out[i]! - src[i]!) + Math.abs(out[i + 1]! - src[i + 1]!) + Math.abs(out[i + 2]! - src[i + 2]!);
+      }
+      const n = out.length / 4;
+      mean /= n;
+      let variance = 0;
+      for (let i = 0; i < out.length; i += 4) variance += (out[i]! - mean) ** 2;
+      return { width, height, std: Math.sqrt(variance / n), diff: diff / (3 * n) };
+    });
+    // The server was started with --size 72: the page adopts it, so the stream is 128×72 for a
+    // 16:9 camera. It has a picture, and it is not the camera's.
+    expect([pixels.width, pixels.height]).toEqual([128, 72]);
+    expect(pixels.std).toBeGreaterThan(10);
+    expect(pixels.diff).toBeGreaterThan(5);
+    expect(await page.locator('#status').textContent()).toBe('live');
+    if (process.env.STYLIZE_SCREENSHOT) await page.screenshot({ path: process.env.STYLIZE_SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
