@@ -3,9 +3,11 @@
  * Benchmarks, not tests: they measure, they do not pass or fail.
  */
 import { runEngineBench } from './engine.js';
+import { runLiveBench } from './live.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
+  live: runLiveBench,
 };
 
 const [name, ...args] = process.argv.slice(2);

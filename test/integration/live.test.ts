@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError } from '../../server/realtime/protocol.js';
-import { CAT } from '../helpers/paths.js';
+import path from 'node:path';
+import { CAT, SHARED } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 
@@ -122,6 +123,14 @@ describe('viewers and the socket rules', () => {
     }
   });
 
+  it('closes a flooding publisher with 1008', async () => {
+    const publisher = await connect(server.wsUrl('room=flood&role=publish'));
+    for (let i = 0; i < 500; i++) publisher.socket.send('{"type":"config"}');
+    const closed = await publisher.closed;
+    expect(closed.code).toBe(1008);
+    expect(publisher.messages.some((m) => m.type === 'error' && m.code === 'FLOOD')).toBe(true);
+  });
+
   it('rejects binary from a viewer with an error message', async () => {
     const viewer = await connect(server.wsUrl('room=v&role=view'));
     viewer.socket.send(Buffer.from([1, 2, 3]));
@@ -176,6 +185,17 @@ describe('HTTP', () => {
     } finally {
       await second.close();
       await first.close();
+    }
+  });
+
+  it('offers the images of --styles-dir besides the built-in styles', async () => {
+    const withDir = await startTestServer({ stylesDir: path.join(SHARED, 'fixtures/styles') });
+    try {
+      const styles = (await (await fetch(`http://127.0.0.1:${withDir.port}/api/styles`)).json()) as { id: string; name: string }[];
+      expect(styles).toEqual(expect.arrayContaining([{ id: 'dir-starry-night', name: 'Starry Night', url: '/api/styles/dir-starry-night/image' }]));
+      expect(styles).toHaveLength(4 + 8);
+    } finally {
+      await withDir.close();
     }
   });
 

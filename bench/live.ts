@@ -1,0 +1,167 @@
+/**
+ * Live streaming, end to end: a real clip played at its native rate through the WebSocket as a
+ * publisher, against `stylize serve` running in its own process (as in production).
+ *
+ *   npm run bench -- live [--clip <file>] [--seconds 20] [--size 144] [--target-fps 10]
+ *                         [--configs default-deadline,default-fixed,vgg19-deadline]
+ *
+ * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
+ * frame back), frames dropped, steps per frame and working size chosen.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { encodeImage } from '../server/codec/image-codec.js';
+import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/realtime/protocol.js';
+import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SHARED = path.resolve(ROOT, '../shared');
+
+interface LiveConfig {
+  name: string;
+  serveArgs: string[];
+  targetFps: number;
+  steps: number;
+}
+
+export async function runLiveBench(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clip: { type: 'string', default: path.join(SHARED, 'fixtures/video/bbb_320x180_5s_h264_aac.mp4') },
+      seconds: { type: 'string', default: '20' },
+      size: { type: 'string', default: '144' },
+      'target-fps': { type: 'string', default: '10' },
+      configs: { type: 'string', default: 'default-deadline,default-fixed,vgg19-deadline' },
+    },
+  });
+  const size = Number(values.size);
+  const targetFps = Number(values['target-fps']);
+  const weights = path.join(SHARED, 'weights/vgg19-keras-tfjs-partial-block3');
+  const all: LiveConfig[] = [
+    { name: 'default-deadline', serveArgs: [], targetFps, steps: 4 },
+    { name: 'default-fixed', serveArgs: [], targetFps: 0, steps: 2 },
+    { name: 'vgg19-deadline', serveArgs: ['--weights', weights], targetFps, steps: 4 },
+  ];
+  const info = await probeVideo(values.clip);
+  const width = Math.round((info.width / info.height) * size / 2) * 2;
+  const frames: Buffer[] = [];
+  for await (const rgb of decodeRgbFrames(values.clip, width, size)) {
+    frames.push(await encodeImage({ width, height: size, data: rgb }, 'jpeg', 85));
+  }
+  process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames at ${info.fps} fps, sent as ${width}×${size} JPEG\n`);
+  for (const config of all.filter((c) => values.configs.split(',').includes(c.name))) {
+    if (config.name.startsWith('vgg19') && !existsSync(weights)) {
+      process.stderr.write(`skip ${config.name}: no weights at ${weights}\n`);
+      continue;
+    }
+    const result = await runOne(config, frames, info.fps, Number(values.seconds), size);
+    process.stdout.write(`${JSON.stringify({ bench: 'live', clip: path.basename(values.clip), size: `${width}x${size}`, ...result })}\n`);
+  }
+}
+
+async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds: number, size: number) {
+  const port = await freePort();
+  const server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
+    '--size', String(size), '--steps', String(config.steps), '--log-level', 'warn', ...config.serveArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitForHealth(port);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bench&role=publish`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps }));
+    const sentAt = new Map<number, number>();
+    const latencies: number[] = [];
+    const stats: StatsMessage[] = [];
+    let received = 0;
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (!isBinary) {
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (message.type === 'stats') stats.push(message as StatsMessage);
+        return;
+      }
+      const frame = decodeFrame(data);
+      if (isProtocolError(frame)) return;
+      const t = sentAt.get(frame.seq);
+      if (t !== undefined) latencies.push(performance.now() - t);
+      received++;
+    });
+    // Warm-up: 2 s not counted (XNNPACK caches, the deadline controller's first estimates).
+    const warmupMs = 2000;
+    const started = performance.now();
+    let seq = 0;
+    let measuredFrom = Number.POSITIVE_INFINITY;
+    let receivedAtStart = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - started;
+        if (elapsed > warmupMs && measuredFrom === Number.POSITIVE_INFINITY) {
+          measuredFrom = seq;
+          receivedAtStart = received;
+          latencies.length = 0;
+        }
+        if (elapsed > warmupMs + seconds * 1000) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        sentAt.set(seq, performance.now());
+        ws.send(encodeFrame({ seq, timestampMs: Math.round(performance.now()) }, frames[seq % frames.length]!));
+        seq++;
+      }, 1000 / fps);
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    ws.close();
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN);
+    const last = stats.at(-1);
+    const sent = seq - measuredFrom;
+    const out = received - receivedAtStart;
+    return {
+      config: config.name,
+      model: last?.model,
+      targetFps: config.targetFps || null,
+      inputFps: round(sent / seconds),
+      outputFps: round(out / seconds),
+      latencyP50Ms: pct(0.5),
+      latencyP95Ms: pct(0.95),
+      dropped: sent - out,
+      stepsPerFrame: last?.stepsPerFrame,
+      workingSize: last ? `${last.width}x${last.height}` : null,
+      stylizeMs: last?.stylizeMs,
+    };
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForHealth(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not start');
+}
