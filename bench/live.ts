@@ -51,7 +51,7 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   const info = await probeVideo(values.clip);
   const width = Math.round((info.width / info.height) * size / 2) * 2;
   const frames: Buffer[] = [];
-  for await (const rgb of decodeRgbFrames(values.clip, width, size)) {
+  for await (const rgb of decodeRgbFrames(values.clip, info, { width, height: size })) {
     frames.push(await encodeImage({ width, height: size, data: rgb }, 'jpeg', 85));
   }
   process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames at ${info.fps} fps, sent as ${width}×${size} JPEG\n`);

@@ -43,6 +43,13 @@ export const SERVER_DEFAULTS = {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Video jobs (CLI flags, HTTP fields and the page share these). */
+export const VIDEO_DEFAULTS = {
+  size: 144,
+  stepsPerFrame: 2,
+  firstFrameSteps: 20,
+} as const;
+
 /** Hard limits: a working size beyond this would take minutes per step on a CPU. */
 export const LIMITS = {
   // random-multiscale downsamples by 8 then pads a 7×7 filter by 3: 32 px is the least it can take.
@@ -107,6 +114,23 @@ export const serverOptionsSchema = z.object({
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
 });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
+
+export const videoJobOptionsSchema = z.object({
+  size: z.coerce.number().int().min(32).max(1080).default(VIDEO_DEFAULTS.size),
+  stepsPerFrame: z.coerce.number().int().min(0).max(50).default(VIDEO_DEFAULTS.stepsPerFrame),
+  firstFrameSteps: z.coerce.number().int().min(0).max(500).default(VIDEO_DEFAULTS.firstFrameSteps),
+  contentWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.contentWeight),
+  styleWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.styleWeight),
+  preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(false),
+});
+
+/** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */
+export function parseVideoJobOptions(input: Record<string, unknown>): z.infer<typeof videoJobOptionsSchema> {
+  const picked = Object.fromEntries(Object.keys(videoJobOptionsSchema.shape).filter((k) => input[k] !== undefined && input[k] !== '').map((k) => [k, input[k]]));
+  const result = videoJobOptionsSchema.safeParse(picked);
+  if (!result.success) throw new ConfigError(formatIssues(result.error));
+  return result.data;
+}
 
 /** Flags win over environment variables, which win over the defaults table. */
 export function parseServerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { stylesDir: string; dataDir: string; modelsDir: string }): ServerOptions {

@@ -7,6 +7,7 @@ import { exitCodeFor, StylizeError } from '../errors.js';
 import { imageCommand } from './image-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
+import { videoCommand } from './video-command.js';
 
 export function buildProgram(): Command {
   return new Command('stylize')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .addCommand(serveCommand())
     .addCommand(imageCommand())
+    .addCommand(videoCommand())
     .addCommand(modelsCommand());
 }
 

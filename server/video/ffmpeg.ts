@@ -1,20 +1,16 @@
 /**
- * The only module that talks to ffmpeg (through fluent-ffmpeg): probing and decoding video into
- * raw RGB frames. Only file inputs, with the protocol whitelist pinned to `file`.
+ * The only module that talks to ffmpeg (through fluent-ffmpeg): find the binaries, probe, decode
+ * to raw RGB, encode raw RGB to H.264, and put the final MP4 together with the original audio.
+ * Inputs are files only (`-protocol_whitelist file`), the demuxer is forced to the probed one,
+ * and no user text ever becomes an argument: paths are ours, numbers are validated.
  */
-import type { PassThrough } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { StylizeError, ErrorCode } from '../errors.js';
-
-export interface VideoInfo {
-  width: number;
-  height: number;
-  fps: number;
-  durationS: number;
-  frames: number | undefined;
-  hasAudio: boolean;
-  format: string;
-}
+import { ErrorCode, StylizeError } from '../errors.js';
 
 export class VideoError extends StylizeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -22,47 +18,170 @@ export class VideoError extends StylizeError {
   }
 }
 
-function parseRate(rate: string | undefined): number {
-  const [n, d] = (rate ?? '0/1').split('/').map(Number);
-  return d ? n! / d : n!;
+/** ffmpeg failed on a file we already accepted: the message keeps ffmpeg's last stderr lines. */
+export class FfmpegError extends StylizeError {
+  constructor(what: string, stderr: string, options?: { cause?: unknown }) {
+    const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+    super(ErrorCode.INTERNAL, `${what} failed${tail ? `: ${tail}` : ''}`, options);
+  }
 }
 
-export function probeVideo(file: string): Promise<VideoInfo> {
+// ---- binaries -------------------------------------------------------------------------------
+
+export interface FfmpegBinaries {
+  ffmpeg: string;
+  ffprobe: string;
+  /** Where they came from: 'env', 'PATH' or 'npm'. */
+  source: string;
+}
+
+let binaries: FfmpegBinaries | undefined;
+
+/** FFMPEG_PATH/FFPROBE_PATH, else `ffmpeg`/`ffprobe` on PATH, else the optional npm packages. */
+export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegBinaries {
+  if (binaries) return binaries;
+  const onPath = (name: string): string | undefined =>
+    (env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, name)).find((file) => existsSync(file));
+  let found: FfmpegBinaries | undefined;
+  if (env.FFMPEG_PATH && env.FFPROBE_PATH) found = { ffmpeg: env.FFMPEG_PATH, ffprobe: env.FFPROBE_PATH, source: 'env' };
+  else {
+    const ff = onPath('ffmpeg');
+    const fp = onPath('ffprobe');
+    if (ff && fp) found = { ffmpeg: ff, ffprobe: fp, source: 'PATH' };
+  }
+  if (!found) {
+    try {
+      const require = createRequire(import.meta.url);
+      const ff = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+      const fp = (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+      found = { ffmpeg: ff, ffprobe: fp, source: 'npm' };
+    } catch (error) {
+      throw new StylizeError(ErrorCode.INTERNAL, 'ffmpeg not found: install it (apt-get install ffmpeg) or set FFMPEG_PATH and FFPROBE_PATH', {
+        cause: error,
+      });
+    }
+  }
+  ffmpeg.setFfmpegPath(found.ffmpeg);
+  ffmpeg.setFfprobePath(found.ffprobe);
+  binaries = found;
+  return found;
+}
+
+// ---- probe ----------------------------------------------------------------------------------
+
+/** Containers we accept (ffprobe format names) and the demuxer we force when decoding them. */
+const ALLOWED_FORMATS: Record<string, string> = {
+  'mov,mp4,m4a,3gp,3g2,mj2': 'mov',
+  'matroska,webm': 'matroska',
+  avi: 'avi',
+  mpegts: 'mpegts',
+  ogg: 'ogg',
+};
+/** Audio codecs an MP4 can carry as they are; others are re-encoded to AAC. */
+const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus']);
+
+export interface VideoLimits {
+  maxDurationS: number;
+  maxPixels: number;
+}
+
+export const DEFAULT_VIDEO_LIMITS: VideoLimits = { maxDurationS: 600, maxPixels: 3840 * 2160 };
+
+export interface VideoInfo {
+  /** As displayed (rotation applied). */
+  width: number;
+  height: number;
+  /** Frame rate as a rational string for ffmpeg ("30000/1001") and as a number. */
+  rate: string;
+  fps: number;
+  durationS: number;
+  frames: number;
+  demuxer: string;
+  audio: { codec: string; channels: number } | undefined;
+  rotation: number;
+}
+
+export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIMITS): Promise<VideoInfo> {
+  findFfmpeg();
   return new Promise((resolve, reject) => {
-    ffmpeg.ffprobe(file, ['-protocol_whitelist', 'file'], (error, data) => {
-      if (error) return reject(new VideoError(`${file}: not a video ffprobe can read`, { cause: error }));
-      const video = data.streams.find((s) => s.codec_type === 'video');
-      if (!video?.width || !video.height) return reject(new VideoError(`${file}: no video stream`));
+    ffmpeg.ffprobe(file, ['-protocol_whitelist', 'file', '-count_packets'], (error, data) => {
+      if (error) return reject(new VideoError('not a video file that can be read (ffprobe could not open it)', { cause: error }));
+      const formatName = data.format.format_name ?? '';
+      const demuxer = ALLOWED_FORMATS[formatName];
+      if (!demuxer) return reject(new VideoError(`"${formatName}" is not an accepted video container (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)`));
+      const video = data.streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+      if (!video?.width || !video.height) return reject(new VideoError('the file has no video stream'));
+      const rate = video.r_frame_rate && video.r_frame_rate !== '0/0' ? video.r_frame_rate : (video.avg_frame_rate ?? '0/1');
+      const fps = parseRate(rate);
+      if (!(fps > 0 && fps <= 240)) return reject(new VideoError(`unusable frame rate ${rate}`));
+      const durationS = Number(data.format.duration ?? video.duration ?? 0);
+      const counted = Number((video as { nb_read_packets?: string }).nb_read_packets ?? Number.NaN);
+      const frames = Number.isFinite(counted) && counted > 0 ? counted : Math.round(durationS * fps);
+      if (!(frames > 0)) return reject(new VideoError('the video stream has no frames'));
+      if (durationS > limits.maxDurationS) return reject(new VideoError(`video is ${Math.round(durationS)} s long; the limit is ${limits.maxDurationS} s`));
+      const rotation = rotationOf(video);
+      const swap = Math.abs(rotation) % 180 === 90;
+      const width = swap ? video.height : video.width;
+      const height = swap ? video.width : video.height;
+      if (width * height > limits.maxPixels) return reject(new VideoError(`video is ${width}×${height}; the limit is ${limits.maxPixels} pixels`));
+      const audioStream = data.streams.find((s) => s.codec_type === 'audio');
       resolve({
-        width: video.width,
-        height: video.height,
-        fps: parseRate(video.r_frame_rate) || parseRate(video.avg_frame_rate),
-        durationS: Number(data.format.duration ?? video.duration ?? 0),
-        frames: video.nb_frames && video.nb_frames !== 'N/A' ? Number(video.nb_frames) : undefined,
-        hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
-        format: data.format.format_name ?? 'unknown',
+        width,
+        height,
+        rate,
+        fps,
+        durationS,
+        frames,
+        demuxer,
+        audio: audioStream ? { codec: audioStream.codec_name ?? 'unknown', channels: audioStream.channels ?? 0 } : undefined,
+        rotation,
       });
     });
   });
 }
 
+function parseRate(rate: string): number {
+  const [n, d] = rate.split('/').map(Number);
+  return d ? n! / d : (n ?? 0);
+}
+
+function rotationOf(stream: ffmpeg.FfprobeStream): number {
+  const tag = Number((stream.tags as Record<string, string> | undefined)?.rotate ?? Number.NaN);
+  if (Number.isFinite(tag)) return tag;
+  const side = (stream as { side_data_list?: { rotation?: number }[] }).side_data_list?.find((s) => s.rotation !== undefined);
+  return side?.rotation ?? 0;
+}
+
+// ---- decode ---------------------------------------------------------------------------------
+
 /**
- * Decodes every frame as packed RGB at width×height (scaled by ffmpeg), in order. The child
- * process is killed if the consumer stops early.
+ * Frames [start, end) as packed RGB at width×height, in order, none dropped or duplicated.
+ * ffmpeg applies the rotation; the child process is killed if the consumer stops early.
  */
-export async function* decodeRgbFrames(file: string, width: number, height: number): AsyncGenerator<Uint8Array> {
-  const frameBytes = width * height * 3;
+export async function* decodeRgbFrames(
+  file: string,
+  info: VideoInfo,
+  size: { width: number; height: number },
+  range: { start: number; end: number } = { start: 0, end: info.frames },
+): AsyncGenerator<Uint8Array> {
+  findFfmpeg();
+  const frameBytes = size.width * size.height * 3;
+  let stderr = '';
   const command = ffmpeg(file)
-    .inputOptions(['-protocol_whitelist', 'file'])
+    .inputOptions(['-protocol_whitelist', 'file', '-f', info.demuxer])
     .noAudio()
-    .videoFilters(`scale=${width}:${height}`)
-    .outputOptions(['-f', 'rawvideo', '-pix_fmt', 'rgb24']);
-  const failed: { error?: Error } = {};
+    .videoFilters([`trim=start_frame=${range.start}:end_frame=${range.end}`, 'setpts=PTS-STARTPTS', `scale=${size.width}:${size.height}:flags=area`])
+    .outputOptions(['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24'])
+    .on('stderr', (line: string) => {
+      stderr = `${stderr}\n${line}`.slice(-4000);
+    });
+  const failure: { error?: Error } = {};
   command.on('error', (error: Error) => {
-    failed.error = error;
+    failure.error = error;
   });
   const stream = command.pipe() as PassThrough;
   let pending: Buffer = Buffer.alloc(0);
+  let finished = false;
   try {
     for await (const chunk of stream) {
       pending = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
@@ -71,8 +190,99 @@ export async function* decodeRgbFrames(file: string, width: number, height: numb
         pending = pending.subarray(frameBytes);
       }
     }
-    if (failed.error && !/SIGKILL/.test(failed.error.message)) throw new VideoError(`decoding ${file} failed: ${failed.error.message}`, { cause: failed.error });
+    finished = true;
+    if (failure.error) throw new FfmpegError('decoding', stderr, { cause: failure.error });
   } finally {
-    command.kill('SIGKILL');
+    if (!finished) command.kill('SIGKILL');
   }
+}
+
+// ---- encode ---------------------------------------------------------------------------------
+
+export interface FrameSink {
+  /** Resolves when ffmpeg has taken the frame (backpressure). */
+  write(rgb: Uint8Array): Promise<void>;
+  /** Ends the input and waits for the file to be complete. */
+  finish(): Promise<void>;
+  /** Stops ffmpeg; the output is incomplete. Safe to call twice. */
+  abort(): void;
+}
+
+/** An H.264 (yuv420p) video-only MP4 from raw RGB frames at `rate`, scaled to `outSize`. */
+export function encodeH264(
+  output: string,
+  info: Pick<VideoInfo, 'rate'>,
+  inSize: { width: number; height: number },
+  outSize: { width: number; height: number },
+): FrameSink {
+  findFfmpeg();
+  const input = new PassThrough({ highWaterMark: inSize.width * inSize.height * 3 * 2 });
+  let stderr = '';
+  const done = new Promise<void>((resolve, reject) => {
+    ffmpeg(input)
+      .inputFormat('rawvideo')
+      .inputOptions(['-pix_fmt', 'rgb24', '-s', `${inSize.width}x${inSize.height}`, '-r', info.rate])
+      .videoFilters(`scale=${outSize.width}:${outSize.height}:flags=lanczos`)
+      .outputOptions(['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-r', info.rate, '-an', '-f', 'mp4'])
+      .on('stderr', (line: string) => {
+        stderr = `${stderr}\n${line}`.slice(-4000);
+      })
+      .on('error', (error: Error) => reject(new FfmpegError('encoding', stderr, { cause: error })))
+      .on('end', () => resolve())
+      .save(output);
+  });
+  done.catch(() => undefined);
+  let aborted = false;
+  return {
+    write: (rgb) => writeWithBackpressure(input, rgb),
+    async finish() {
+      input.end();
+      await done;
+    },
+    abort() {
+      if (aborted) return;
+      aborted = true;
+      input.destroy();
+    },
+  };
+}
+
+function writeWithBackpressure(stream: Writable, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = stream.write(data, (error) => {
+      if (error) reject(error);
+    });
+    if (ok) resolve();
+    else stream.once('drain', () => resolve());
+  });
+}
+
+/**
+ * The final MP4: the video segments back to back (stream copy), the source's audio copied when
+ * MP4 can hold it (else AAC), faststart.
+ */
+export async function assembleMp4(segments: string[], source: string, info: VideoInfo, output: string): Promise<void> {
+  findFfmpeg();
+  const list = `${output}.segments.txt`;
+  await writeFile(list, segments.map((s) => `file '${path.resolve(s).replace(/'/g, "'\\''")}'`).join('\n') + '\n');
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const command = ffmpeg()
+      .input(list)
+      .inputOptions(['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file'])
+      .input(source)
+      .inputOptions(['-protocol_whitelist', 'file', '-f', info.demuxer])
+      .outputOptions(['-map', '0:v:0', '-c:v', 'copy']);
+    if (info.audio) {
+      command.outputOptions(['-map', '1:a:0', '-c:a', MP4_AUDIO.has(info.audio.codec) ? 'copy' : 'aac']);
+    }
+    command
+      .outputOptions(['-movflags', '+faststart', '-f', 'mp4'])
+      .on('stderr', (line: string) => {
+        stderr = `${stderr}\n${line}`.slice(-4000);
+      })
+      .on('error', (error: Error) => reject(new FfmpegError('assembling the MP4', stderr, { cause: error })))
+      .on('end', () => resolve())
+      .save(output);
+  });
 }

@@ -1,0 +1,86 @@
+/**
+ * `stylize video <input> --style <img> -o out.mp4`: the same durable job machinery as the
+ * server (chunks in parallel worker processes, audio kept), run once with a progress bar.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
+import { decodeImage } from '../codec/image-codec.js';
+import { BadInputError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { DEFAULT_MODELS_DIR } from '../paths.js';
+import { DEFAULT_VIDEO_LIMITS } from '../video/ffmpeg.js';
+import { createJobRunner, progressOf } from '../video/jobs/job-runner.js';
+import { numberOption } from './parse.js';
+import { createProgress } from './progress.js';
+
+export function videoCommand(): Command {
+  return new Command('video')
+    .description('stylize a video file: every frame, warm-started from the last, audio kept (H.264 MP4 out)')
+    .argument('<input>', 'video file (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)')
+    .requiredOption('-s, --style <image>', 'style image')
+    .option('-o, --output <file>', 'output MP4', 'stylized.mp4')
+    .option('--size <px>', `short side the frames are stylized at (default ${VIDEO_DEFAULTS.size})`, numberOption)
+    .option('--steps-per-frame <n>', `Adam steps per frame (default ${VIDEO_DEFAULTS.stepsPerFrame})`, numberOption)
+    .option('--first-frame-steps <n>', `steps on the first frame and after scene cuts (default ${VIDEO_DEFAULTS.firstFrameSteps})`, numberOption)
+    .option('--content-weight <alpha>', 'α', numberOption)
+    .option('--style-weight <beta>', 'β', numberOption)
+    .option('--preserve-colors', 'keep the video\'s colours')
+    .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
+    .option('--weights <dir|h5>', 'VGG19 weights')
+    .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))
+    .option('--workers <n>', 'parallel worker processes (default: one per core)', numberOption)
+    .action(async (input: string, flags: Record<string, unknown>) => {
+      const env = readEnv();
+      const options = parseVideoJobOptions(flags);
+      const workers = (flags.workers as number | undefined) ?? os.availableParallelism();
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new BadInputError('--workers must be 1–64');
+      const style = await decodeImage(flags.style as string, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style as string}` });
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
+      const staged = path.join(dataDir, 'upload');
+      await copyFile(input, staged).catch(() => {
+        throw new BadInputError(`cannot read ${input}`);
+      });
+      const runner = createJobRunner({
+        dataDir,
+        workers,
+        limits: DEFAULT_VIDEO_LIMITS,
+        model: flags.model as never,
+        weights: flags.weights as string | undefined,
+        modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
+        seed: DEFAULTS.seed,
+        backend: (flags.backend as never) ?? env.backend,
+        log: createLogger('warn'),
+      });
+      try {
+        const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style, styleName: path.basename(flags.style as string), options });
+        const info = job.info!;
+        process.stderr.write(
+          `${path.basename(input)}: ${info.width}×${info.height}, ${info.frames} frames at ${info.fps.toFixed(2)} fps, ` +
+            `${info.audio ? `audio ${info.audio.codec}` : 'no audio'}; ${job.chunks!.length} chunks on ${workers} worker(s)\n`,
+        );
+        const progress = createProgress('frames', job.framesTotal);
+        const started = performance.now();
+        const final = await new Promise<typeof job>((resolve) => {
+          runner.on('update', (update) => {
+            if (update.id !== job.id) return;
+            const fps = update.framesDone / ((performance.now() - started) / 1000);
+            progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
+            if (update.status === 'done' || update.status === 'failed' || update.status === 'canceled') resolve(update);
+          });
+        });
+        progress.stop();
+        if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
+        await copyFile(runner.outputPath(job.id), flags.output as string);
+        const seconds = (performance.now() - started) / 1000;
+        process.stdout.write(
+          `${JSON.stringify({ output: flags.output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
+        );
+      } finally {
+        await runner.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+}

@@ -1,0 +1,95 @@
+/**
+ * Durable jobs: one directory per job under `<dataDir>/jobs/<id>/` holding job.json (written
+ * atomically: temp file + rename), the input, the style image, finished chunk segments and the
+ * output. A server killed at any moment restarts with every job as it was last written.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { VideoInfo } from '../ffmpeg.js';
+import type { Chunk } from './chunk-plan.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface VideoJobOptions {
+  /** Short side the frames are stylized at. */
+  size: number;
+  stepsPerFrame: number;
+  firstFrameSteps: number;
+  contentWeight: number;
+  styleWeight: number;
+  preserveColors: boolean;
+}
+
+export interface Job {
+  id: string;
+  status: JobStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** The name the file had on the user's machine (shown, never used as a path). */
+  inputName: string;
+  styleName: string;
+  options: VideoJobOptions;
+  info?: VideoInfo;
+  chunks?: Chunk[];
+  /** Indexes of chunks whose segment is complete on disk. */
+  chunksDone: number[];
+  framesDone: number;
+  framesTotal: number;
+  error?: string;
+}
+
+export const INPUT_FILE = 'input';
+export const STYLE_FILE = 'style.png';
+export const OUTPUT_FILE = 'output.mp4';
+export const PREVIEW_FILE = 'preview.jpg';
+
+export interface JobStore {
+  readonly root: string;
+  dir(id: string): string;
+  create(fields: Pick<Job, 'inputName' | 'styleName' | 'options'>): Promise<Job>;
+  save(job: Job): Promise<void>;
+  load(id: string): Promise<Job | undefined>;
+  all(): Promise<Job[]>;
+  remove(id: string): Promise<void>;
+}
+
+export function createJobStore(dataDir: string): JobStore {
+  const root = path.join(dataDir, 'jobs');
+  const dir = (id: string): string => path.join(root, id);
+  const save = async (job: Job): Promise<void> => {
+    job.updatedAt = new Date().toISOString();
+    const file = path.join(dir(job.id), 'job.json');
+    await writeFile(`${file}.tmp`, JSON.stringify(job, null, 1));
+    await rename(`${file}.tmp`, file);
+  };
+  const load = async (id: string): Promise<Job | undefined> => {
+    if (!/^[a-z0-9]{16}$/.test(id)) return undefined;
+    try {
+      return JSON.parse(await readFile(path.join(dir(id), 'job.json'), 'utf8')) as Job;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    root,
+    dir,
+    async create(fields) {
+      const id = randomBytes(8).toString('hex');
+      await mkdir(path.join(dir(id), 'chunks'), { recursive: true });
+      const now = new Date().toISOString();
+      const job: Job = { id, status: 'queued', createdAt: now, updatedAt: now, chunksDone: [], framesDone: 0, framesTotal: 0, ...fields };
+      await save(job);
+      return job;
+    },
+    save,
+    load,
+    async all() {
+      const ids = await readdir(root).catch(() => [] as string[]);
+      const jobs = await Promise.all(ids.map(load));
+      return jobs.filter((j): j is Job => j !== undefined).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    },
+    remove: (id) => rm(dir(id), { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,38 @@
+/** Messages between the job runner and its chunk worker processes (child_process IPC). */
+import type { BackendName, ModelChoice } from '../../config.js';
+import type { VideoInfo } from '../ffmpeg.js';
+import type { Chunk } from './chunk-plan.js';
+import type { VideoJobOptions } from './job-store.js';
+
+export interface WorkerInit {
+  type: 'init';
+  model: ModelChoice;
+  weights: string | undefined;
+  modelsDir: string;
+  seed: number;
+  backend: BackendName | undefined;
+  threads: number;
+}
+
+export interface ChunkTask {
+  type: 'chunk';
+  jobId: string;
+  input: string;
+  info: VideoInfo;
+  chunk: Chunk;
+  options: VideoJobOptions;
+  stylePath: string;
+  /** Stylize at this size, encode at outSize. */
+  workSize: { width: number; height: number };
+  outSize: { width: number; height: number };
+  segmentPath: string;
+  previewPath: string;
+}
+
+export type ToWorker = WorkerInit | ChunkTask;
+
+export type FromWorker =
+  | { type: 'ready'; backend: string; model: string }
+  | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
+  | { type: 'done'; jobId: string; chunk: number; frames: number }
+  | { type: 'error'; jobId?: string; chunk?: number; message: string };
