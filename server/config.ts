@@ -37,6 +37,10 @@ export const SERVER_DEFAULTS = {
   targetFps: 0,
   maxFrameBytes: 1024 * 1024,
   maxUploadBytes: 10 * 1024 * 1024,
+  maxVideoBytes: 500 * 1024 * 1024,
+  maxVideoSeconds: 600,
+  /** 0 = one per core. */
+  workers: 0,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -111,6 +115,9 @@ export const serverOptionsSchema = z.object({
   targetFps: z.number().min(0).max(60).default(SERVER_DEFAULTS.targetFps),
   maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(SERVER_DEFAULTS.maxUploadBytes),
+  maxVideoBytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(SERVER_DEFAULTS.maxVideoBytes),
+  maxVideoSeconds: z.number().min(1).max(24 * 3600).default(SERVER_DEFAULTS.maxVideoSeconds),
+  workers: z.number().int().min(0).max(64).default(SERVER_DEFAULTS.workers),
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
 });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;

@@ -4,6 +4,7 @@
  * 1001 and frees the network. Safe to call twice.
  */
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DEFAULTS, type ServerOptions } from './config.js';
@@ -15,6 +16,8 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
 import { createStyleLibrary } from './styles/style-library.js';
+import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
+import { createJobRunner, type JobRunner } from './video/jobs/job-runner.js';
 
 export interface RunningServer {
   url: string;
@@ -23,6 +26,7 @@ export interface RunningServer {
   model: string;
   log: Logger;
   sockets: SocketServer;
+  runner: JobRunner;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       targetFps: options.targetFps,
     },
   });
+  const runner = createJobRunner({
+    dataDir: options.dataDir,
+    workers: options.workers || os.availableParallelism(),
+    limits: { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds },
+    model: options.model,
+    weights: options.weights,
+    modelsDir: options.modelsDir,
+    seed: options.seed,
+    backend: options.backend,
+    log,
+  });
+  await runner.resume();
   const app = createApp({
     clientDir: CLIENT_OUT,
     styles,
@@ -65,6 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     maxUploadBytes: options.maxUploadBytes,
     health: () => ({ backend: backend.name, model: network.name }),
+    jobs: { runner, uploadsDir: path.join(options.dataDir, 'uploads'), maxVideoBytes: options.maxVideoBytes },
   });
   const server = http.createServer(app);
   sockets.attach(server);
@@ -84,9 +101,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     model: network.name,
     log,
     sockets,
+    runner,
     close() {
       closing ??= (async () => {
         await sockets.close();
+        await runner.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

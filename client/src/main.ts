@@ -3,6 +3,7 @@
  * stylized stream beside the source, with live stats.
  */
 import { LiveClient, type LiveConfig } from './live-client.js';
+import { setUpVideoJobs } from './video-job.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -166,3 +167,15 @@ $('stop').addEventListener('click', () => {
 });
 
 void loadGallery().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));
+
+setUpVideoJobs(() => {
+  const c = currentConfig();
+  return {
+    style: selectedStyle,
+    size: c.size ?? 144,
+    stepsPerFrame: c.steps ?? 2,
+    contentWeight: c.contentWeight ?? 10,
+    styleWeight: c.styleWeight ?? 40,
+    preserveColors: c.preserveColors ?? false,
+  };
+}, showError);

@@ -21,6 +21,9 @@ export function serveCommand(): Command {
     .option('--steps <n>', `optimisation steps per frame (default ${SERVER_DEFAULTS.liveSteps})`, numberOption)
     .option('--target-fps <fps>', 'deadline mode: choose steps and size to keep this frame rate (0 = off)', numberOption)
     .option('--max-frame-bytes <n>', `largest WebSocket message (default ${SERVER_DEFAULTS.maxFrameBytes})`, numberOption)
+    .option('--workers <n>', 'video job worker processes (default: one per core)', numberOption)
+    .option('--max-video-bytes <n>', `largest video upload (default ${SERVER_DEFAULTS.maxVideoBytes})`, numberOption)
+    .option('--max-video-seconds <s>', `longest video accepted (default ${SERVER_DEFAULTS.maxVideoSeconds})`, numberOption)
     .addOption(new Option('--log-level <level>', 'pino log level').choices([...LOG_LEVELS]))
     .action(async (flags: Record<string, unknown>) => {
       const env = readEnv();
@@ -37,6 +40,9 @@ export function serveCommand(): Command {
           liveSteps: flags.steps,
           targetFps: flags.targetFps,
           maxFrameBytes: flags.maxFrameBytes,
+          workers: flags.workers,
+          maxVideoBytes: flags.maxVideoBytes,
+          maxVideoSeconds: flags.maxVideoSeconds,
           logLevel: flags.logLevel,
         },
         env,

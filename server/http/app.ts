@@ -8,6 +8,8 @@ import { ErrorCode, StylizeError, httpStatusFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
+import type { JobRunner } from '../video/jobs/job-runner.js';
+import { jobsRoutes } from './jobs-routes.js';
 import { stylesRoutes } from './styles-routes.js';
 
 export interface AppDeps {
@@ -17,6 +19,7 @@ export interface AppDeps {
   log: Logger;
   health: () => Record<string, unknown>;
   maxUploadBytes: number;
+  jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -30,6 +33,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(stylesRoutes(deps.styles, deps.maxUploadBytes));
+  app.use(jobsRoutes(deps.jobs.runner, deps.styles, deps.jobs.uploadsDir, deps.jobs.maxVideoBytes));
   if (existsSync(deps.clientDir)) app.use(express.static(deps.clientDir, { index: 'index.html' }));
 
   app.use('/api', (_req, res) => {
@@ -43,7 +47,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (error instanceof multer.MulterError) {
       status = error.code === 'LIMIT_FILE_SIZE' ? 413 : 400;
       code = error.code === 'LIMIT_FILE_SIZE' ? ErrorCode.TOO_LARGE : ErrorCode.BAD_INPUT;
-      message = error.code === 'LIMIT_FILE_SIZE' ? `file larger than ${deps.maxUploadBytes} bytes` : error.message;
+      message = error.code === 'LIMIT_FILE_SIZE' ? `the file in "${error.field ?? 'upload'}" is over the size limit` : error.message;
     }
     if (status >= 500) {
       deps.log.error({ err: error }, 'request failed');

@@ -118,6 +118,10 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       const counted = Number((video as { nb_read_packets?: string }).nb_read_packets ?? Number.NaN);
       const frames = Number.isFinite(counted) && counted > 0 ? counted : Math.round(durationS * fps);
       if (!(frames > 0)) return reject(new VideoError('the video stream has no frames'));
+      const declared = Number(video.nb_frames ?? Number.NaN);
+      if (Number.isFinite(declared) && declared > frames + 1) {
+        return reject(new VideoError(`the file is truncated: ${frames} of ${declared} frames are present`));
+      }
       if (durationS > limits.maxDurationS) return reject(new VideoError(`video is ${Math.round(durationS)} s long; the limit is ${limits.maxDurationS} s`));
       const rotation = rotationOf(video);
       const swap = Math.abs(rotation) % 180 === 90;
@@ -148,6 +152,9 @@ function parseRate(rate: string): number {
 function rotationOf(stream: ffmpeg.FfprobeStream): number {
   const tag = Number((stream.tags as Record<string, string> | undefined)?.rotate ?? Number.NaN);
   if (Number.isFinite(tag)) return tag;
+  // fluent-ffmpeg flattens the display-matrix side data into the stream's own keys.
+  const flat = Number((stream as { rotation?: number | string }).rotation ?? Number.NaN);
+  if (Number.isFinite(flat)) return flat;
   const side = (stream as { side_data_list?: { rotation?: number }[] }).side_data_list?.find((s) => s.rotation !== undefined);
   return side?.rotation ?? 0;
 }

@@ -1,0 +1,105 @@
+/**
+ * The video-file panel: upload a file with the chosen style and settings, follow the job over
+ * server-sent events (progress bar and a preview of the latest painted frame), then play or
+ * download the result.
+ */
+interface JobView {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'canceled';
+  progress: number;
+  framesDone: number;
+  framesTotal: number;
+  error?: string;
+}
+
+export interface VideoJobSettings {
+  style: string | undefined;
+  size: number;
+  stepsPerFrame: number;
+  contentWeight: number;
+  styleWeight: number;
+  preserveColors: boolean;
+}
+
+export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (message: string) => void): void {
+  const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+  const fileInput = $<HTMLInputElement>('job-file');
+  const go = $<HTMLButtonElement>('job-go');
+  const cancel = $<HTMLButtonElement>('job-cancel');
+  const bar = $<HTMLProgressElement>('job-bar');
+  const text = $('job-text');
+  const preview = $<HTMLImageElement>('job-preview');
+  const result = $<HTMLVideoElement>('job-result');
+  const download = $<HTMLAnchorElement>('job-download');
+  let events: EventSource | undefined;
+  let current: string | undefined;
+
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files?.[0];
+    $('job-name').textContent = file ? file.name : 'no file chosen';
+    go.disabled = !file;
+  });
+
+  go.addEventListener('click', async () => {
+    const file = fileInput.files?.[0];
+    if (!file) return;
+    const s = settings();
+    const form = new FormData();
+    form.append('video', file);
+    if (s.style) form.append('style', s.style);
+    form.append('size', String(s.size));
+    form.append('stepsPerFrame', String(Math.max(1, s.stepsPerFrame)));
+    form.append('contentWeight', String(s.contentWeight));
+    form.append('styleWeight', String(s.styleWeight));
+    form.append('preserveColors', String(s.preserveColors));
+    go.disabled = true;
+    result.hidden = true;
+    download.hidden = true;
+    preview.hidden = true;
+    $('job-progress').hidden = false;
+    text.textContent = 'uploading…';
+    const response = await fetch('/api/jobs', { method: 'POST', body: form });
+    const body = (await response.json()) as Partial<JobView> & { error?: unknown };
+    if (!response.ok || !body.id) {
+      go.disabled = false;
+      $('job-progress').hidden = true;
+      const problem = body.error as { message?: string } | undefined;
+      return showError(problem?.message ?? `upload failed (${response.status})`);
+    }
+    follow(body.id);
+  });
+
+  cancel.addEventListener('click', () => {
+    if (current) void fetch(`/api/jobs/${current}`, { method: 'DELETE' });
+  });
+
+  function follow(id: string): void {
+    current = id;
+    cancel.hidden = false;
+    events?.close();
+    events = new EventSource(`/api/jobs/${id}/events`);
+    let lastPreview = 0;
+    events.addEventListener('progress', (event) => {
+      const job = JSON.parse((event as MessageEvent<string>).data) as JobView;
+      bar.value = job.progress;
+      text.textContent = `${job.status} · ${job.framesDone}/${job.framesTotal} frames · ${Math.round(job.progress * 100)} %`;
+      if (job.framesDone > 0 && performance.now() - lastPreview > 1000) {
+        lastPreview = performance.now();
+        preview.src = `/api/jobs/${id}/preview?t=${Date.now()}`;
+        preview.hidden = false;
+      }
+      if (job.status === 'done' || job.status === 'failed' || job.status === 'canceled') {
+        events?.close();
+        cancel.hidden = true;
+        go.disabled = !fileInput.files?.[0];
+        if (job.status === 'failed') showError(`The video could not be painted: ${job.error ?? 'unknown error'}`);
+        if (job.status === 'done') {
+          result.src = `/api/jobs/${id}/output`;
+          result.hidden = false;
+          download.href = `/api/jobs/${id}/output`;
+          download.hidden = false;
+        }
+      }
+    });
+  }
+}
