@@ -4,10 +4,12 @@
  */
 import { runEngineBench } from './engine.js';
 import { runLiveBench } from './live.js';
+import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
   live: runLiveBench,
+  video: runVideoBench,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -3,6 +3,7 @@
  * `close()` (and SIGTERM/SIGINT in `stylize serve`) stops accepting, closes every socket with
  * 1001 and frees the network. Safe to call twice.
  */
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -45,23 +46,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir: path.join(options.dataDir, 'styles') });
   const metrics = createMetrics();
-  const sockets = createSocketServer({
-    network,
-    backend,
-    styles,
-    metrics,
-    log,
-    maxFrameBytes: options.maxFrameBytes,
-    defaults: {
-      style: styles.defaultId,
-      size: options.liveSize,
-      steps: options.liveSteps,
-      contentWeight: DEFAULTS.contentWeight,
-      styleWeight: DEFAULTS.styleWeight,
-      preserveColors: DEFAULTS.preserveColors,
-      targetFps: options.targetFps,
-    },
-  });
+  const liveDefaults = {
+    style: styles.defaultId,
+    size: options.liveSize,
+    steps: options.liveSteps,
+    contentWeight: DEFAULTS.contentWeight,
+    styleWeight: DEFAULTS.styleWeight,
+    preserveColors: DEFAULTS.preserveColors,
+    targetFps: options.targetFps,
+  };
+  const sockets = createSocketServer({ network, backend, styles, metrics, log, maxFrameBytes: options.maxFrameBytes, defaults: liveDefaults });
   const runner = createJobRunner({
     dataDir: options.dataDir,
     workers: options.workers || os.availableParallelism(),
@@ -73,6 +67,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     backend: options.backend,
     log,
   });
+  // Uploads cut off by a crash are never finished: start with an empty upload area.
+  await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true });
   await runner.resume();
   const app = createApp({
     clientDir: CLIENT_OUT,
@@ -82,6 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxUploadBytes: options.maxUploadBytes,
     health: () => ({ backend: backend.name, model: network.name }),
     jobs: { runner, uploadsDir: path.join(options.dataDir, 'uploads'), maxVideoBytes: options.maxVideoBytes },
+    liveDefaults,
   });
   const server = http.createServer(app);
   sockets.attach(server);

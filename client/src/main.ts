@@ -166,6 +166,10 @@ $('stop').addEventListener('click', () => {
   $<HTMLButtonElement>('stop').disabled = true;
 });
 
+void fetch('/api/config')
+  .then((r) => r.json() as Promise<LiveConfig>)
+  .then(showConfig)
+  .catch(() => undefined);
 void loadGallery().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));
 
 setUpVideoJobs(() => {

@@ -8,6 +8,7 @@ import { ErrorCode, StylizeError, httpStatusFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
+import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import type { JobRunner } from '../video/jobs/job-runner.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { stylesRoutes } from './styles-routes.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   health: () => Record<string, unknown>;
   maxUploadBytes: number;
   jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number };
+  /** The live defaults, so the page's controls start where the server does. */
+  liveDefaults: LiveSettings;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -28,6 +31,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, ...deps.health() });
+  });
+  app.get('/api/config', (_req, res) => {
+    const { targetFps, ...rest } = deps.liveDefaults;
+    res.json({ ...rest, targetFps: targetFps > 0 ? targetFps : null });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -3,7 +3,7 @@
  * on clips made here (odd size, no audio, mono audio, 60 fps, rotated), checked with ffprobe.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClip, probe } from '../helpers/media.js';
@@ -161,6 +161,21 @@ describe('bad input gets a clear 4xx and the server keeps serving', () => {
     const bad = await submit(BBB, { stepsPerFrame: 'lots' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/stepsPerFrame|steps-per-frame/);
+  });
+});
+
+describe('a job that cannot be painted', () => {
+  it('fails with a one-line reason and leaves nothing half-made', async () => {
+    const tiny = await makeClip(path.join(dir, 'tiny.mp4'), ['-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=10', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const res = await submit(tiny);
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as JobView;
+    const job = await waitFor(id);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/24×16; random-multiscale needs at least 32 pixels a side/);
+    expect(job.error!.split('\n')).toHaveLength(1);
+    expect((await fetch(`${server.url}/api/jobs/${id}/output`)).status).toBe(409);
+    expect(await readdir(path.join(server.dataDir, 'jobs', id))).not.toContain('chunks');
   });
 });
 

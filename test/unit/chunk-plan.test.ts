@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultChunkFrames, planChunks } from '../../server/video/jobs/chunk-plan.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../../server/video/jobs/chunk-plan.js';
 
 describe('planChunks', () => {
   it('covers every frame exactly once, in order, with burn-in before all but the first chunk', () => {
@@ -22,5 +22,14 @@ describe('planChunks', () => {
   it('sizes chunks at about two seconds', () => {
     expect(defaultChunkFrames(24, 4)).toBe(48);
     expect(defaultChunkFrames(5, 4)).toBe(16);
+  });
+});
+
+describe('balancedChunkFrames', () => {
+  it('gives every worker the same number of chunks, none longer than asked', () => {
+    expect(balancedChunkFrames(120, 2, 48)).toBe(30); // 4 chunks: 2 rounds of 2
+    expect(balancedChunkFrames(120, 1, 48)).toBe(40); // 3 chunks
+    expect(balancedChunkFrames(300, 2, 60)).toBe(50); // 6 chunks: 3 rounds of 2
+    expect(balancedChunkFrames(10, 4, 48)).toBe(3);
   });
 });

@@ -34,3 +34,12 @@ export function planChunks(totalFrames: number, { chunkFrames, burnIn }: ChunkPl
 export function defaultChunkFrames(fps: number, burnIn: number): number {
   return Math.max(4 * burnIn, Math.round(2 * fps));
 }
+
+/**
+ * At most `longest` frames a chunk, and a chunk count that is a multiple of the workers, so no
+ * worker idles while another paints the last chunk alone.
+ */
+export function balancedChunkFrames(totalFrames: number, workers: number, longest: number): number {
+  const rounds = Math.max(1, Math.ceil(totalFrames / (workers * longest)));
+  return Math.max(1, Math.ceil(totalFrames / (workers * rounds)));
+}

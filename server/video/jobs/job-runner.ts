@@ -5,7 +5,7 @@
  * each unfinished job at the first missing chunk.
  */
 import { EventEmitter } from 'node:events';
-import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendName, ModelChoice } from '../../config.js';
@@ -13,7 +13,7 @@ import { encodeImage } from '../../codec/image-codec.js';
 import type { RgbImage } from '../../engine/image.js';
 import type { Logger } from '../../logger.js';
 import { assembleMp4, probeVideo, type VideoInfo, type VideoLimits } from '../ffmpeg.js';
-import { defaultChunkFrames, planChunks } from './chunk-plan.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks } from './chunk-plan.js';
 import {
   INPUT_FILE,
   OUTPUT_FILE,
@@ -165,6 +165,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       job.error = error instanceof Error ? error.message : String(error);
       options.log.warn({ job: id, error: job.error }, 'job failed');
       await publish(job);
+      // Nothing half-made stays behind; the input stays for a look at what went wrong.
+      await rm(path.join(dir, 'chunks'), { recursive: true, force: true });
+      await rm(path.join(dir, `${OUTPUT_FILE}.tmp`), { force: true });
+      await rm(path.join(dir, `${OUTPUT_FILE}.tmp.segments.txt`), { force: true });
     }
   }
 
@@ -182,14 +186,13 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const dir = store.dir(job.id);
       await rename(request.inputPath, path.join(dir, INPUT_FILE)).catch(async () => {
         // Different file system: copy instead.
-        const { copyFile } = await import('node:fs/promises');
         await copyFile(request.inputPath, path.join(dir, INPUT_FILE));
         await rm(request.inputPath, { force: true });
       });
       await writeFile(path.join(dir, STYLE_FILE), await encodeImage(request.style, 'png'));
       job.info = info;
       job.chunks = planChunks(info.frames, {
-        chunkFrames: options.chunkFrames ?? defaultChunkFrames(info.fps, BURN_IN_FRAMES),
+        chunkFrames: options.chunkFrames ?? balancedChunkFrames(info.frames, options.workers, defaultChunkFrames(info.fps, BURN_IN_FRAMES)),
         burnIn: BURN_IN_FRAMES,
       });
       job.framesTotal = info.frames;

@@ -28,6 +28,7 @@ export interface WorkerPool {
 export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>): WorkerPool {
   const slots: (Slot | undefined)[] = Array.from({ length: count }, () => undefined);
   const waiting: (() => void)[] = [];
+  const aborted = new Set<string>();
   let closed = false;
 
   function spawn(i: number): Slot {
@@ -95,6 +96,12 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
     size: count,
     async run(task, onProgress) {
       const slot = await acquire();
+      if (aborted.has(task.jobId)) {
+        // The job was canceled while this chunk waited for a worker.
+        slot.busy = false;
+        wake();
+        throw new Error('job canceled');
+      }
       try {
         await slot.ready;
       } catch (error) {
@@ -107,6 +114,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       });
     },
     abortJob(jobId) {
+      aborted.add(jobId);
       for (const slot of slots) if (slot?.task?.task.jobId === jobId) slot.child.kill('SIGKILL');
     },
     async close() {

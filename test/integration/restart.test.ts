@@ -1,0 +1,92 @@
+/**
+ * Durability: a job interrupted by `kill -9` of the server finishes after a restart, resuming
+ * at the first unfinished chunk, and the output is complete.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probe } from '../helpers/media.js';
+import { ROOT, SHARED, tempDir } from '../helpers/paths.js';
+
+const WEBM = path.join(SHARED, 'fixtures/video/bbb_320x180_10s_vp9.webm');
+let dir: string;
+let cleanup: () => Promise<void>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => ({ dir, cleanup } = await tempDir('stylize-restart-')));
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await cleanup();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function serve(port: number): Promise<{ child: ChildProcess; log: () => string }> {
+  let log = '';
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', path.join(dir, 'data'), '--model', 'random-multiscale', '--log-level', 'info', '--workers', '2'],
+    { env: { ...process.env, STYLIZE_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return { child, log: () => log };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not start:\n${log}`);
+}
+
+describe('restart', () => {
+  it('finishes a job after the server is killed with SIGKILL mid-job', async () => {
+    const port = await freePort();
+    const first = await serve(port);
+    const form = new FormData();
+    form.append('video', new Blob([new Uint8Array(await readFile(WEBM))]), 'bbb.webm');
+    for (const [k, v] of Object.entries({ size: '40', stepsPerFrame: '2', firstFrameSteps: '4' })) form.append(k, v);
+    const res = await fetch(`http://127.0.0.1:${port}/api/jobs`, { method: 'POST', body: form });
+    expect(res.status).toBe(202);
+    const { id, framesTotal } = (await res.json()) as { id: string; framesTotal: number };
+    expect(framesTotal).toBe(300);
+
+    // Wait until at least one chunk is finished and recorded, then kill the server outright.
+    const jobFile = path.join(dir, 'data', 'jobs', id, 'job.json');
+    let stored: { chunksDone: number[]; status: string } = { chunksDone: [], status: '' };
+    for (let i = 0; i < 1200 && stored.chunksDone.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      stored = JSON.parse(await readFile(jobFile, 'utf8')) as typeof stored;
+      expect(stored.status).not.toBe('failed');
+    }
+    expect(stored.status).toBe('running');
+    expect(stored.chunksDone.length).toBeGreaterThanOrEqual(1);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+
+    const second = await serve(port);
+    let job: { status: string; framesDone: number; error?: string } = { status: '', framesDone: 0 };
+    for (let i = 0; i < 1200 && job.status !== 'done'; i++) {
+      job = (await (await fetch(`http://127.0.0.1:${port}/api/jobs/${id}`)).json()) as typeof job;
+      expect(job.status, job.error).not.toBe('failed');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(job.status).toBe('done');
+    expect(second.log()).toMatch(new RegExp(`"job":"${id}","chunksDone":[1-9].*resuming job`));
+    const output = path.join(dir, 'out.mp4');
+    await writeFile(output, new Uint8Array(await (await fetch(`http://127.0.0.1:${port}/api/jobs/${id}/output`)).arrayBuffer()));
+    const facts = await probe(output);
+    expect(facts.frames).toBe(300);
+    expect(facts.fps).toBe(30);
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+  });
+});
