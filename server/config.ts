@@ -41,6 +41,13 @@ export const SERVER_DEFAULTS = {
   maxVideoSeconds: 600,
   /** 0 = one per core. */
   workers: 0,
+  /** Browser origins allowed to open the WebSocket besides the page's own. */
+  allowedOrigins: [] as string[],
+  maxConnectionsPerIp: 32,
+  /** Frames a publisher may send per second; more are dropped (and counted). */
+  maxPublishFps: 60,
+  /** A viewer that could not be sent a single frame for this long is disconnected. */
+  viewerStallMs: 10_000,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -118,6 +125,12 @@ export const serverOptionsSchema = z.object({
   maxVideoBytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(SERVER_DEFAULTS.maxVideoBytes),
   maxVideoSeconds: z.number().min(1).max(24 * 3600).default(SERVER_DEFAULTS.maxVideoSeconds),
   workers: z.number().int().min(0).max(64).default(SERVER_DEFAULTS.workers),
+  allowedOrigins: z.array(z.string().url()).default(SERVER_DEFAULTS.allowedOrigins),
+  maxConnectionsPerIp: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxConnectionsPerIp),
+  maxPublishFps: z.number().min(1).max(1000).default(SERVER_DEFAULTS.maxPublishFps),
+  viewerStallMs: z.number().int().min(100).max(600_000).default(SERVER_DEFAULTS.viewerStallMs),
+  /** 'passthrough' returns each frame as it came (no painting): load tests of the fan-out only. */
+  engine: z.enum(['stylize', 'passthrough']).default('stylize'),
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
 });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;

@@ -21,6 +21,8 @@ export const ErrorCode = {
   TOO_LARGE: 'TOO_LARGE',
   NOT_FOUND: 'NOT_FOUND',
   FLOOD: 'FLOOD',
+  ROOM_TAKEN: 'ROOM_TAKEN',
+  TOO_SLOW: 'TOO_SLOW',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -124,6 +126,8 @@ export function httpStatusFor(error: unknown): number {
       return 404;
     case ErrorCode.TOO_LARGE:
       return 413;
+    case ErrorCode.ROOM_TAKEN:
+      return 409;
     default:
       return 500;
   }
@@ -152,6 +156,7 @@ export function wsCloseFor(code: string): number | undefined {
     case ErrorCode.TOO_LARGE:
       return WsClose.MESSAGE_TOO_BIG;
     case ErrorCode.FLOOD:
+    case ErrorCode.TOO_SLOW:
       return WsClose.POLICY_VIOLATION;
     default:
       return WsClose.INTERNAL_ERROR;

@@ -15,6 +15,7 @@ import { createApp } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { createRoomDirectory } from './realtime/room-directory.js';
 import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
@@ -55,7 +56,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     preserveColors: DEFAULTS.preserveColors,
     targetFps: options.targetFps,
   };
-  const sockets = createSocketServer({ network, backend, styles, metrics, log, maxFrameBytes: options.maxFrameBytes, defaults: liveDefaults });
+  const directory = createRoomDirectory();
+  const sockets = createSocketServer({
+    network,
+    backend,
+    styles,
+    metrics,
+    log,
+    maxFrameBytes: options.maxFrameBytes,
+    defaults: liveDefaults,
+    directory,
+    allowedOrigins: options.allowedOrigins,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    maxPublishFps: options.maxPublishFps,
+    viewerStallMs: options.viewerStallMs,
+    passthrough: options.engine === 'passthrough',
+  });
   const runner = createJobRunner({
     dataDir: options.dataDir,
     workers: options.workers || os.availableParallelism(),
@@ -79,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health: () => ({ backend: backend.name, model: network.name }),
     jobs: { runner, uploadsDir: path.join(options.dataDir, 'uploads'), maxVideoBytes: options.maxVideoBytes },
     liveDefaults,
+    directory,
   });
   const server = http.createServer(app);
   sockets.attach(server);

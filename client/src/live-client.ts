@@ -40,9 +40,9 @@ export class LiveClient {
     private readonly events: LiveClientEvents,
   ) {}
 
-  connect(room: string, config: LiveConfig): void {
+  connect(room: string, token: string, config: LiveConfig): void {
     this.disconnect();
-    const url = new URL(`/ws?room=${encodeURIComponent(room)}&role=publish`, location.href);
+    const url = new URL(`/ws?room=${encodeURIComponent(room)}&role=publish&token=${encodeURIComponent(token)}`, location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);
     socket.binaryType = 'arraybuffer';

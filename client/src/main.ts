@@ -128,12 +128,35 @@ $<HTMLInputElement>('style-upload').addEventListener('change', async (e) => {
   await loadGallery(body.id);
 });
 
-function start(): void {
-  const room = $<HTMLInputElement>('room').value.trim() || 'studio';
+/** The room this page publishes to: created once (POST /api/rooms), then reused. */
+let grant: { room: string; publishToken: string; viewUrl: string } | undefined;
+
+async function start(): Promise<void> {
+  const wanted = $<HTMLInputElement>('room').value.trim();
+  if (!grant || (wanted && wanted !== grant.room)) {
+    const response = await fetch('/api/rooms', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(wanted ? { room: wanted } : {}),
+    });
+    const body = (await response.json()) as typeof grant & { error?: { message: string } };
+    if (!response.ok || !body) return showError(body?.error?.message ?? `could not create the room (${response.status})`);
+    grant = body;
+    $<HTMLInputElement>('room').value = grant.room;
+    const link = new URL(grant.viewUrl, location.href).href;
+    const share = $<HTMLAnchorElement>('share-link');
+    share.href = link;
+    share.textContent = link;
+    $('share').hidden = false;
+  }
   // Only the chosen style: the other settings start as the server has them (see onReady).
-  client.connect(room, selectedStyle ? { style: selectedStyle } : {});
+  client.connect(grant.room, grant.publishToken, selectedStyle ? { style: selectedStyle } : {});
   $<HTMLButtonElement>('stop').disabled = false;
 }
+
+$('copy-link').addEventListener('click', () => {
+  void navigator.clipboard?.writeText($<HTMLAnchorElement>('share-link').href);
+});
 
 $('start-camera').addEventListener('click', async () => {
   try {
@@ -141,7 +164,7 @@ $('start-camera').addEventListener('click', async () => {
     video.srcObject = stream;
     video.src = '';
     await video.play();
-    start();
+    await start();
   } catch (error) {
     showError(`Camera unavailable: ${(error as Error).message}`);
   }
@@ -154,7 +177,7 @@ $<HTMLInputElement>('video-file').addEventListener('change', async (e) => {
   video.src = URL.createObjectURL(file);
   video.loop = true;
   await video.play();
-  start();
+  await start();
 });
 
 $('stop').addEventListener('click', () => {

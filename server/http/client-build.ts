@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../paths.js';
 
 export const CLIENT_SRC = path.join(PROJECT_ROOT, 'client');
 export const CLIENT_OUT = path.join(PROJECT_ROOT, 'dist', 'client');
-const STATIC_FILES = ['index.html', 'style.css'];
+const STATIC_FILES = ['index.html', 'watch.html', 'style.css'];
 
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
@@ -29,13 +29,13 @@ export async function buildClient(): Promise<void> {
   const { build } = await import('esbuild');
   await mkdir(CLIENT_OUT, { recursive: true });
   await build({
-    entryPoints: [path.join(CLIENT_SRC, 'src', 'main.ts')],
+    entryPoints: { app: path.join(CLIENT_SRC, 'src', 'main.ts'), watch: path.join(CLIENT_SRC, 'src', 'watch.ts') },
     bundle: true,
     format: 'esm',
     target: 'es2022',
     minify: true,
     sourcemap: true,
-    outfile: path.join(CLIENT_OUT, 'app.js'),
+    outdir: CLIENT_OUT,
     logLevel: 'warning',
   });
   for (const file of STATIC_FILES) await copyFile(path.join(CLIENT_SRC, file), path.join(CLIENT_OUT, file));

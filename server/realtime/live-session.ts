@@ -13,7 +13,7 @@ import type { IncomingFrame, StylizedFrame } from '../pipeline/frame.js';
 import { latestWins } from '../pipeline/latest-wins.js';
 import { createAverage, createRate } from '../pipeline/stream-stats.js';
 import type { StyleLibrary } from '../styles/style-library.js';
-import type { ConfigMessage, StatsMessage } from './protocol.js';
+import { encodeFrame, type ConfigMessage, type StatsMessage } from './protocol.js';
 
 export interface LiveSessionDeps {
   network: FeatureNetwork;
@@ -24,15 +24,37 @@ export interface LiveSessionDeps {
   onFrame: (frame: StylizedFrame) => void;
   /** A recoverable problem with one frame or message, for the publisher. */
   onError: (code: string, message: string) => void;
+  /** Return frames as they came, unpainted: load tests of the fan-out only. */
+  passthrough?: boolean;
 }
 
 export interface LiveSession {
   push(frame: IncomingFrame): void;
+  /** Count a frame refused on arrival (over the publisher's frame-rate cap). */
+  drop(): void;
   /** Applies a config message from the next frame on; rejects an unknown style. */
   configure(message: ConfigMessage): Promise<void>;
   settings(): LiveSettings;
   stats(viewers: number): StatsMessage;
   close(): void;
+}
+
+/** The frame as it came, with the stream's header: what the fan-out bench measures. */
+async function passthrough(frame: IncomingFrame): Promise<StylizedFrame> {
+  return {
+    seq: frame.seq,
+    timestampMs: frame.timestampMs,
+    message: encodeFrame(frame, frame.jpeg),
+    width: 0,
+    height: 0,
+    steps: 0,
+    workWidth: 0,
+    workHeight: 0,
+    warmStarted: false,
+    processMs: performance.now() - frame.receivedAt,
+    stylizeMs: 0,
+    queueAgeMs: 0,
+  };
 }
 
 export function createLiveSession(deps: LiveSessionDeps): LiveSession {
@@ -56,7 +78,7 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
     .pipe(
       latestWins(
         (frame) =>
-          from(frames.process(frame, settings)).pipe(
+          from(deps.passthrough ? passthrough(frame) : frames.process(frame, settings)).pipe(
             catchError((error: unknown) => {
               // A bad frame costs that frame only; the stream goes on.
               deps.metrics.frameErrors.inc();
@@ -91,6 +113,13 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
       inRate.tick();
       deps.metrics.framesIn.inc();
       input.next(frame);
+    },
+    drop() {
+      counters.framesIn++;
+      counters.framesDropped++;
+      inRate.tick();
+      deps.metrics.framesIn.inc();
+      deps.metrics.framesDropped.inc();
     },
     async configure(message) {
       const { type: _type, ...changes } = message;

@@ -109,6 +109,8 @@ export interface StatsMessage {
   viewers: number;
   model: string;
   style: string | null;
+  /** Frames this client was skipped for because its connection was still busy. */
+  skipped?: number;
 }
 
 export interface ErrorMessage {

@@ -16,9 +16,8 @@ import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import { createLiveSession } from './live-session.js';
 import { decodeFrame, isProtocolError, parseClientMessage } from './protocol.js';
-import { broadcastFrame, broadcastJson, clientsOf, createRoom, sendJson, type Room } from './room.js';
-
-export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+import { ROOM_NAME, type RoomDirectory } from './room-directory.js';
+import { broadcastFrame, broadcastStats, clientsOf, createRoom, sendJson, track, type Room } from './room.js';
 const STATS_INTERVAL_MS = 1000;
 /** A publisher sending more than this many messages a second, for 3 seconds running, is flooding. */
 const MAX_MESSAGES_PER_SECOND = 120;
@@ -32,6 +31,13 @@ export interface SocketServerDeps {
   log: Logger;
   defaults: LiveSettings;
   maxFrameBytes: number;
+  directory: RoomDirectory;
+  /** Browser origins allowed besides the page's own (compared with the Host header). */
+  allowedOrigins: readonly string[];
+  maxConnectionsPerIp: number;
+  maxPublishFps: number;
+  viewerStallMs: number;
+  passthrough: boolean;
 }
 
 export interface SocketServer {
@@ -48,11 +54,12 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false });
   const rooms = new Map<string, Room>();
   const alive = new WeakSet<WebSocket>();
+  const perIp = new Map<string, number>();
   let closing: Promise<void> | undefined;
 
   const statsTimer = setInterval(() => {
     for (const room of rooms.values()) {
-      if (room.publisher) broadcastJson(room, room.publisher.session.stats(room.viewers.size));
+      if (room.publisher) broadcastStats(room, room.publisher.session.stats(room.viewers.size));
     }
   }, STATS_INTERVAL_MS);
   statsTimer.unref();
@@ -81,14 +88,42 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     const role = url.searchParams.get('role') ?? 'view';
     if (!ROOM_NAME.test(room)) return reject(socket, 400, 'room must be 1-64 letters, digits, - or _');
     if (role !== 'publish' && role !== 'view') return reject(socket, 400, 'role must be publish or view');
+    if (!originAllowed(request)) return reject(socket, 403, 'origin not allowed');
+    const token = url.searchParams.get('token') ?? headerValue(request.headers['x-stylize-token']);
+    if (role === 'publish' && deps.directory.canPublish(room, token) !== 'ok') {
+      return reject(socket, 401, 'publishing needs the room\'s token (POST /api/rooms)');
+    }
+    if (role === 'view' && deps.directory.canView(room, token) !== 'ok') return reject(socket, 401, 'this room is private');
     if (role === 'publish' && rooms.get(room)?.publisher) return reject(socket, 409, 'room already has a publisher');
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, room, role));
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) return reject(socket, 429, 'too many connections from this address');
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+      ws.once('close', () => {
+        const left = (perIp.get(ip) ?? 1) - 1;
+        if (left > 0) perIp.set(ip, left);
+        else perIp.delete(ip);
+      });
+      onConnection(ws, room, role);
+    });
+  }
+
+  /** Browsers send Origin: it must be the page's own host or on the allow-list. */
+  function originAllowed(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (!origin) return true; // not a browser: tokens and caps still apply
+    try {
+      if (new URL(origin).host === request.headers.host) return true;
+    } catch {
+      return false;
+    }
+    return deps.allowedOrigins.includes(origin);
   }
 
   function roomFor(name: string): Room {
     let room = rooms.get(name);
     if (!room) {
-      room = createRoom(name);
+      room = createRoom(name, deps.viewerStallMs);
       rooms.set(name, room);
     }
     return room;
@@ -103,6 +138,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     ws.on('pong', () => alive.add(ws));
     deps.metrics.connections.inc({ role });
     const room = roomFor(roomName);
+    track(room, ws);
     const log = deps.log.child({ room: roomName, role });
     const error = (code: string, message: string): void => {
       sendJson(ws, { type: 'error', code, message });
@@ -124,15 +160,19 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         defaults: deps.defaults,
         onFrame: (frame) => broadcastFrame(room, frame),
         onError: error,
+        passthrough: deps.passthrough,
       });
       room.publisher = { socket: ws, session };
       const flood = createFloodGuard();
+      const frameRate = createRateCap(deps.maxPublishFps);
       ws.on('message', (data: RawData, isBinary: boolean) => {
         if (flood.tooMany()) return error(ErrorCode.FLOOD, `more than ${MAX_MESSAGES_PER_SECOND} messages a second`);
         const bytes = toBuffer(data);
         if (isBinary) {
           const frame = decodeFrame(bytes);
           if (isProtocolError(frame)) return error(frame.code, frame.message);
+          // Over the per-publisher frame-rate cap: dropped on arrival, like any frame that loses.
+          if (!frameRate.allow()) return session.drop();
           session.push({ ...frame, receivedAt: performance.now() });
           return;
         }
@@ -213,6 +253,24 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** At most `perSecond` events in any one-second window. */
+function createRateCap(perSecond: number): { allow(): boolean } {
+  const times: number[] = [];
+  return {
+    allow() {
+      const now = performance.now();
+      while (times.length > 0 && times[0]! <= now - 1000) times.shift();
+      if (times.length >= perSecond) return false;
+      times.push(now);
+      return true;
+    },
+  };
 }
 
 function createFloodGuard(): { tooMany(): boolean } {

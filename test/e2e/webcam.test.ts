@@ -95,6 +95,17 @@ describe('live page', () => {
     expect(pixels.diff).toBeGreaterThan(5);
     expect(await page.locator('#status').textContent()).toBe('live');
     if (process.env.STYLIZE_SCREENSHOT) await page.screenshot({ path: process.env.STYLIZE_SCREENSHOT, fullPage: true });
+
+    // The share link opens the viewer page, which shows the same painted stream.
+    const link = await page.getAttribute('#share-link', 'href');
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/watch\/[A-Za-z0-9]+$/);
+    const viewer = await browser.newPage();
+    await viewer.goto(link!);
+    await viewer.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#output')!.dataset.frames ?? 0) >= 2, undefined, { timeout: 30_000 });
+    const size = await viewer.$eval('#output', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(size).toEqual([128, 72]);
+    await page.waitForFunction(() => document.querySelector('#stat-viewers')!.textContent === '1', undefined, { timeout: 10_000 });
+    await viewer.close();
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -7,6 +7,8 @@ import { tempDir } from './paths.js';
 
 export interface TestServer extends RunningServer {
   wsUrl(query: string): string;
+  /** Creates the room (POST /api/rooms) and returns the publisher's WebSocket URL. */
+  publishUrl(room: string, options?: { private?: boolean }): Promise<string>;
   dataDir: string;
 }
 
@@ -22,6 +24,16 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     ...server,
     dataDir: options.dataDir,
     wsUrl: (query) => `ws://127.0.0.1:${server.port}/ws?${query}`,
+    async publishUrl(room, options = {}) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/rooms`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ room, ...options }),
+      });
+      if (res.status !== 201) throw new Error(`POST /api/rooms: ${res.status} ${await res.text()}`);
+      const { publishToken } = (await res.json()) as { publishToken: string };
+      return `ws://127.0.0.1:${server.port}/ws?room=${room}&role=publish&token=${publishToken}`;
+    },
     async close() {
       await server.close();
       await cleanup();

@@ -3,14 +3,16 @@ import WebSocket from 'ws';
 
 export interface RecordingClient {
   socket: WebSocket;
+  /** Binary messages received (kept only with keepFrames, the default). */
   frames: Buffer[];
+  frameCount: number;
   messages: Record<string, unknown>[];
   closed: Promise<{ code: number; reason: string }>;
   /** Resolves when `predicate` holds (checked on every message), or rejects after `ms`. */
   until(predicate: () => boolean, ms?: number): Promise<void>;
 }
 
-export function connect(url: string): Promise<RecordingClient> {
+export function connect(url: string, { keepFrames = true }: { keepFrames?: boolean } = {}): Promise<RecordingClient> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     const frames: Buffer[] = [];
@@ -19,15 +21,22 @@ export function connect(url: string): Promise<RecordingClient> {
     const closed = new Promise<{ code: number; reason: string }>((done) =>
       socket.on('close', (code, reason) => done({ code, reason: reason.toString() })),
     );
+    const counter = { frames: 0 };
     socket.on('message', (data, isBinary) => {
-      if (isBinary) frames.push(data as Buffer);
-      else messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      if (isBinary) {
+        counter.frames++;
+        if (keepFrames) frames.push(data as Buffer);
+      }
+      if (!isBinary) messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
       for (const w of waiters) w();
     });
     socket.once('open', () =>
       resolve({
         socket,
         frames,
+        get frameCount() {
+          return counter.frames;
+        },
         messages,
         closed,
         until(predicate, ms = 60_000) {

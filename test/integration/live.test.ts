@@ -24,7 +24,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('publishing a stream', () => {
   it('stylizes a stream of 30 real JPEG frames: seqs come back, frames decode and differ from the input', async () => {
-    const publisher = await connect(server.wsUrl('room=cat&role=publish'));
+    const publisher = await connect(await server.publishUrl('cat'));
     await publisher.until(() => publisher.messages.some((m) => m.type === 'ready'));
     expect(publisher.messages[0]).toMatchObject({ type: 'ready', role: 'publish', room: 'cat', model: 'random-multiscale', backend: 'wasm' });
     const sent = new Set<number>();
@@ -56,7 +56,7 @@ describe('publishing a stream', () => {
   });
 
   it('answers a corrupt frame with an error and keeps the stream going', async () => {
-    const publisher = await connect(server.wsUrl('room=bad&role=publish'));
+    const publisher = await connect(await server.publishUrl('bad'));
     // Starts like a JPEG (FF D8) but is not one: it fails in the decoder.
     publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5])));
     publisher.socket.send(encodeFrame({ seq: 2, timestampMs: 2 }, Buffer.from('not a jpeg at all')));
@@ -70,7 +70,7 @@ describe('publishing a stream', () => {
   });
 
   it('applies config messages; rejects an unknown style and bad values without closing', async () => {
-    const publisher = await connect(server.wsUrl('room=cfg&role=publish'));
+    const publisher = await connect(await server.publishUrl('cfg'));
     publisher.socket.send(JSON.stringify({ type: 'config', style: 'mosaic', steps: 1, size: 48, preserveColors: true }));
     publisher.socket.send(JSON.stringify({ type: 'config', style: 'no-such-style' }));
     publisher.socket.send(JSON.stringify({ type: 'config', steps: -3 }));
@@ -90,7 +90,7 @@ describe('publishing a stream', () => {
 
 describe('viewers and the socket rules', () => {
   it('sends the stylized stream to viewers; a late viewer gets the latest frame at once', async () => {
-    const publisher = await connect(server.wsUrl('room=show&role=publish'));
+    const publisher = await connect(await server.publishUrl('show'));
     const early = await connect(server.wsUrl('room=show&role=view'));
     publisher.socket.send(encodeFrame({ seq: 7, timestampMs: 7 }, catJpeg));
     await early.until(() => early.frames.length >= 1);
@@ -102,8 +102,9 @@ describe('viewers and the socket rules', () => {
   });
 
   it('refuses a second publisher, bad rooms and roles at the upgrade', async () => {
-    const first = await connect(server.wsUrl('room=solo&role=publish'));
-    await expect(connect(server.wsUrl('room=solo&role=publish'))).rejects.toMatchObject({ status: 409 });
+    const url = await server.publishUrl('solo');
+    const first = await connect(url);
+    await expect(connect(url)).rejects.toMatchObject({ status: 409 });
     await expect(connect(server.wsUrl('room=bad%20name&role=view'))).rejects.toMatchObject({ status: 400 });
     await expect(connect(server.wsUrl('room=x&role=admin'))).rejects.toMatchObject({ status: 400 });
     await expect(connect(`ws://127.0.0.1:${server.port}/other`)).rejects.toMatchObject({ status: 404 });
@@ -113,10 +114,11 @@ describe('viewers and the socket rules', () => {
   it('closes with 1009 on an oversize message and keeps serving others', async () => {
     const big = await startTestServer({ maxFrameBytes: 4096 });
     try {
-      const publisher = await connect(big.wsUrl('room=big&role=publish'));
+      const url = await big.publishUrl('big');
+      const publisher = await connect(url);
       publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.alloc(10_000, 0xff)));
       expect((await publisher.closed).code).toBe(1009);
-      const again = await connect(big.wsUrl('room=big&role=publish'));
+      const again = await connect(url);
       again.socket.close();
     } finally {
       await big.close();
@@ -124,7 +126,7 @@ describe('viewers and the socket rules', () => {
   });
 
   it('closes a flooding publisher with 1008', async () => {
-    const publisher = await connect(server.wsUrl('room=flood&role=publish'));
+    const publisher = await connect(await server.publishUrl('flood'));
     for (let i = 0; i < 500; i++) publisher.socket.send('{"type":"config"}');
     const closed = await publisher.closed;
     expect(closed.code).toBe(1008);

@@ -1,0 +1,50 @@
+/** The viewer page /watch/<room>: the painted stream full-window, with its stats. */
+import type { ServerMessage } from '../../server/realtime/protocol.js';
+import { readHeader } from './frame-header.js';
+
+const $ = (id: string): HTMLElement => document.getElementById(id)!;
+const canvas = $('output') as HTMLCanvasElement;
+const room = decodeURIComponent(location.pathname.split('/').pop() ?? '');
+const token = new URLSearchParams(location.search).get('token');
+$('room-name').textContent = room;
+
+function connect(): void {
+  const url = new URL(`/ws?room=${encodeURIComponent(room)}&role=view${token ? `&token=${encodeURIComponent(token)}` : ''}`, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(url);
+  socket.binaryType = 'arraybuffer';
+  socket.onopen = () => {
+    $('status').textContent = 'connected';
+    $('status').dataset.state = 'live';
+  };
+  socket.onmessage = (event) => {
+    if (typeof event.data === 'string') {
+      const message = JSON.parse(event.data) as ServerMessage;
+      if (message.type === 'stats') {
+        $('stat-out').textContent = message.outputFps.toFixed(1);
+        $('stat-viewers').textContent = String(message.viewers);
+        $('stat-skipped').textContent = String(message.skipped ?? 0);
+        $('stat-model').textContent = message.model;
+      }
+      return;
+    }
+    $('waiting').hidden = true;
+    void createImageBitmap(readHeader(event.data as ArrayBuffer).jpeg).then((bitmap) => {
+      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+      }
+      canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+      bitmap.close();
+      canvas.dataset.frames = String(Number(canvas.dataset.frames ?? 0) + 1);
+    });
+  };
+  socket.onclose = (event) => {
+    $('status').textContent = event.reason || 'disconnected';
+    $('status').dataset.state = 'error';
+    // The painter may come back: try again in a few seconds.
+    setTimeout(connect, 3000);
+  };
+}
+
+connect();
