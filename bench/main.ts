@@ -3,11 +3,13 @@
  * Benchmarks, not tests: they measure, they do not pass or fail.
  */
 import { runEngineBench } from './engine.js';
+import { runFanoutBench } from './fanout.js';
 import { runLiveBench } from './live.js';
 import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
+  fanout: runFanoutBench,
   live: runLiveBench,
   video: runVideoBench,
 };

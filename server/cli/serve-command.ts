@@ -24,6 +24,11 @@ export function serveCommand(): Command {
     .option('--workers <n>', 'video job worker processes (default: one per core)', numberOption)
     .option('--max-video-bytes <n>', `largest video upload (default ${SERVER_DEFAULTS.maxVideoBytes})`, numberOption)
     .option('--max-video-seconds <s>', `longest video accepted (default ${SERVER_DEFAULTS.maxVideoSeconds})`, numberOption)
+    .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides the page\'s own')
+    .option('--max-connections-per-ip <n>', `WebSocket connections per address (default ${SERVER_DEFAULTS.maxConnectionsPerIp})`, numberOption)
+    .option('--max-publish-fps <n>', `frames a publisher may send per second (default ${SERVER_DEFAULTS.maxPublishFps})`, numberOption)
+    .option('--viewer-stall-ms <ms>', `drop a viewer that could take no frame for this long (default ${SERVER_DEFAULTS.viewerStallMs})`, numberOption)
+    .addOption(new Option('--engine <engine>', 'passthrough returns frames unpainted (fan-out load tests)').choices(['stylize', 'passthrough']).hideHelp())
     .addOption(new Option('--log-level <level>', 'pino log level').choices([...LOG_LEVELS]))
     .action(async (flags: Record<string, unknown>) => {
       const env = readEnv();
@@ -41,6 +46,11 @@ export function serveCommand(): Command {
           targetFps: flags.targetFps,
           maxFrameBytes: flags.maxFrameBytes,
           workers: flags.workers,
+          allowedOrigins: typeof flags.allowedOrigins === 'string' ? flags.allowedOrigins.split(',').map((o) => o.trim()).filter(Boolean) : undefined,
+          maxConnectionsPerIp: flags.maxConnectionsPerIp,
+          maxPublishFps: flags.maxPublishFps,
+          viewerStallMs: flags.viewerStallMs,
+          engine: flags.engine,
           maxVideoBytes: flags.maxVideoBytes,
           maxVideoSeconds: flags.maxVideoSeconds,
           logLevel: flags.logLevel,

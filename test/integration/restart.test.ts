@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../helpers/media.js';
 import { ROOT, SHARED, tempDir } from '../helpers/paths.js';
@@ -46,6 +47,20 @@ async function serve(port: number): Promise<{ child: ChildProcess; log: () => st
   }
   throw new Error(`server did not start:\n${log}`);
 }
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const port = await freePort();
+    const { child } = await serve(port);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bye&role=view`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(await exited).toBe(0);
+  });
+});
 
 describe('restart', () => {
   it('finishes a job after the server is killed with SIGKILL mid-job', async () => {
