@@ -7,19 +7,14 @@
  * Prints per N: delivered fps per viewer (min / median), viewers below 95 % of the frames,
  * p95 added latency (publisher send → viewer receive), the server's CPU and RSS.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { drawScene } from '../fixtures/draw.js';
 import { encodeImage } from '../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError } from '../server/realtime/protocol.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { startServe } from './process.js';
 
 export async function runFanoutBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -37,11 +32,9 @@ export async function runFanoutBench(argv: string[]): Promise<void> {
   });
   const jpeg = await encodeImage({ ...scene, data }, 'jpeg', 85);
   for (const n of values.viewers.split(',').map(Number)) {
-    const port = await freePort();
-    const server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--engine', 'passthrough', '--port', String(port),
-      '--host', '127.0.0.1', '--max-connections-per-ip', String(n + 10), '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const server = await startServe(['--engine', 'passthrough', '--max-connections-per-ip', String(n + 10), '--log-level', 'warn']);
+    const { port } = server;
     try {
-      await waitForHealth(port);
       const res = await fetch(`http://127.0.0.1:${port}/api/rooms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ room: 'bench' }) });
       const { publishToken } = (await res.json()) as { publishToken: string };
       const publisher = await open(`ws://127.0.0.1:${port}/ws?room=bench&role=publish&token=${publishToken}`);
@@ -61,7 +54,7 @@ export async function runFanoutBench(argv: string[]): Promise<void> {
           return ws;
         }),
       );
-      const cpuStart = cpuSeconds(server.pid!);
+      const cpuStart = cpuSeconds(server.child.pid!);
       const wallStart = performance.now();
       const rss: number[] = [];
       let seq = 0;
@@ -74,12 +67,12 @@ export async function runFanoutBench(argv: string[]): Promise<void> {
           }
           sentAt.set(seq, performance.now());
           publisher.send(encodeFrame({ seq, timestampMs: seq }, jpeg));
-          if (seq % fps === 0) rss.push(rssMb(server.pid!));
+          if (seq % fps === 0) rss.push(rssMb(server.child.pid!));
           seq++;
         }, 1000 / fps);
       });
       await new Promise((r) => setTimeout(r, 1000));
-      const cpu = cpuSeconds(server.pid!) - cpuStart;
+      const cpu = cpuSeconds(server.child.pid!) - cpuStart;
       const wall = (performance.now() - wallStart) / 1000;
       const sorted = [...counts].sort((a, b) => a - b);
       latencies.sort((a, b) => a - b);
@@ -99,8 +92,7 @@ export async function runFanoutBench(argv: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(line)}\n`);
       for (const v of [publisher, ...viewers]) v.terminate();
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
+      await server.stop();
     }
   }
 }
@@ -124,21 +116,4 @@ function rssMb(pid: number): number {
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
 }

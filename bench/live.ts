@@ -8,9 +8,7 @@
  * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
  * frame back), frames dropped, steps per frame and working size chosen.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +16,7 @@ import WebSocket from 'ws';
 import { encodeImage } from '../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/realtime/protocol.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
+import { startServe } from './process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(ROOT, '../shared');
@@ -66,12 +65,16 @@ export async function runLiveBench(argv: string[]): Promise<void> {
 }
 
 async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds: number, size: number) {
-  const port = await freePort();
-  const server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
-    '--size', String(size), '--steps', String(config.steps), '--log-level', 'warn', ...config.serveArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const server = await startServe(['--size', String(size), '--steps', String(config.steps), '--log-level', 'warn', ...config.serveArgs]);
+  const { port } = server;
   try {
-    await waitForHealth(port);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bench&role=publish`);
+    const created = await fetch(`http://127.0.0.1:${port}/api/rooms`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ room: 'bench' }),
+    });
+    const { publishToken } = (await created.json()) as { publishToken: string };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bench&role=publish&token=${publishToken}`);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps }));
     const sentAt = new Map<number, number>();
@@ -135,33 +138,10 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
       stylizeMs: last?.stylizeMs,
     };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
   }
 }
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitForHealth(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
 }

@@ -2,13 +2,13 @@
  * The video panel in real Chromium: upload a clip, watch the progress bar move, play the result.
  */
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClip } from '../helpers/media.js';
+import { launchChromium } from '../helpers/browser.js';
 import { tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let server: TestServer;
 let browser: Browser;
 let clip: string;
@@ -21,11 +21,7 @@ beforeAll(async () => {
     '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=12', '-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
   ]);
   server = await startTestServer({ liveSize: 40, liveSteps: 1 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

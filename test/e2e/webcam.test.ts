@@ -3,14 +3,14 @@
  * "Use camera", and stylized frames appear on the output canvas (checked on its pixels).
  */
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { launchChromium } from '../helpers/browser.js';
 import { tempDir } from '../helpers/paths.js';
 import { writeY4m } from '../helpers/y4m.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let server: TestServer;
 let browser: Browser;
@@ -29,20 +29,11 @@ beforeAll(async () => {
   const y4m = path.join(tmp.dir, 'camera.y4m');
   await writeY4m(y4m, frames, 10);
   server = await startTestServer({ liveSize: 72, liveSteps: 2 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-video-capture=${y4m}`,
-    ],
-  });
+  browser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
 });
 
 afterAll(async () => {
