@@ -57,3 +57,14 @@ export function totalVariationCost(image: tf.Tensor4D): tf.Scalar {
   const right = tf.sub(tf.slice(image, [0, 0, 1, 0], [1, h, w - 1, c]), tf.slice(image, [0, 0, 0, 0], [1, h, w - 1, c]));
   return tf.div(tf.add(tf.sum(tf.square(down)), tf.sum(tf.square(right))), h * w * c);
 }
+
+/**
+ * Ruder et al. 2016's short-term temporal loss: J_temporal = 1/D · Σ c·(x − w)², with w the
+ * previous output warped to this frame, c the occlusion mask ([1,H,W,1], 0 or 1), D = H·W·C.
+ * Where we differ: pixels are taken on Ruder's 0–255 scale (our images are 0–1), so a weight
+ * means what it means in their paper.
+ */
+export function temporalCost(image: tf.Tensor4D, warped: tf.Tensor4D, mask: tf.Tensor4D): tf.Scalar {
+  const [, h, w, c] = image.shape;
+  return tf.div(tf.sum(tf.mul(tf.squaredDifference(image, warped), mask)), (h * w * c) / (255 * 255));
+}

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
-import { contentCost, gramMatrix, styleLayerCostFromGram, totalCost, totalVariationCost, weightedSum } from './losses.js';
+import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
+import { estimateFlow, occlusionMask, toGray, warp } from './motion.js';
 import type { FeatureNetwork } from './networks/network.js';
 import { createRandom, uniformArray } from './random.js';
 
@@ -44,6 +45,16 @@ export interface StylizeFrameOptions {
   init?: Init;
   /** Called after each step with the step number (1-based) and the costs of that step. */
   onStep?: (step: number, costs: Costs) => void;
+  /**
+   * How a warm start follows motion: 'none' starts from the previous output as it is; 'flow'
+   * warps it along the motion between the previous and this content frame (motion.ts).
+   */
+  motion?: 'none' | 'flow';
+  /**
+   * Ruder et al.'s temporal loss: weight of Σ c·(x − warp(previous output))² / D, with c the
+   * occlusion mask. Needs motion 'flow'; 0 (default) leaves it out.
+   */
+  temporalWeight?: number;
 }
 
 export interface Costs {
@@ -51,6 +62,7 @@ export interface Costs {
   content: number;
   style: number;
   tv: number;
+  temporal: number;
 }
 
 export interface StylizeResult {
@@ -98,6 +110,8 @@ export function createStylizer(
   /** Ĝ scaled to the current frame's layer sizes, keyed by frame size. */
   let styleTargets: { key: string; grams: Map<string, tf.Tensor2D> } | undefined;
   let image: tf.Variable<tf.Rank.R4> | undefined;
+  /** Luminance of the previous content frame, for motion estimation. */
+  let previousGray: tf.Tensor4D | undefined;
   let optimizer: tf.AdamOptimizer | undefined;
   let disposed = false;
   let busy = false;
@@ -132,6 +146,8 @@ export function createStylizer(
   function freeAll(): void {
     image?.dispose();
     image = undefined;
+    previousGray?.dispose();
+    previousGray = undefined;
     dropOptimizer();
     dropStyleTargets();
     if (ownsNetwork) network.dispose();
@@ -176,9 +192,22 @@ export function createStylizer(
     return grams;
   }
 
-  function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined): { start: tf.Tensor4D; warm: boolean } {
+  /** Previous output warped along the motion to this frame, and where the motion is trusted. */
+  function followMotion(gray: tf.Tensor4D): { warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined {
+    if (!image || !previousGray || previousGray.shape.join() !== gray.shape.join()) return undefined;
+    const previous = previousGray;
+    const output = image;
+    return tf.tidy(() => {
+      const forward = estimateFlow(previous, gray);
+      const backward = estimateFlow(gray, previous);
+      return { warped: warp(output, forward), mask: occlusionMask(forward, backward) };
+    });
+  }
+
+  function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined, motion?: tf.Tensor4D): { start: tf.Tensor4D; warm: boolean } {
     const [, h, w] = content.shape;
     if (warm && image) {
+      if (motion) return { start: motion.clone(), warm: true };
       const [, ph, pw] = image.shape;
       return { start: ph === h && pw === w ? image.clone() : tf.tidy(() => tf.image.resizeBilinear(image!, [h, w])), warm: true };
     }
@@ -241,7 +270,13 @@ export function createStylizer(
         }
         frameTensors.push(...contentTargets.values());
         const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
-        const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init);
+        const gray = tf.tidy(() => toGray(content));
+        const followed = options.warmStart === true && options.motion === 'flow' ? followMotion(gray) : undefined;
+        if (followed) frameTensors.push(followed.warped, followed.mask);
+        previousGray?.dispose();
+        previousGray = gray;
+        const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init, followed?.warped);
+        const temporalWeight = followed && warm ? (options.temporalWeight ?? 0) : 0;
         if (!warm) dropOptimizer();
         if (image && image.shape.join() === start.shape.join()) {
           image.assign(start);
@@ -255,7 +290,7 @@ export function createStylizer(
 
         const variable = image;
         const { contentWeight, styleWeight, tvWeight } = current;
-        const costs: Costs = { total: Number.NaN, content: Number.NaN, style: Number.NaN, tv: Number.NaN };
+        const costs: Costs = { total: Number.NaN, content: Number.NaN, style: Number.NaN, tv: Number.NaN, temporal: 0 };
         const started = performance.now();
         for (let step = 1; step <= options.steps; step++) {
           if (disposed) throw new DisposedError('stylizer'); // disposed between two steps
@@ -272,20 +307,26 @@ export function createStylizer(
                 network.styleLayers.map((l) => l.weight),
               );
               const jTv = tvWeight > 0 ? totalVariationCost(variable) : tf.scalar(0);
-              parts = [tf.keep(jContent), tf.keep(jStyle), tf.keep(jTv)];
-              return tf.add(totalCost(jContent, jStyle, contentWeight, styleWeight), tf.mul(jTv, tvWeight));
+              const jTemporal = temporalWeight > 0 ? temporalCost(variable, followed!.warped, followed!.mask) : tf.scalar(0);
+              parts = [tf.keep(jContent), tf.keep(jStyle), tf.keep(jTv), tf.keep(jTemporal)];
+              return tf.addN([
+                totalCost(jContent, jStyle, contentWeight, styleWeight),
+                tf.mul(jTv, tvWeight),
+                tf.mul(jTemporal, temporalWeight),
+              ]) as tf.Scalar;
             },
             true,
             [variable],
           )!;
           tf.tidy(() => variable.assign(tf.clipByValue(variable, 0, 1)));
-          const [t, c, s, v] = await Promise.all([total, ...parts].map((x) => x.data()));
+          const [t, c, s, v, tm] = await Promise.all([total, ...parts].map((x) => x.data()));
           total.dispose();
           parts.forEach((p) => p.dispose());
           costs.total = t![0]!;
           costs.content = c![0]!;
           costs.style = s![0]!;
           costs.tv = v![0]!;
+          costs.temporal = tm![0]!;
           options.onStep?.(step, { ...costs });
           // wasm math runs on this thread: let sockets and timers in between steps.
           await new Promise((resolve) => setImmediate(resolve));
@@ -312,6 +353,8 @@ export function createStylizer(
       check();
       image?.dispose();
       image = undefined;
+      previousGray?.dispose();
+      previousGray = undefined;
       dropOptimizer();
     },
 

@@ -7,6 +7,7 @@ import {
   layerStyleCost,
   styleLayerCoefficient,
   styleLayerCostFromGram,
+  temporalCost,
   totalCost,
   totalVariationCost,
   weightedSum,
@@ -67,6 +68,17 @@ describe('combining costs', () => {
 
   it('refuses mismatched weights', () => {
     expect(() => weightedSum([tf.scalar(1)], [1, 2])).toThrow(RangeError);
+  });
+});
+
+describe('temporalCost', () => {
+  it('is Σ c·(x − w)² / D on the 0–255 scale, masked', () => {
+    const x = tf.tensor4d([0, 1, 0.5, 0.5], [1, 2, 2, 1]);
+    const w = tf.tensor4d([0, 0, 0.5, 0], [1, 2, 2, 1]);
+    // Differences 0, 1, 0, 0.5; the mask drops the last: (1²) · 255² / 4 = 16256.25
+    const mask = tf.tensor4d([1, 1, 1, 0], [1, 2, 2, 1]);
+    expect(value(temporalCost(x, w, mask))).toBeCloseTo(16256.25, 2);
+    expect(value(temporalCost(x, x, tf.ones([1, 2, 2, 1])))).toBe(0);
   });
 });
 

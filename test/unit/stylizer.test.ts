@@ -136,6 +136,81 @@ describe('createStylizer', () => {
   });
 });
 
+describe('motion-compensated warm start and temporal loss', () => {
+  /** A 48×40 window of a wider scene, panned by `dx` pixels. */
+  const pan = (dx: number): RgbImage => {
+    const wide = drawScene(96, 40);
+    const data = new Uint8Array(48 * 40 * 3);
+    for (let y = 0; y < 40; y++) data.set(wide.data.subarray((y * 96 + dx) * 3, (y * 96 + dx + 48) * 3), y * 48 * 3);
+    return { width: 48, height: 40, data };
+  };
+
+  it('with temporal weight 0 and no motion, flow mode reproduces the plain warm start', async () => {
+    const run = async (options: { motion?: 'none' | 'flow'; temporalWeight?: number }): Promise<RgbImage> => {
+      const s = createStylizer(createRandomMultiscale(4));
+      try {
+        s.setStyle([{ image: drawSwirls(48, 48) }]);
+        await s.stylizeFrame(pan(0), { steps: 3 });
+        return (await s.stylizeFrame(pan(0), { steps: 3, warmStart: true, ...options })).image;
+      } finally {
+        s.dispose();
+      }
+    };
+    const plain = await run({});
+    const flow = await run({ motion: 'flow', temporalWeight: 0 });
+    expect(meanAbsDiff(flow, plain)).toBeLessThan(0.5);
+  });
+
+  it('reports the temporal cost and holds the picture steady with a large temporal weight', async () => {
+    const consecutiveChange = async (temporalWeight: number): Promise<{ change: number; temporal: number }> => {
+      const s = createStylizer(createRandomMultiscale(4));
+      try {
+        s.setStyle([{ image: drawSwirls(48, 48) }]);
+        const first = await s.stylizeFrame(pan(0), { steps: 4 });
+        const second = await s.stylizeFrame(pan(0), { steps: 6, warmStart: true, motion: 'flow', temporalWeight });
+        return { change: meanAbsDiff(second.image, first.image), temporal: second.costs.temporal };
+      } finally {
+        s.dispose();
+      }
+    };
+    const free = await consecutiveChange(0);
+    const held = await consecutiveChange(1e6);
+    expect(free.temporal).toBe(0);
+    expect(held.temporal).toBeGreaterThan(0);
+    expect(held.change).toBeLessThan(free.change * 0.5);
+  });
+
+  it('follows a pan: the warm start is the previous output moved with the scene', async () => {
+    const s = createStylizer(createRandomMultiscale(4));
+    try {
+      s.setStyle([{ image: drawSwirls(48, 48) }]);
+      const first = await s.stylizeFrame(pan(0), { steps: 4 });
+      // Zero steps: the output is the warm start itself.
+      const moved = await s.stylizeFrame(pan(3), { steps: 0, warmStart: true, motion: 'flow' });
+      const still = createStylizer(createRandomMultiscale(4));
+      still.setStyle([{ image: drawSwirls(48, 48) }]);
+      await still.stylizeFrame(pan(0), { steps: 4 });
+      const unmoved = await still.stylizeFrame(pan(3), { steps: 0, warmStart: true, motion: 'none' });
+      still.dispose();
+      // Compare with the first output shifted left by 3 px (interior columns only).
+      const shiftedError = (img: RgbImage): number => {
+        let sum = 0;
+        let n = 0;
+        for (let y = 6; y < 34; y++) {
+          for (let x = 6; x < 38; x++) {
+            for (let c = 0; c < 3; c++) sum += Math.abs(img.data[(y * 48 + x) * 3 + c]! - first.image.data[(y * 48 + x + 3) * 3 + c]!);
+            n += 3;
+          }
+        }
+        return sum / n;
+      };
+      expect(shiftedError(moved.image)).toBeLessThan(shiftedError(unmoved.image) * 0.6);
+    } finally {
+      s.dispose();
+    }
+  });
+});
+
 describe('dispose during a frame', () => {
   it('stops the frame at its next step and frees every tensor', async () => {
     const before = tf.memory().numTensors;
@@ -169,7 +244,7 @@ describe('no tensor leaks', () => {
       await s.stylizeFrame(frames[0]!, { steps: 1 });
       const steady = tf.memory().numTensors;
       for (let i = 0; i < 100; i++) {
-        await s.stylizeFrame(frames[i % 2]!, { steps: 1, warmStart: i % 10 !== 0 });
+        await s.stylizeFrame(frames[i % 2]!, { steps: 1, warmStart: i % 10 !== 0, motion: i % 3 === 0 ? 'flow' : 'none', temporalWeight: 100 });
         expect(tf.memory().numTensors).toBe(steady);
       }
       s.dispose();
