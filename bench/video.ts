@@ -65,6 +65,8 @@ export async function runVideoBench(argv: string[]): Promise<void> {
                 contentWeight: 10,
                 styleWeight: 40,
                 preserveColors: false,
+                motion: 'flow',
+                temporalWeight: 0,
               },
             });
             const final = await new Promise<typeof job>((resolve) =>

@@ -142,6 +142,8 @@ export const videoJobOptionsSchema = z.object({
   contentWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.contentWeight),
   styleWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.styleWeight),
   preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(false),
+  motion: z.enum(['flow', 'none']).default('flow'),
+  temporalWeight: z.coerce.number().finite().min(0).max(1e9).default(0),
 });
 
 /** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */

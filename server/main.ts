@@ -55,6 +55,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     styleWeight: DEFAULTS.styleWeight,
     preserveColors: DEFAULTS.preserveColors,
     targetFps: options.targetFps,
+    motion: 'flow' as const,
+    temporalWeight: 0,
   };
   const directory = createRoomDirectory();
   const sockets = createSocketServer({

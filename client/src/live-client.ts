@@ -22,6 +22,8 @@ export interface LiveConfig {
   styleWeight?: number;
   preserveColors?: boolean;
   targetFps?: number | null;
+  motion?: 'flow' | 'none';
+  temporalWeight?: number;
 }
 
 const CAPTURE_FPS = 15;

@@ -51,6 +51,14 @@ const sliders: { id: string; key: keyof LiveConfig; map: (v: number) => number; 
   { id: 'content', key: 'contentWeight', ...logScale, show: String },
   { id: 'style', key: 'styleWeight', ...logScale, show: String },
   { id: 'fps', key: 'targetFps', ...identity, show: (v) => (v === 0 ? 'off' : String(v)) },
+  // 0 on the slider is off; otherwise 10^v.
+  {
+    id: 'temporal',
+    key: 'temporalWeight',
+    map: (v) => (v === 0 ? 0 : Number((10 ** v).toPrecision(2))),
+    unmap: (v) => (v > 0 ? Math.log10(v) : 0),
+    show: (v) => (v === 0 ? 'off' : v.toExponential(0)),
+  },
 ];
 
 /** Puts the server's settings on the controls (a server started with --size 96 shows 96). */
@@ -63,12 +71,16 @@ function showConfig(config: LiveConfig): void {
     input.dispatchEvent(new Event('input'));
   }
   if (typeof config.preserveColors === 'boolean') $<HTMLInputElement>('preserve').checked = config.preserveColors;
+  if (config.motion) $<HTMLInputElement>('motion').checked = config.motion === 'flow';
 }
 
 let selectedStyle: string | undefined;
 
 function currentConfig(): LiveConfig {
-  const config: LiveConfig = { preserveColors: $<HTMLInputElement>('preserve').checked };
+  const config: LiveConfig = {
+    preserveColors: $<HTMLInputElement>('preserve').checked,
+    motion: $<HTMLInputElement>('motion').checked ? 'flow' : 'none',
+  };
   for (const s of sliders) {
     const value = s.map(Number($<HTMLInputElement>(s.id).value));
     (config as Record<string, unknown>)[s.key] = s.key === 'targetFps' && value === 0 ? null : value;
@@ -86,6 +98,7 @@ for (const s of sliders) {
   input.addEventListener('input', show);
   input.addEventListener('change', () => client.configure({ [s.key]: currentConfig()[s.key] }));
 }
+$<HTMLInputElement>('motion').addEventListener('change', (e) => client.configure({ motion: (e.target as HTMLInputElement).checked ? 'flow' : 'none' }));
 $<HTMLInputElement>('preserve').addEventListener('change', (e) => client.configure({ preserveColors: (e.target as HTMLInputElement).checked }));
 
 async function loadGallery(select?: string): Promise<void> {
@@ -204,5 +217,7 @@ setUpVideoJobs(() => {
     contentWeight: c.contentWeight ?? 10,
     styleWeight: c.styleWeight ?? 40,
     preserveColors: c.preserveColors ?? false,
+    motion: c.motion ?? 'flow',
+    temporalWeight: c.temporalWeight ?? 0,
   };
 }, showError);

@@ -19,6 +19,8 @@ export interface VideoJobSettings {
   contentWeight: number;
   styleWeight: number;
   preserveColors: boolean;
+  motion: 'flow' | 'none';
+  temporalWeight: number;
 }
 
 export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (message: string) => void): void {
@@ -52,6 +54,8 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     form.append('contentWeight', String(s.contentWeight));
     form.append('styleWeight', String(s.styleWeight));
     form.append('preserveColors', String(s.preserveColors));
+    form.append('motion', s.motion);
+    form.append('temporalWeight', String(s.temporalWeight));
     go.disabled = true;
     result.hidden = true;
     download.hidden = true;

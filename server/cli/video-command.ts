@@ -28,6 +28,8 @@ export function videoCommand(): Command {
     .option('--content-weight <alpha>', 'α', numberOption)
     .option('--style-weight <beta>', 'β', numberOption)
     .option('--preserve-colors', 'keep the video\'s colours')
+    .addOption(new Option('--motion <mode>', 'warm start along the motion (flow) or as it is (none)').choices(['flow', 'none']))
+    .option('--temporal-weight <w>', 'temporal loss weight (Ruder et al.; 0 = off)', numberOption)
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
     .option('--weights <dir|h5>', 'VGG19 weights')
     .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))

@@ -192,15 +192,24 @@ export function createStylizer(
     return grams;
   }
 
-  /** Previous output warped along the motion to this frame, and where the motion is trusted. */
-  function followMotion(gray: tf.Tensor4D): { warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined {
+  /**
+   * Previous output warped along the motion to this frame, and (for the temporal loss) where
+   * the motion is trusted. Flow is estimated at half resolution — motion is smooth, and this
+   * keeps it a fraction of a step's time — then scaled back up.
+   */
+  function followMotion(gray: tf.Tensor4D, withMask: boolean): { warped: tf.Tensor4D; mask: tf.Tensor4D | undefined } | undefined {
     if (!image || !previousGray || previousGray.shape.join() !== gray.shape.join()) return undefined;
     const previous = previousGray;
     const output = image;
     return tf.tidy(() => {
-      const forward = estimateFlow(previous, gray);
-      const backward = estimateFlow(gray, previous);
-      return { warped: warp(output, forward), mask: occlusionMask(forward, backward) };
+      const [, h, w] = gray.shape;
+      const half = (t: tf.Tensor4D): tf.Tensor4D => (Math.min(h, w) >= 64 ? tf.avgPool(t, 2, 2, 'same') : t);
+      const full = (flow: tf.Tensor4D): tf.Tensor4D =>
+        flow.shape[1] === h ? flow : (tf.mul(tf.image.resizeBilinear(flow, [h, w]), h / flow.shape[1]) as tf.Tensor4D);
+      const [p, c] = [half(previous), half(gray)];
+      const forward = full(estimateFlow(p, c, { levels: 2, iterations: 3 }));
+      const mask = withMask ? occlusionMask(forward, full(estimateFlow(c, p, { levels: 2, iterations: 3 }))) : undefined;
+      return { warped: warp(output, forward), mask };
     });
   }
 
@@ -271,12 +280,13 @@ export function createStylizer(
         frameTensors.push(...contentTargets.values());
         const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
         const gray = tf.tidy(() => toGray(content));
-        const followed = options.warmStart === true && options.motion === 'flow' ? followMotion(gray) : undefined;
-        if (followed) frameTensors.push(followed.warped, followed.mask);
+        const wantTemporal = (options.temporalWeight ?? 0) > 0;
+        const followed = options.warmStart === true && options.motion === 'flow' ? followMotion(gray, wantTemporal) : undefined;
+        if (followed) frameTensors.push(followed.warped, ...(followed.mask ? [followed.mask] : []));
         previousGray?.dispose();
         previousGray = gray;
         const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init, followed?.warped);
-        const temporalWeight = followed && warm ? (options.temporalWeight ?? 0) : 0;
+        const temporalWeight = followed?.mask && warm ? (options.temporalWeight ?? 0) : 0;
         if (!warm) dropOptimizer();
         if (image && image.shape.join() === start.shape.join()) {
           image.assign(start);
@@ -307,7 +317,7 @@ export function createStylizer(
                 network.styleLayers.map((l) => l.weight),
               );
               const jTv = tvWeight > 0 ? totalVariationCost(variable) : tf.scalar(0);
-              const jTemporal = temporalWeight > 0 ? temporalCost(variable, followed!.warped, followed!.mask) : tf.scalar(0);
+              const jTemporal = temporalWeight > 0 ? temporalCost(variable, followed!.warped, followed!.mask!) : tf.scalar(0);
               parts = [tf.keep(jContent), tf.keep(jStyle), tf.keep(jTv), tf.keep(jTemporal)];
               return tf.addN([
                 totalCost(jContent, jStyle, contentWeight, styleWeight),

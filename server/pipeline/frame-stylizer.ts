@@ -20,6 +20,10 @@ export interface LiveSettings {
   preserveColors: boolean;
   /** 0: off. */
   targetFps: number;
+  /** Warm start follows the motion between frames ('flow') or not ('none'). */
+  motion: 'flow' | 'none';
+  /** Ruder et al.'s temporal loss (0 = off); needs motion 'flow'. */
+  temporalWeight: number;
 }
 
 export interface FrameStylizerDeps {
@@ -73,7 +77,14 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       restartPending = false;
 
       const stylizeStarted = performance.now();
-      const result = await deps.stylizer.stylizeFrame(content, { steps: plan.steps, warmStart });
+      // The cheaper mode for the lowest budgets: below half size, the warm start skips the flow.
+      const motion = settings.motion === 'flow' && plan.scale >= 0.5 ? 'flow' : 'none';
+      const result = await deps.stylizer.stylizeFrame(content, {
+        steps: plan.steps,
+        warmStart,
+        motion,
+        temporalWeight: motion === 'flow' ? settings.temporalWeight : 0,
+      });
       const stylizeMs = performance.now() - stylizeStarted;
       const jpeg = await encodeImage(result.image, 'jpeg', deps.jpegQuality ?? 82, { width: full.width, height: full.height });
       const processMs = performance.now() - started;

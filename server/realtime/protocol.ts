@@ -60,6 +60,8 @@ export const configMessageSchema = z
     styleWeight: z.number().finite().min(0).max(1e6).optional(),
     preserveColors: z.boolean().optional(),
     targetFps: z.number().finite().min(0).max(60).nullable().optional(),
+    motion: z.enum(['flow', 'none']).optional(),
+    temporalWeight: z.number().finite().min(0).max(1e9).optional(),
   })
   .strict();
 export type ConfigMessage = z.infer<typeof configMessageSchema>;

@@ -71,16 +71,20 @@ describe('publishing a stream', () => {
 
   it('applies config messages; rejects an unknown style and bad values without closing', async () => {
     const publisher = await connect(await server.publishUrl('cfg'));
-    publisher.socket.send(JSON.stringify({ type: 'config', style: 'mosaic', steps: 1, size: 48, preserveColors: true }));
+    publisher.socket.send(JSON.stringify({ type: 'config', style: 'mosaic', steps: 1, size: 48, preserveColors: true, motion: 'flow', temporalWeight: 1e4 }));
     publisher.socket.send(JSON.stringify({ type: 'config', style: 'no-such-style' }));
     publisher.socket.send(JSON.stringify({ type: 'config', steps: -3 }));
+    publisher.socket.send(JSON.stringify({ type: 'config', motion: 'sideways' }));
     publisher.socket.send(JSON.stringify({ type: 'hello' }));
     publisher.socket.send('{not json');
-    await publisher.until(() => publisher.messages.filter((m) => m.type === 'error').length >= 4);
+    await publisher.until(() => publisher.messages.filter((m) => m.type === 'error').length >= 5);
     const codes = publisher.messages.filter((m) => m.type === 'error').map((m) => m.code);
     expect(codes).toEqual(expect.arrayContaining(['UNKNOWN_STYLE', 'BAD_MESSAGE', 'UNKNOWN_TYPE', 'BAD_MESSAGE']));
     publisher.socket.send(encodeFrame({ seq: 9, timestampMs: 9 }, catJpeg));
     await publisher.until(() => publisher.frames.length >= 1);
+    // A second frame is warm-started along the flow with the temporal loss on.
+    publisher.socket.send(encodeFrame({ seq: 10, timestampMs: 10 }, catJpeg));
+    await publisher.until(() => publisher.frames.length >= 2);
     const out = await decodeImage((decodeFrame(publisher.frames[0]!) as { jpeg: Uint8Array }).jpeg);
     expect(Math.min(out.width, out.height)).toBe(48);
     await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.style === 'mosaic' && m.stepsPerFrame === 1));

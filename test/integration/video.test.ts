@@ -102,7 +102,7 @@ describe('video jobs on generated clips', () => {
       '-f', 'lavfi', '-i', 'testsrc=size=128x72:rate=24', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
       '-t', '1', '-ac', '1', '-c:a', 'aac', '-c:v', 'libx264', '-pix_fmt', 'yuv420p',
     ]);
-    const { output } = await runJob(clip);
+    const { output } = await runJob(clip, { motion: 'flow', temporalWeight: '10000' });
     await expectFaithful(clip, output);
     expect((await probe(output)).audio?.channels).toBe(1);
   });

@@ -62,6 +62,8 @@ async function stylizeChunk(task: ChunkTask): Promise<void> {
       const result = await stylizer.stylizeFrame(frame, {
         steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
         warmStart: !cold,
+        motion: options.motion ?? 'flow',
+        temporalWeight: options.temporalWeight ?? 0,
       });
       if (index >= chunk.start) {
         await sink.write(result.image.data);

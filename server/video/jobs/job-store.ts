@@ -20,6 +20,10 @@ export interface VideoJobOptions {
   contentWeight: number;
   styleWeight: number;
   preserveColors: boolean;
+  /** Warm start along the motion ('flow') or as it is ('none'). */
+  motion?: 'flow' | 'none';
+  /** Ruder et al.'s temporal loss weight (0 = off). */
+  temporalWeight?: number;
 }
 
 export interface Job {
