@@ -5,12 +5,14 @@
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runLiveBench } from './live.js';
+import { runQualityBench } from './quality.js';
 import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
   fanout: runFanoutBench,
   live: runLiveBench,
+  quality: runQualityBench,
   video: runVideoBench,
 };
 

@@ -24,12 +24,17 @@ export function toGray(image: tf.Tensor4D): tf.Tensor4D {
   return tf.sum(tf.mul(image, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D;
 }
 
-/** previous(x + flow(x)) with bilinear interpolation; samples outside are clamped to the border. */
-export function warp(image: tf.Tensor4D, flow: tf.Tensor4D): tf.Tensor4D {
+/**
+ * previous(x + flow(x)), samples outside clamped to the border. 'bilinear' interpolates;
+ * 'nearest' takes the closest pixel, which keeps painted texture sharp: repeated bilinear
+ * resampling, frame after frame, blurs brush strokes away faster than a step or two restores them.
+ */
+export function warp(image: tf.Tensor4D, flow: tf.Tensor4D, sampling: 'bilinear' | 'nearest' = 'bilinear'): tf.Tensor4D {
   const [, h, w, c] = image.shape;
   const [dx, dy] = tf.split(flow, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
-  const xs = tf.clipByValue(tf.add(tf.reshape(tf.range(0, w, 1, 'float32'), [1, 1, w, 1]), dx), 0, w - 1);
-  const ys = tf.clipByValue(tf.add(tf.reshape(tf.range(0, h, 1, 'float32'), [1, h, 1, 1]), dy), 0, h - 1);
+  const snap = (t: tf.Tensor): tf.Tensor => (sampling === 'nearest' ? tf.round(t) : t);
+  const xs = tf.clipByValue(snap(tf.add(tf.reshape(tf.range(0, w, 1, 'float32'), [1, 1, w, 1]), dx)), 0, w - 1);
+  const ys = tf.clipByValue(snap(tf.add(tf.reshape(tf.range(0, h, 1, 'float32'), [1, h, 1, 1]), dy)), 0, h - 1);
   const x0 = tf.floor(xs);
   const y0 = tf.floor(ys);
   const fx = tf.sub(xs, x0);

@@ -209,7 +209,7 @@ export function createStylizer(
       const [p, c] = [half(previous), half(gray)];
       const forward = full(estimateFlow(p, c, { levels: 2, iterations: 3 }));
       const mask = withMask ? occlusionMask(forward, full(estimateFlow(c, p, { levels: 2, iterations: 3 }))) : undefined;
-      return { warped: warp(output, forward), mask };
+      return { warped: warp(output, forward, 'nearest'), mask };
     });
   }
 

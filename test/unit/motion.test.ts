@@ -51,6 +51,19 @@ describe('warp', () => {
   });
 });
 
+describe('nearest warp', () => {
+  it('snaps to whole pixels: sub-half-pixel motion leaves texture untouched', () => {
+    tf.tidy(() => {
+      const image = crop(40, 30);
+      const original = image.dataSync();
+      const small = warp(image, tf.add(tf.zeros([1, H, W, 2]), tf.tensor1d([0.4, -0.3])), 'nearest').dataSync();
+      expect(Array.from(small)).toEqual(Array.from(original));
+      const big = warp(image, tf.add(tf.zeros([1, H, W, 2]), tf.tensor1d([0.6, 0])), 'nearest').dataSync();
+      expect(big[10 * W + 10]).toBe(original[10 * W + 11]);
+    });
+  });
+});
+
 describe('estimateFlow', () => {
   it('recovers a real translation of a photograph within 0.5 px on average', () => {
     const error = tf.tidy(() => {
