@@ -4,6 +4,7 @@
  * by a network that is *not* the loss network.
  *
  *   npm run bench -- quality [--clip <file>] [--style <img>] [--frames 24] [--size 72] [--temporal-weight 1e5]
+ *                            [--steps 1,2,4] [--lr 0.03]
  *
  * Style match: (d(content) − d(result)) / (d(content) − d(still)), d the judge's Gram distance to
  * the style, "still" a 200-step still-image run on the same frame (frames 0, middle, last).
@@ -46,6 +47,7 @@ export async function runQualityBench(argv: string[]): Promise<void> {
       size: { type: 'string', default: '72' },
       'temporal-weight': { type: 'string', default: '1e5' },
       steps: { type: 'string', default: '1,2,4' },
+      lr: { type: 'string', default: '0.03' },
     },
   });
   await selectBackend({ prefer: 'wasm' });
@@ -76,7 +78,7 @@ export async function runQualityBench(argv: string[]): Promise<void> {
   const sideBySide: RgbImage[] = [frames[frames.length - 1]!];
   for (const steps of values.steps.split(',').map(Number)) {
     for (const method of METHODS) {
-      const s = createStylizer(loss, {}, { ownsNetwork: false });
+      const s = createStylizer(loss, { lr: Number(values.lr) }, { ownsNetwork: false });
       s.setStyle([{ image: style }]);
       const outputs: RgbImage[] = [];
       let ms = 0;
