@@ -62,11 +62,26 @@ export interface JobStore {
 export function createJobStore(dataDir: string): JobStore {
   const root = path.join(dataDir, 'jobs');
   const dir = (id: string): string => path.join(root, id);
-  const save = async (job: Job): Promise<void> => {
+  // Chunks finish concurrently: writes of one job are queued so they land in order, each
+  // through its own temp file.
+  const writes = new Map<string, Promise<void>>();
+  let counter = 0;
+  const save = (job: Job): Promise<void> => {
     job.updatedAt = new Date().toISOString();
     const file = path.join(dir(job.id), 'job.json');
-    await writeFile(`${file}.tmp`, JSON.stringify(job, null, 1));
-    await rename(`${file}.tmp`, file);
+    const text = JSON.stringify(job, null, 1);
+    const tmp = `${file}.${process.pid}.${counter++}.tmp`;
+    const write = (writes.get(job.id) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        await writeFile(tmp, text);
+        await rename(tmp, file);
+      });
+    writes.set(job.id, write);
+    void write.finally(() => {
+      if (writes.get(job.id) === write) writes.delete(job.id);
+    }).catch(() => undefined);
+    return write;
   };
   const load = async (id: string): Promise<Job | undefined> => {
     if (!/^[a-z0-9]{16}$/.test(id)) return undefined;
