@@ -40,11 +40,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     if (options.exact) {
       pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
     } else if (options.shortSide) {
-      const { width, height } = await orientedSize(input);
-      const scale = options.shortSide / Math.min(width, height);
-      // Even dimensions: they survive a round trip through 4:2:0 video unchanged.
-      const even = (v: number): number => Math.max(2, 2 * Math.round((v * scale) / 2));
-      pipeline = pipeline.resize(even(width), even(height), { fit: 'fill' });
+      const size = sizeForShortSide(await orientedSize(input), options.shortSide);
+      pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
     } else if (options.longSide) {
       const { width, height } = await orientedSize(input);
       const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
@@ -56,6 +53,13 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   } catch (error) {
     throw new NotAnImageError(label, { cause: error });
   }
+}
+
+/** Scaled so the shorter side is `shortSide`, in even dimensions (they survive 4:2:0 video). */
+export function sizeForShortSide(size: { width: number; height: number }, shortSide: number): { width: number; height: number } {
+  const scale = shortSide / Math.min(size.width, size.height);
+  const even = (v: number): number => Math.max(2, 2 * Math.round((v * scale) / 2));
+  return { width: even(size.width), height: even(size.height) };
 }
 
 /** Width and height as displayed (EXIF orientations 5–8 swap them). */

@@ -3,7 +3,7 @@
  * the previous output unless this is the first frame, a new style or a scene cut → encode once.
  * Deadline mode chooses steps and working size; the result is brought back to the stream size.
  */
-import { decodeImage, encodeImage } from '../codec/image-codec.js';
+import { decodeImage, encodeImage, probeImage, sizeForShortSide } from '../codec/image-codec.js';
 import type { Stylizer } from '../engine/stylizer.js';
 import { encodeFrame } from '../realtime/protocol.js';
 import { createDeadlineController } from './deadline.js';
@@ -53,13 +53,14 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
     async process(frame, settings) {
       const started = performance.now();
       const queueAgeMs = started - frame.receivedAt;
-      // The stream's size: the short side at settings.size (even dimensions).
-      const full = await decodeImage(frame.jpeg, { shortSide: settings.size, label: `frame ${frame.seq}` });
+      // The stream's size (short side settings.size) and the working size; one decode, at the latter.
+      const label = `frame ${frame.seq}`;
+      const source = await probeImage(frame.jpeg, label);
+      const full = sizeForShortSide(source, settings.size);
       const pixels = full.width * full.height;
       const plan = settings.targetFps > 0 ? deadline.plan(settings.targetFps, pixels, settings.steps) : { steps: settings.steps, scale: 1 };
       const workShort = Math.max(deps.minSide, Math.round(settings.size * plan.scale));
-      const content =
-        workShort >= settings.size ? full : await decodeImage(frame.jpeg, { shortSide: workShort, label: `frame ${frame.seq}` });
+      const content = await decodeImage(frame.jpeg, { exact: workShort >= settings.size ? full : sizeForShortSide(source, workShort), label });
 
       const key = `${settings.style}@${Math.max(full.width, full.height)}`;
       if (key !== styleKey) {
@@ -72,7 +73,8 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
         styleWeight: settings.styleWeight,
         preserveColors: settings.preserveColors,
       });
-      const cut = cuts.isCut(full);
+      // Thumbnails are 16×9 whatever the size, so frames at different working sizes compare.
+      const cut = cuts.isCut(content);
       const warmStart = !restartPending && !cut;
       restartPending = false;
 
