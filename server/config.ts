@@ -188,6 +188,12 @@ export interface EnvSettings {
   dataDir: string | undefined;
   targetFps: number | undefined;
   logLevel: LogLevel | undefined;
+  /** STYLIZE_DEBUG: stack traces with CLI errors. */
+  debug: boolean;
+  ffmpegPath: string | undefined;
+  ffprobePath: string | undefined;
+  /** PATH, where executables such as ffmpeg are looked for. */
+  searchPath: string;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
@@ -226,5 +232,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     dataDir: result.data.STYLIZE_DATA_DIR,
     targetFps: result.data.STYLIZE_TARGET_FPS,
     logLevel: result.data.LOG_LEVEL,
+    debug: Boolean(env.STYLIZE_DEBUG),
+    ffmpegPath: env.FFMPEG_PATH || undefined,
+    ffprobePath: env.FFPROBE_PATH || undefined,
+    searchPath: env.PATH ?? '',
   };
 }

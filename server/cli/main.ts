@@ -3,6 +3,7 @@
  * `stylize` — the command line. Every failure ends as one line on stderr and a non-zero exit.
  */
 import { Command, CommanderError } from 'commander';
+import { readEnv } from '../config.js';
 import { exitCodeFor, StylizeError } from '../errors.js';
 import { imageCommand } from './image-command.js';
 import { modelsCommand } from './models-command.js';
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof StylizeError ? ` [${error.code}]` : '';
     process.stderr.write(`stylize: error${code}: ${message}\n`);
-    if (process.env.STYLIZE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (readEnv().debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return exitCodeFor(error);
   }
 }

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import { readEnv } from '../config.js';
 import { ErrorCode, StylizeError } from '../errors.js';
 
 export class VideoError extends StylizeError {
@@ -38,12 +39,13 @@ export interface FfmpegBinaries {
 let binaries: FfmpegBinaries | undefined;
 
 /** FFMPEG_PATH/FFPROBE_PATH, else `ffmpeg`/`ffprobe` on PATH, else the optional npm packages. */
-export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegBinaries {
+export function findFfmpeg(): FfmpegBinaries {
   if (binaries) return binaries;
+  const env = readEnv();
   const onPath = (name: string): string | undefined =>
-    (env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, name)).find((file) => existsSync(file));
+    env.searchPath.split(path.delimiter).map((dir) => path.join(dir, name)).find((file) => existsSync(file));
   let found: FfmpegBinaries | undefined;
-  if (env.FFMPEG_PATH && env.FFPROBE_PATH) found = { ffmpeg: env.FFMPEG_PATH, ffprobe: env.FFPROBE_PATH, source: 'env' };
+  if (env.ffmpegPath && env.ffprobePath) found = { ffmpeg: env.ffmpegPath, ffprobe: env.ffprobePath, source: 'env' };
   else {
     const ff = onPath('ffmpeg');
     const fp = onPath('ffprobe');

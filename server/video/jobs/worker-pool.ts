@@ -50,8 +50,8 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       if (message.type === 'error' && message.chunk === undefined) return onFail(new Error(message.message));
       if (!current) return;
       if (message.type === 'progress') current.onProgress(message.framesKept);
-      else if (message.type === 'done') finish(i, slot, () => current.resolve(message.frames));
-      else if (message.type === 'error') finish(i, slot, () => current.reject(new Error(message.message)));
+      else if (message.type === 'done') finish(slot, () => current.resolve(message.frames));
+      else if (message.type === 'error') finish(slot, () => current.reject(new Error(message.message)));
     });
     child.on('exit', (code, signal) => {
       slots[i] = undefined;
@@ -68,7 +68,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
     return slot;
   }
 
-  function finish(_i: number, slot: Slot, settle: () => void): void {
+  function finish(slot: Slot, settle: () => void): void {
     slot.task = undefined;
     slot.busy = false;
     settle();
