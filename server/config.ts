@@ -24,7 +24,17 @@ export const DEFAULTS = {
   init: 'content' as string,
   preserveColors: false,
   model: 'auto' as ModelChoice,
+  /** How a warm start follows the video (live streams and video jobs); see StylizeFrameOptions. */
+  motion: 'flow' as MotionMode,
+  /**
+   * Ruder et al.'s temporal loss weight (pixels on the 0–255 scale). 10⁵ is what the quality
+   * benchmark measured: flicker ≈ 1.1× the input's own at ≥ 85 % of a still run's style.
+   */
+  temporalWeight: 1e5,
 } as const;
+
+export const MOTION_MODES = ['flow', 'residual', 'none'] as const;
+export type MotionMode = (typeof MOTION_MODES)[number];
 
 /** Live streams and the server (the same table feeds `stylize serve` flags, env and the protocol). */
 export const SERVER_DEFAULTS = {
@@ -142,8 +152,8 @@ export const videoJobOptionsSchema = z.object({
   contentWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.contentWeight),
   styleWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.styleWeight),
   preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(false),
-  motion: z.enum(['flow', 'none']).default('flow'),
-  temporalWeight: z.coerce.number().finite().min(0).max(1e9).default(0),
+  motion: z.enum(MOTION_MODES).default(DEFAULTS.motion),
+  temporalWeight: z.coerce.number().finite().min(0).max(1e9).default(DEFAULTS.temporalWeight),
 });
 
 /** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */

@@ -55,8 +55,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     styleWeight: DEFAULTS.styleWeight,
     preserveColors: DEFAULTS.preserveColors,
     targetFps: options.targetFps,
-    motion: 'flow' as const,
-    temporalWeight: 0,
+    motion: DEFAULTS.motion,
+    temporalWeight: DEFAULTS.temporalWeight,
   };
   const directory = createRoomDirectory();
   const sockets = createSocketServer({

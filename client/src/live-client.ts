@@ -14,6 +14,9 @@ export interface LiveClientEvents {
   onReady(model: string, config: LiveConfig): void;
 }
 
+/** How warm starts follow the video (the server's MOTION_MODES). */
+export type MotionMode = 'flow' | 'residual' | 'none';
+
 export interface LiveConfig {
   style?: string;
   size?: number;
@@ -22,7 +25,7 @@ export interface LiveConfig {
   styleWeight?: number;
   preserveColors?: boolean;
   targetFps?: number | null;
-  motion?: 'flow' | 'none';
+  motion?: MotionMode;
   temporalWeight?: number;
 }
 

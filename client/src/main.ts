@@ -2,7 +2,7 @@
  * The page: pick a source (camera or a video file), a style and the painting settings; see the
  * stylized stream beside the source, with live stats.
  */
-import { LiveClient, type LiveConfig } from './live-client.js';
+import { LiveClient, type LiveConfig, type MotionMode } from './live-client.js';
 import { setUpVideoJobs } from './video-job.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -71,7 +71,7 @@ function showConfig(config: LiveConfig): void {
     input.dispatchEvent(new Event('input'));
   }
   if (typeof config.preserveColors === 'boolean') $<HTMLInputElement>('preserve').checked = config.preserveColors;
-  if (config.motion) $<HTMLInputElement>('motion').checked = config.motion === 'flow';
+  if (config.motion) $<HTMLSelectElement>('motion').value = config.motion;
 }
 
 let selectedStyle: string | undefined;
@@ -79,7 +79,7 @@ let selectedStyle: string | undefined;
 function currentConfig(): LiveConfig {
   const config: LiveConfig = {
     preserveColors: $<HTMLInputElement>('preserve').checked,
-    motion: $<HTMLInputElement>('motion').checked ? 'flow' : 'none',
+    motion: $<HTMLSelectElement>('motion').value as MotionMode,
   };
   for (const s of sliders) {
     const value = s.map(Number($<HTMLInputElement>(s.id).value));
@@ -98,7 +98,7 @@ for (const s of sliders) {
   input.addEventListener('input', show);
   input.addEventListener('change', () => client.configure({ [s.key]: currentConfig()[s.key] }));
 }
-$<HTMLInputElement>('motion').addEventListener('change', (e) => client.configure({ motion: (e.target as HTMLInputElement).checked ? 'flow' : 'none' }));
+$<HTMLSelectElement>('motion').addEventListener('change', (e) => client.configure({ motion: (e.target as HTMLSelectElement).value as MotionMode }));
 $<HTMLInputElement>('preserve').addEventListener('change', (e) => client.configure({ preserveColors: (e.target as HTMLInputElement).checked }));
 
 async function loadGallery(select?: string): Promise<void> {
@@ -218,6 +218,6 @@ setUpVideoJobs(() => {
     styleWeight: c.styleWeight ?? 40,
     preserveColors: c.preserveColors ?? false,
     motion: c.motion ?? 'flow',
-    temporalWeight: c.temporalWeight ?? 0,
+    temporalWeight: c.temporalWeight ?? 1e5,
   };
 }, showError);

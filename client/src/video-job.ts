@@ -3,6 +3,8 @@
  * server-sent events (progress bar and a preview of the latest painted frame), then play or
  * download the result.
  */
+import type { MotionMode } from './live-client.js';
+
 interface JobView {
   id: string;
   status: 'queued' | 'running' | 'done' | 'failed' | 'canceled';
@@ -19,7 +21,7 @@ export interface VideoJobSettings {
   contentWeight: number;
   styleWeight: number;
   preserveColors: boolean;
-  motion: 'flow' | 'none';
+  motion: MotionMode;
   temporalWeight: number;
 }
 

@@ -6,7 +6,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -28,8 +28,8 @@ export function videoCommand(): Command {
     .option('--content-weight <alpha>', 'α', numberOption)
     .option('--style-weight <beta>', 'β', numberOption)
     .option('--preserve-colors', 'keep the video\'s colours')
-    .addOption(new Option('--motion <mode>', 'warm start along the motion (flow) or as it is (none)').choices(['flow', 'none']))
-    .option('--temporal-weight <w>', 'temporal loss weight (Ruder et al.; 0 = off)', numberOption)
+    .addOption(new Option('--motion <mode>', `how warm starts follow the video: along the optical flow (flow), by the content change only (residual, cheaper), or not (none) (default ${DEFAULTS.motion})`).choices([...MOTION_MODES]))
+    .option('--temporal-weight <w>', `temporal loss weight (Ruder et al.; 0 = off; default ${DEFAULTS.temporalWeight})`, numberOption)
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
     .option('--weights <dir|h5>', 'VGG19 weights')
     .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))

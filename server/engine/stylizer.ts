@@ -7,10 +7,11 @@
  * few steps per frame suffice. Style Gram targets are computed once per style and cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { MotionMode } from '../config.js';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
-import { estimateFlow, occlusionMask, toGray, warp } from './motion.js';
+import { followMotion } from './motion.js';
 import type { FeatureNetwork } from './networks/network.js';
 import { createRandom, uniformArray } from './random.js';
 
@@ -46,10 +47,13 @@ export interface StylizeFrameOptions {
   /** Called after each step with the step number (1-based) and the costs of that step. */
   onStep?: (step: number, costs: Costs) => void;
   /**
-   * How a warm start follows motion: 'none' starts from the previous output as it is; 'flow'
-   * warps it along the motion between the previous and this content frame (motion.ts).
+   * How a warm start follows the change between the previous and this content frame:
+   * - 'flow' warps the previous output along the motion (motion.ts);
+   * - 'residual', the cheap mode, adds the content's change to the previous output (no motion
+   *   estimate: what moved shows through at once, and the steps paint it over);
+   * - 'none' starts from the previous output as it is (moving things ghost).
    */
-  motion?: 'none' | 'flow';
+  motion?: MotionMode;
   /**
    * Ruder et al.'s temporal loss: weight of Σ c·(x − warp(previous output))² / D, with c the
    * occlusion mask. Needs motion 'flow'; 0 (default) leaves it out.
@@ -110,8 +114,8 @@ export function createStylizer(
   /** Ĝ scaled to the current frame's layer sizes, keyed by frame size. */
   let styleTargets: { key: string; grams: Map<string, tf.Tensor2D> } | undefined;
   let image: tf.Variable<tf.Rank.R4> | undefined;
-  /** Luminance of the previous content frame, for motion estimation. */
-  let previousGray: tf.Tensor4D | undefined;
+  /** The previous content frame (as optimised: colours or luminance), for warm starts that follow it. */
+  let previousContent: tf.Tensor4D | undefined;
   let optimizer: tf.AdamOptimizer | undefined;
   let disposed = false;
   let busy = false;
@@ -146,8 +150,8 @@ export function createStylizer(
   function freeAll(): void {
     image?.dispose();
     image = undefined;
-    previousGray?.dispose();
-    previousGray = undefined;
+    previousContent?.dispose();
+    previousContent = undefined;
     dropOptimizer();
     dropStyleTargets();
     if (ownsNetwork) network.dispose();
@@ -192,27 +196,6 @@ export function createStylizer(
     return grams;
   }
 
-  /**
-   * Previous output warped along the motion to this frame, and (for the temporal loss) where
-   * the motion is trusted. Flow is estimated at half resolution — motion is smooth, and this
-   * keeps it a fraction of a step's time — then scaled back up.
-   */
-  function followMotion(gray: tf.Tensor4D, withMask: boolean): { warped: tf.Tensor4D; mask: tf.Tensor4D | undefined } | undefined {
-    if (!image || !previousGray || previousGray.shape.join() !== gray.shape.join()) return undefined;
-    const previous = previousGray;
-    const output = image;
-    return tf.tidy(() => {
-      const [, h, w] = gray.shape;
-      const half = (t: tf.Tensor4D): tf.Tensor4D => (Math.min(h, w) >= 64 ? tf.avgPool(t, 2, 2, 'same') : t);
-      const full = (flow: tf.Tensor4D): tf.Tensor4D =>
-        flow.shape[1] === h ? flow : (tf.mul(tf.image.resizeBilinear(flow, [h, w]), h / flow.shape[1]) as tf.Tensor4D);
-      const [p, c] = [half(previous), half(gray)];
-      const forward = full(estimateFlow(p, c, { levels: 2, iterations: 3 }));
-      const mask = withMask ? occlusionMask(forward, full(estimateFlow(c, p, { levels: 2, iterations: 3 }))) : undefined;
-      return { warped: warp(output, forward, 'nearest'), mask };
-    });
-  }
-
   function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined, motion?: tf.Tensor4D): { start: tf.Tensor4D; warm: boolean } {
     const [, h, w] = content.shape;
     if (warm && image) {
@@ -252,7 +235,12 @@ export function createStylizer(
     configure(settings) {
       check();
       const next = { ...current, ...settings };
-      if (next.preserveColors !== current.preserveColors) dropStyleTargets();
+      if (next.preserveColors !== current.preserveColors) {
+        dropStyleTargets();
+        // The previous frame was kept in the other space (colours vs luminance).
+        previousContent?.dispose();
+        previousContent = undefined;
+      }
       if (next.lr !== current.lr) dropOptimizer();
       current = next;
     },
@@ -279,13 +267,21 @@ export function createStylizer(
         }
         frameTensors.push(...contentTargets.values());
         const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
-        const gray = tf.tidy(() => toGray(content));
         const wantTemporal = (options.temporalWeight ?? 0) > 0;
-        const followed = options.warmStart === true && options.motion === 'flow' ? followMotion(gray, wantTemporal) : undefined;
+        // The space the image is optimised in: colours, or luminance in colour-preserving mode.
+        const optimised = current.preserveColors ? seen : content;
+        const sameSize = image !== undefined && previousContent?.shape.join() === optimised.shape.join();
+        const warmWith = options.warmStart === true && sameSize ? (options.motion ?? 'none') : 'none';
+        const followed =
+          warmWith === 'flow'
+            ? followMotion(previousContent!, optimised, image!, { mask: wantTemporal })
+            : warmWith === 'residual'
+              ? { warped: tf.tidy(() => tf.clipByValue(tf.add(image!, tf.sub(optimised, previousContent!)), 0, 1) as tf.Tensor4D), mask: undefined }
+              : undefined;
         if (followed) frameTensors.push(followed.warped, ...(followed.mask ? [followed.mask] : []));
-        previousGray?.dispose();
-        previousGray = gray;
-        const { start, warm } = startImage(current.preserveColors ? seen : content, options.warmStart === true, options.init, followed?.warped);
+        previousContent?.dispose();
+        previousContent = optimised.clone();
+        const { start, warm } = startImage(optimised, options.warmStart === true, options.init, followed?.warped);
         const temporalWeight = followed?.mask && warm ? (options.temporalWeight ?? 0) : 0;
         if (!warm) dropOptimizer();
         if (image && image.shape.join() === start.shape.join()) {
@@ -363,8 +359,8 @@ export function createStylizer(
       check();
       image?.dispose();
       image = undefined;
-      previousGray?.dispose();
-      previousGray = undefined;
+      previousContent?.dispose();
+      previousContent = undefined;
       dropOptimizer();
     },
 

@@ -5,6 +5,8 @@
  * Resolution is given up only when even one step at full size misses the budget.
  */
 
+import type { MotionMode } from '../config.js';
+
 /** Working-size factors tried, largest first; never below a quarter of the configured size. */
 export const SCALES = [1, 0.75, 0.5, 0.375, 0.25] as const;
 export const MIN_SCALE = 0.25;
@@ -12,6 +14,15 @@ export const MIN_SCALE = 0.25;
 export interface DeadlinePlan {
   steps: number;
   scale: number;
+}
+
+/**
+ * The warm start a plan can afford: below half the configured size, the optical flow (whose op
+ * count, not its arithmetic, sets its cost, so it does not shrink with the frame) gives way to
+ * the residual warm start.
+ */
+export function affordableMotion(requested: MotionMode, plan: DeadlinePlan): MotionMode {
+  return requested === 'flow' && plan.scale < 0.5 ? 'residual' : requested;
 }
 
 export interface DeadlineController {

@@ -4,9 +4,10 @@
  * Deadline mode chooses steps and working size; the result is brought back to the stream size.
  */
 import { decodeImage, encodeImage, probeImage, sizeForShortSide } from '../codec/image-codec.js';
+import type { MotionMode } from '../config.js';
 import type { Stylizer } from '../engine/stylizer.js';
 import { encodeFrame } from '../realtime/protocol.js';
-import { createDeadlineController } from './deadline.js';
+import { affordableMotion, createDeadlineController } from './deadline.js';
 import type { IncomingFrame, StylizedFrame } from './frame.js';
 import { createSceneCutDetector } from './scene-cut.js';
 
@@ -20,8 +21,8 @@ export interface LiveSettings {
   preserveColors: boolean;
   /** 0: off. */
   targetFps: number;
-  /** Warm start follows the motion between frames ('flow') or not ('none'). */
-  motion: 'flow' | 'none';
+  /** How warm starts follow the video: 'flow', 'residual' (cheap) or 'none'. */
+  motion: MotionMode;
   /** Ruder et al.'s temporal loss (0 = off); needs motion 'flow'. */
   temporalWeight: number;
 }
@@ -79,8 +80,7 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       restartPending = false;
 
       const stylizeStarted = performance.now();
-      // The cheaper mode for the lowest budgets: below half size, the warm start skips the flow.
-      const motion = settings.motion === 'flow' && plan.scale >= 0.5 ? 'flow' : 'none';
+      const motion = affordableMotion(settings.motion, plan);
       const result = await deps.stylizer.stylizeFrame(content, {
         steps: plan.steps,
         warmStart,

@@ -6,6 +6,7 @@
  * Text: JSON objects with a "type".
  */
 import { z } from 'zod';
+import { MOTION_MODES } from '../config.js';
 
 export const FRAME_HEADER_BYTES = 8;
 const JPEG_SOI = [0xff, 0xd8];
@@ -60,7 +61,7 @@ export const configMessageSchema = z
     styleWeight: z.number().finite().min(0).max(1e6).optional(),
     preserveColors: z.boolean().optional(),
     targetFps: z.number().finite().min(0).max(60).nullable().optional(),
-    motion: z.enum(['flow', 'none']).optional(),
+    motion: z.enum(MOTION_MODES).optional(),
     temporalWeight: z.number().finite().min(0).max(1e9).optional(),
   })
   .strict();

@@ -1,7 +1,7 @@
 /** Scene cuts, the deadline controller and rate counters, by hand. */
 import { describe, expect, it } from 'vitest';
 import { drawScene, drawStrokes } from '../../fixtures/draw.js';
-import { createDeadlineController } from '../../server/pipeline/deadline.js';
+import { affordableMotion, createDeadlineController } from '../../server/pipeline/deadline.js';
 import { createSceneCutDetector, lumaThumbnail, thumbnailDistance } from '../../server/pipeline/scene-cut.js';
 import { createAverage, createRate } from '../../server/pipeline/stream-stats.js';
 
@@ -45,6 +45,16 @@ describe('deadline controller', () => {
     expect(c.plan(200, 40_000, 4)).toEqual({ steps: 1, scale: 0.25 });
     // Never more steps than configured.
     expect(c.plan(1, 40_000, 3)).toEqual({ steps: 3, scale: 1 });
+  });
+});
+
+describe('affordable motion', () => {
+  it('swaps the flow for the residual warm start below half size, and nothing else', () => {
+    expect(affordableMotion('flow', { steps: 2, scale: 1 })).toBe('flow');
+    expect(affordableMotion('flow', { steps: 1, scale: 0.5 })).toBe('flow');
+    expect(affordableMotion('flow', { steps: 1, scale: 0.375 })).toBe('residual');
+    expect(affordableMotion('none', { steps: 1, scale: 0.25 })).toBe('none');
+    expect(affordableMotion('residual', { steps: 3, scale: 1 })).toBe('residual');
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { decodeImage, encodeImage } from '../../codec/image-codec.js';
+import { DEFAULTS } from '../../config.js';
 import { selectBackend } from '../../engine/backend.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { loadNetwork } from '../../engine/networks/load-network.js';
@@ -62,8 +63,8 @@ async function stylizeChunk(task: ChunkTask): Promise<void> {
       const result = await stylizer.stylizeFrame(frame, {
         steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
         warmStart: !cold,
-        motion: options.motion ?? 'flow',
-        temporalWeight: options.temporalWeight ?? 0,
+        motion: options.motion ?? DEFAULTS.motion,
+        temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
       });
       if (index >= chunk.start) {
         await sink.write(result.image.data);

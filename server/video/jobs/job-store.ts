@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { MotionMode } from '../../config.js';
 import type { VideoInfo } from '../ffmpeg.js';
 import type { Chunk } from './chunk-plan.js';
 
@@ -20,8 +21,8 @@ export interface VideoJobOptions {
   contentWeight: number;
   styleWeight: number;
   preserveColors: boolean;
-  /** Warm start along the motion ('flow') or as it is ('none'). */
-  motion?: 'flow' | 'none';
+  /** How warm starts follow the video: 'flow', 'residual' or 'none' (StylizeFrameOptions.motion). */
+  motion?: MotionMode;
   /** Ruder et al.'s temporal loss weight (0 = off). */
   temporalWeight?: number;
 }
