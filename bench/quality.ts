@@ -3,7 +3,7 @@
  * start, the cheap residual warm start, flow-warped warm start and flow + temporal loss, at 1, 2
  * and 4 steps per frame, judged by a network that is *not* the loss network.
  *
- *   npm run bench -- quality [--clip <file>] [--style <img>] [--frames 24] [--first-frame 0] [--size 72] [--temporal-weight 1e5]
+ *   npm run bench -- quality [--clip <file>] [--style <img>] [--frames 24] [--first-frame 0] [--size 72] [--temporal-weight 5e4]
  *                            [--steps 1,2,4] [--lr 0.03]
  *                            [--methods independent,warm,residual,flow,flow+temporal] (--lr and
  *                            --temporal-weight take lists too)
@@ -20,10 +20,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, writeImage } from '../server/codec/image-codec.js';
+import { DEFAULTS } from '../server/config.js';
 import { selectBackend } from '../server/engine/backend.js';
 import { imageToTensor, type RgbImage } from '../server/engine/image.js';
 import { contentCost, gramMatrix } from '../server/engine/losses.js';
-import { estimateFlow, followMotion, matchExposure, occlusionMask, toGray, warp, type Sampling } from '../server/engine/motion.js';
+import { followMotion } from '../server/engine/follow-motion.js';
+import { estimateFlow, matchExposure, occlusionMask, toGray } from '../server/engine/motion.js';
+import { warp, type Sampling } from '../server/engine/warp.js';
 import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { readWeights } from '../server/engine/networks/load-network.js';
 import { createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
@@ -49,7 +52,7 @@ export async function runQualityBench(argv: string[]): Promise<void> {
       frames: { type: 'string', default: '24' },
       'first-frame': { type: 'string', default: '0' },
       size: { type: 'string', default: '72' },
-      'temporal-weight': { type: 'string', default: '1e5' },
+      'temporal-weight': { type: 'string', default: String(DEFAULTS.temporalWeight) },
       steps: { type: 'string', default: '1,2,4' },
       lr: { type: 'string', default: '0.03' },
       methods: { type: 'string', default: METHODS.join(',') },
@@ -195,9 +198,9 @@ function motionCost(frames: RgbImage[]): number {
   const output = imageToTensor(frames[0]!);
   const run = (): void =>
     tf.tidy(() => {
-      const { warped, mask } = followMotion(a!, b!, output, { mask: true });
+      const { warped, mask } = followMotion(a!, b!, output);
       warped.dataSync();
-      mask!.dataSync();
+      mask.dataSync();
     });
   run();
   const started = performance.now();

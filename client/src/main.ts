@@ -218,6 +218,6 @@ setUpVideoJobs(() => {
     styleWeight: c.styleWeight ?? 40,
     preserveColors: c.preserveColors ?? false,
     motion: c.motion ?? 'flow',
-    temporalWeight: c.temporalWeight ?? 1e5,
+    temporalWeight: c.temporalWeight ?? 5e4,
   };
 }, showError);

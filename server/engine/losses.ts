@@ -60,7 +60,8 @@ export function totalVariationCost(image: tf.Tensor4D): tf.Scalar {
 
 /**
  * Ruder et al. 2016's short-term temporal loss: J_temporal = 1/D · Σ c·(x − w)², with w the
- * previous output warped to this frame, c the occlusion mask ([1,H,W,1], 0 or 1), D = H·W·C.
+ * previous output warped to this frame, c the occlusion mask (0 or 1; [1,H,W,1], or repeated
+ * over the channels, which is faster on wasm), D = H·W·C.
  * Where we differ: pixels are taken on Ruder's 0–255 scale (our images are 0–1), so a weight
  * means what it means in their paper.
  */

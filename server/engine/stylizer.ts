@@ -11,7 +11,7 @@ import type { MotionMode } from '../config.js';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
-import { followMotion } from './motion.js';
+import { followMotion } from './follow-motion.js';
 import type { FeatureNetwork } from './networks/network.js';
 import { createRandom, uniformArray } from './random.js';
 
@@ -267,22 +267,29 @@ export function createStylizer(
         }
         frameTensors.push(...contentTargets.values());
         const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
-        const wantTemporal = (options.temporalWeight ?? 0) > 0;
         // The space the image is optimised in: colours, or luminance in colour-preserving mode.
         const optimised = current.preserveColors ? seen : content;
         const sameSize = image !== undefined && previousContent?.shape.join() === optimised.shape.join();
         const warmWith = options.warmStart === true && sameSize ? (options.motion ?? 'none') : 'none';
-        const followed =
-          warmWith === 'flow'
-            ? followMotion(previousContent!, optimised, image!, { mask: wantTemporal })
-            : warmWith === 'residual'
-              ? { warped: tf.tidy(() => tf.clipByValue(tf.add(image!, tf.sub(optimised, previousContent!)), 0, 1) as tf.Tensor4D), mask: undefined }
-              : undefined;
-        if (followed) frameTensors.push(followed.warped, ...(followed.mask ? [followed.mask] : []));
+        let warmStartImage: tf.Tensor4D | undefined;
+        /** Per-pixel weight of the temporal loss, over the channels ([1,H,W,C]); flow mode only. */
+        let temporalMask: tf.Tensor4D | undefined;
+        if (warmWith === 'flow') {
+          const followed = followMotion(previousContent!, optimised, image!);
+          warmStartImage = followed.warped;
+          const channels = optimised.shape[3];
+          // Over the channels once here, not broadcast in every step's loss and gradient (slow on wasm).
+          temporalMask = tf.tidy(() => tf.conv2d(followed.mask, tf.ones([1, 1, 1, channels]) as tf.Tensor4D, 1, 'valid'));
+          followed.mask.dispose();
+          frameTensors.push(warmStartImage, temporalMask);
+        } else if (warmWith === 'residual') {
+          warmStartImage = tf.tidy(() => tf.clipByValue(tf.add(image!, tf.sub(optimised, previousContent!)), 0, 1) as tf.Tensor4D);
+          frameTensors.push(warmStartImage);
+        }
         previousContent?.dispose();
         previousContent = optimised.clone();
-        const { start, warm } = startImage(optimised, options.warmStart === true, options.init, followed?.warped);
-        const temporalWeight = followed?.mask && warm ? (options.temporalWeight ?? 0) : 0;
+        const { start, warm } = startImage(optimised, options.warmStart === true, options.init, warmStartImage);
+        const temporalWeight = temporalMask && warm ? (options.temporalWeight ?? 0) : 0;
         if (!warm) dropOptimizer();
         if (image && image.shape.join() === start.shape.join()) {
           image.assign(start);
@@ -313,7 +320,7 @@ export function createStylizer(
                 network.styleLayers.map((l) => l.weight),
               );
               const jTv = tvWeight > 0 ? totalVariationCost(variable) : tf.scalar(0);
-              const jTemporal = temporalWeight > 0 ? temporalCost(variable, followed!.warped, followed!.mask!) : tf.scalar(0);
+              const jTemporal = temporalWeight > 0 ? temporalCost(variable, warmStartImage!, temporalMask!) : tf.scalar(0);
               parts = [tf.keep(jContent), tf.keep(jStyle), tf.keep(jTv), tf.keep(jTemporal)];
               return tf.addN([
                 totalCost(jContent, jStyle, contentWeight, styleWeight),

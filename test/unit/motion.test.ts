@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
 import { imageToTensor } from '../../server/engine/image.js';
-import { estimateFlow, followMotion, occlusionMask, toGray, warp, type Sampling } from '../../server/engine/motion.js';
+import { followMotion } from '../../server/engine/follow-motion.js';
+import { estimateFlow, occlusionMask, toGray } from '../../server/engine/motion.js';
+import { warp, type Sampling } from '../../server/engine/warp.js';
 import { useWasm } from '../helpers/backend.js';
 import { CAT } from '../helpers/paths.js';
 
@@ -153,8 +155,8 @@ describe('occlusionMask', () => {
     const backward = estimateFlow(b, a);
     const mask = occlusionMask(forward, backward);
     const warped = (['bilinear', 'bicubic', 'spline', 'nearest'] as const).map((s) => warp(ra, forward, s));
-    const followed = followMotion(ra, rb, ra, { mask: true });
-    tf.dispose([a, b, ra, rb, forward, backward, mask, ...warped, followed.warped, followed.mask!]);
+    const followed = followMotion(ra, rb, ra);
+    tf.dispose([a, b, ra, rb, forward, backward, mask, ...warped, followed.warped, followed.mask]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -196,9 +198,9 @@ describe('followMotion', () => {
     tf.tidy(() => {
       const frame = cropRgb(40, 30);
       const output = tf.sub(1, cropRgb(60, 50)) as tf.Tensor4D; // any picture
-      const { warped, mask } = followMotion(frame, frame, output, { mask: true });
+      const { warped, mask } = followMotion(frame, frame, output);
       expect(maxAbsDiff(warped, output)).toBeLessThan(2e-3);
-      expect(tf.min(mask!).dataSync()[0]).toBe(1);
+      expect(tf.min(mask).dataSync()[0]).toBe(1);
     });
   });
 
@@ -207,7 +209,7 @@ describe('followMotion', () => {
       const frame = cropRgb(40, 30);
       const darker = tf.mul(frame, 0.8) as tf.Tensor4D;
       const output = tf.add(tf.mul(cropRgb(60, 50), 0.5), 0.25) as tf.Tensor4D; // room on both sides of [0, 1]
-      const { warped } = followMotion(frame, darker, output, { mask: false });
+      const { warped } = followMotion(frame, darker, output);
       return { added: tf.mean(tf.sub(warped, output)).dataSync()[0]!, faded: tf.mean(tf.sub(darker, frame)).dataSync()[0]! };
     });
     expect(faded).toBeLessThan(-0.05);
@@ -218,7 +220,7 @@ describe('followMotion', () => {
     const error = tf.tidy(() => {
       const output = cropRgb(60, 50);
       // The camera pans right by 3 px: current(x) = previous(x + 3); the output should follow.
-      const { warped } = followMotion(cropRgb(40, 30), cropRgb(43, 30), output, { mask: false });
+      const { warped } = followMotion(cropRgb(40, 30), cropRgb(43, 30), output);
       const expected = tf.slice(output, [0, 8, 11, 0], [1, H - 16, W - 19, 3]);
       return tf.mean(tf.abs(tf.sub(tf.slice(warped, [0, 8, 8, 0], [1, H - 16, W - 19, 3]), expected))).dataSync()[0]!;
     });
