@@ -3,7 +3,7 @@
  * publisher, against `stylize serve` running in its own process (as in production).
  *
  *   npm run bench -- live [--clip <file>] [--seconds 20] [--size 144] [--target-fps 10]
- *                         [--configs default-deadline,default-fixed,vgg19-deadline]
+ *                         [--configs default-deadline,default-fixed,plain-deadline,plain-fixed,vgg19-deadline]
  *
  * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
  * frame back), frames dropped, steps per frame and working size chosen.
@@ -26,6 +26,9 @@ interface LiveConfig {
   serveArgs: string[];
   targetFps: number;
   steps: number;
+  /** Sent with the config; unset = the server's defaults (flow + temporal loss). */
+  motion?: 'flow' | 'residual' | 'none';
+  temporalWeight?: number;
 }
 
 export async function runLiveBench(argv: string[]): Promise<void> {
@@ -45,6 +48,9 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   const all: LiveConfig[] = [
     { name: 'default-deadline', serveArgs: [], targetFps, steps: 4 },
     { name: 'default-fixed', serveArgs: [], targetFps: 0, steps: 2 },
+    // What following the motion costs: the same, with the plain warm start.
+    { name: 'plain-deadline', serveArgs: [], targetFps, steps: 4, motion: 'none', temporalWeight: 0 },
+    { name: 'plain-fixed', serveArgs: [], targetFps: 0, steps: 2, motion: 'none', temporalWeight: 0 },
     { name: 'vgg19-deadline', serveArgs: ['--weights', weights], targetFps, steps: 4 },
   ];
   const info = await probeVideo(values.clip);
@@ -76,7 +82,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     const { publishToken } = (await created.json()) as { publishToken: string };
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bench&role=publish&token=${publishToken}`);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps }));
+    ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps, motion: config.motion, temporalWeight: config.temporalWeight }));
     const sentAt = new Map<number, number>();
     const latencies: number[] = [];
     const stats: StatsMessage[] = [];
