@@ -41,7 +41,8 @@ type Method = 'independent' | 'warm' | 'residual' | 'flow' | 'flow+temporal';
 const METHODS: Method[] = ['independent', 'warm', 'residual', 'flow', 'flow+temporal'];
 const FIRST_FRAME_STEPS = 60;
 const STILL_STEPS = 200;
-const JUDGE_FLOW = { levels: 4, iterations: 8 };
+/** The judge's flow, pinned: tuning the stylizer's flow defaults must not move the judge. */
+const JUDGE_FLOW = { levels: 4, iterations: 8, window: 9, ridge: 2e-5, smooth: 5 };
 
 export async function runQualityBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({

@@ -24,6 +24,10 @@ export interface FlowOptions {
   iterations?: number;
   /** Side of the square summation window (odd). */
   window?: number;
+  /** Added to the normal equations' diagonal (default RIDGE). */
+  ridge?: number;
+  /** Side of the box that smooths the field after each step (default SMOOTH). */
+  smooth?: number;
 }
 
 /** Luminance, [1,H,W,3] in [0,1] → [1,H,W,1]. */
@@ -76,16 +80,21 @@ function gradients(gray: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
  * come from `current` once per level instead of from the warped image every iteration (the
  * inverse approximation DIS flow also uses; equal where the warp already fits).
  */
-function refine(previous: tf.Tensor4D, current: tf.Tensor4D, start: [tf.Tensor4D, tf.Tensor4D], iterations: number, window: number): [tf.Tensor4D, tf.Tensor4D] {
+function refine(
+  previous: tf.Tensor4D,
+  current: tf.Tensor4D,
+  start: [tf.Tensor4D, tf.Tensor4D],
+  { iterations, window, ridge, smooth }: { iterations: number; window: number; ridge: number; smooth: number },
+): [tf.Tensor4D, tf.Tensor4D] {
   const [, h, w] = current.shape;
   return tf.tidy(() => {
     const coverage = boxCoverage(h, w, window);
-    const smoothCoverage = boxCoverage(h, w, SMOOTH);
+    const smoothCoverage = boxCoverage(h, w, smooth);
     const [ix, iy] = gradients(current);
     // Per pixel, [a b; b d]·δ = [ex ey] summed over the window; a small ridge keeps flat areas at δ ≈ 0.
-    const a = tf.add(boxMean(tf.square(ix), window, coverage), RIDGE);
+    const a = tf.add(boxMean(tf.square(ix), window, coverage), ridge);
     const b = boxMean(tf.mul(ix, iy), window, coverage);
-    const d = tf.add(boxMean(tf.square(iy), window, coverage), RIDGE);
+    const d = tf.add(boxMean(tf.square(iy), window, coverage), ridge);
     const inverseDet = tf.reciprocal(tf.sub(tf.mul(a, d), tf.square(b)));
     const [a1, b1, d1] = [tf.mul(a, inverseDet), tf.mul(b, inverseDet), tf.mul(d, inverseDet)];
     let [dx, dy] = start;
@@ -100,8 +109,8 @@ function refine(previous: tf.Tensor4D, current: tf.Tensor4D, start: [tf.Tensor4D
       const dv = tf.clipByValue(tf.sub(tf.mul(a1, ey), tf.mul(b1, ex)), -1, 1);
       // Smoothing the field after each step spreads motion from textured areas into flat ones,
       // where the local system says little (a Horn–Schunck-like regulariser, cheap).
-      dx = boxMean(tf.add(dx, du) as tf.Tensor4D, SMOOTH, smoothCoverage);
-      dy = boxMean(tf.add(dy, dv) as tf.Tensor4D, SMOOTH, smoothCoverage);
+      dx = boxMean(tf.add(dx, du) as tf.Tensor4D, smooth, smoothCoverage);
+      dy = boxMean(tf.add(dy, dv) as tf.Tensor4D, smooth, smoothCoverage);
     }
     return [dx, dy];
   });
@@ -125,7 +134,7 @@ export function estimateFlow(previous: tf.Tensor4D, current: tf.Tensor4D, option
       const [, h, w] = p.shape;
       const up = (plane: tf.Tensor4D): tf.Tensor4D => tf.mul(tf.image.resizeBilinear(plane, [h, w]), 2);
       const start: [tf.Tensor4D, tf.Tensor4D] = flow ? [up(flow[0]), up(flow[1])] : [tf.zeros([1, h, w, 1]), tf.zeros([1, h, w, 1])];
-      flow = refine(p, c, start, iterations, level === 0 ? window : Math.max(5, window - 2));
+      flow = refine(p, c, start, { iterations, window: level === 0 ? window : Math.max(5, window - 2), ridge: options.ridge ?? RIDGE, smooth: options.smooth ?? SMOOTH });
     }
     return fromPlanes(...flow!);
   });
