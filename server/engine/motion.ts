@@ -90,6 +90,7 @@ function refine(
   return tf.tidy(() => {
     const coverage = boxCoverage(h, w, window);
     const smoothCoverage = boxCoverage(h, w, smooth);
+    const grid = pixelGrid(h, w);
     const [ix, iy] = gradients(current);
     // Per pixel, [a b; b d]·δ = [ex ey] summed over the window; a small ridge keeps flat areas at δ ≈ 0.
     const a = tf.add(boxMean(tf.square(ix), window, coverage), ridge);
@@ -100,7 +101,7 @@ function refine(
     let [dx, dy] = start;
     for (let i = 0; i < iterations; i++) {
       const flow = tf.reshape(tf.concat([dx, dy], 0), [2, h * w]) as tf.Tensor2D;
-      const error = tf.sub(current, warpByPlanes(previous, flow, 'bilinear'));
+      const error = tf.sub(current, warpByPlanes(previous, flow, 'bilinear', grid));
       const ex = boxMean(tf.mul(ix, error), window, coverage);
       const ey = boxMean(tf.mul(iy, error), window, coverage);
       // δ = [d −b; −b a]·[ex ey] / det. One step never moves more than a pixel at this level:

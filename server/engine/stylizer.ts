@@ -196,10 +196,11 @@ export function createStylizer(
     return grams;
   }
 
-  function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined, motion?: tf.Tensor4D): { start: tf.Tensor4D; warm: boolean } {
+  /** `followed`: the previous output already carried to this frame (flow or residual mode). */
+  function startImage(content: tf.Tensor4D, warm: boolean, init: Init | undefined, followed?: tf.Tensor4D): { start: tf.Tensor4D; warm: boolean } {
     const [, h, w] = content.shape;
     if (warm && image) {
-      if (motion) return { start: motion.clone(), warm: true };
+      if (followed) return { start: followed.clone(), warm: true };
       const [, ph, pw] = image.shape;
       return { start: ph === h && pw === w ? image.clone() : tf.tidy(() => tf.image.resizeBilinear(image!, [h, w])), warm: true };
     }
@@ -277,11 +278,14 @@ export function createStylizer(
         if (warmWith === 'flow') {
           const followed = followMotion(previousContent!, optimised, image!);
           warmStartImage = followed.warped;
-          const channels = optimised.shape[3];
-          // Over the channels once here, not broadcast in every step's loss and gradient (slow on wasm).
-          temporalMask = tf.tidy(() => tf.conv2d(followed.mask, tf.ones([1, 1, 1, channels]) as tf.Tensor4D, 1, 'valid'));
+          frameTensors.push(warmStartImage);
+          if ((options.temporalWeight ?? 0) > 0) {
+            const channels = optimised.shape[3];
+            // Over the channels once here, not broadcast in every step's loss and gradient (slow on wasm).
+            temporalMask = tf.tidy(() => tf.conv2d(followed.mask, tf.ones([1, 1, 1, channels]) as tf.Tensor4D, 1, 'valid'));
+            frameTensors.push(temporalMask);
+          }
           followed.mask.dispose();
-          frameTensors.push(warmStartImage, temporalMask);
         } else if (warmWith === 'residual') {
           warmStartImage = tf.tidy(() => tf.clipByValue(tf.add(image!, tf.sub(optimised, previousContent!)), 0, 1) as tf.Tensor4D);
           frameTensors.push(warmStartImage);

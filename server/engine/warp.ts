@@ -118,11 +118,13 @@ export function warp(image: tf.Tensor4D, flow: tf.Tensor4D, sampling: Sampling =
   return tf.tidy(() => warpByPlanes(image, toPlanes(flow), sampling));
 }
 
-/** warp() with the flow already as planes ([2, H·W]); for the flow estimator's inner loop. */
-export function warpByPlanes(image: tf.Tensor4D, flow: tf.Tensor2D, sampling: Sampling): tf.Tensor4D {
+/**
+ * warp() with the flow already as planes ([2, H·W]); for the flow estimator's inner loop, which
+ * passes the pixel grid it made once per pyramid level.
+ */
+export function warpByPlanes(image: tf.Tensor4D, flow: tf.Tensor2D, sampling: Sampling, grid = pixelGrid(image.shape[1], image.shape[2])): tf.Tensor4D {
   const [, h, w, c] = image.shape;
   const n = h * w;
-  const grid = pixelGrid(h, w);
   // Sources outside the image are mirrored back in (x → −x, x → 2·(w−1) − x): a band entering
   // the frame starts from mirrored texture rather than the border pixel smeared into streaks.
   const unbounded = tf.add(grid.coords, flow);
