@@ -184,23 +184,32 @@ export async function* decodeRgbFrames(
     .on('stderr', (line: string) => {
       stderr = `${stderr}\n${line}`.slice(-4000);
     });
-  const failure: { error?: Error } = {};
-  command.on('error', (error: Error) => {
-    failure.error = error;
+  // The output stream can end before fluent-ffmpeg reports the failure: wait for its verdict.
+  const exited = new Promise<void>((resolve, reject) => {
+    command.on('end', () => resolve()).on('error', (error: Error) => reject(new FfmpegError('decoding', stderr, { cause: error })));
   });
+  exited.catch(() => undefined); // a consumer that stops early kills ffmpeg; that is no failure
   const stream = command.pipe() as PassThrough;
-  let pending: Buffer = Buffer.alloc(0);
+  // Each frame is filled piece by piece in its own buffer: one copy per byte, whatever the pipe's chunking.
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
   let finished = false;
   try {
-    for await (const chunk of stream) {
-      pending = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
-      while (pending.length >= frameBytes) {
-        yield new Uint8Array(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let offset = 0; offset < chunk.length; ) {
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === frameBytes) {
+          yield frame;
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
+        }
       }
     }
+    await exited;
     finished = true;
-    if (failure.error) throw new FfmpegError('decoding', stderr, { cause: failure.error });
   } finally {
     if (!finished) command.kill('SIGKILL');
   }
@@ -227,8 +236,9 @@ export function encodeH264(
   findFfmpeg();
   const input = new PassThrough({ highWaterMark: inSize.width * inSize.height * 3 * 2 });
   let stderr = '';
+  const command = ffmpeg(input);
   const done = new Promise<void>((resolve, reject) => {
-    ffmpeg(input)
+    command
       .inputFormat('rawvideo')
       .inputOptions(['-pix_fmt', 'rgb24', '-s', `${inSize.width}x${inSize.height}`, '-r', info.rate])
       .videoFilters(`scale=${outSize.width}:${outSize.height}:flags=lanczos`)
@@ -241,9 +251,14 @@ export function encodeH264(
       .save(output);
   });
   done.catch(() => undefined);
+  // If ffmpeg dies, its input is no longer read and 'drain' never comes: a write fails instead.
+  const died = done.then(() => {
+    throw new Error('ffmpeg stopped before taking every frame');
+  });
+  died.catch(() => undefined);
   let aborted = false;
   return {
-    write: (rgb) => writeWithBackpressure(input, rgb),
+    write: (rgb) => Promise.race([writeWithBackpressure(input, rgb), died]),
     async finish() {
       input.end();
       await done;
@@ -252,6 +267,7 @@ export function encodeH264(
       if (aborted) return;
       aborted = true;
       input.destroy();
+      command.kill('SIGKILL');
     },
   };
 }

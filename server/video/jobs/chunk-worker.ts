@@ -11,12 +11,14 @@ import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { loadNetwork } from '../../engine/networks/load-network.js';
 import { createStylizer } from '../../engine/stylizer.js';
 import { createSceneCutDetector } from '../../pipeline/scene-cut.js';
-import { decodeRgbFrames, encodeH264 } from '../ffmpeg.js';
+import { decodeRgbFrames, encodeH264, type FrameSink } from '../ffmpeg.js';
 import type { ChunkTask, FromWorker, ToWorker } from './worker-protocol.js';
 
 const PREVIEW_EVERY_MS = 1000;
 let network: FeatureNetwork | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** The encoder of the chunk in progress: stopped if the runner goes away mid-chunk. */
+let activeSink: FrameSink | undefined;
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -31,7 +33,10 @@ process.on('message', (message: ToWorker) => {
     });
   });
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  activeSink?.abort();
+  process.exit(0);
+});
 
 async function handle(message: ToWorker): Promise<void> {
   if (message.type === 'init') {
@@ -49,6 +54,7 @@ async function stylizeChunk(task: ChunkTask): Promise<void> {
   const stylizer = createStylizer(network, options, { ownsNetwork: false });
   const tmp = `${task.segmentPath}.tmp`;
   const sink = encodeH264(tmp, task.info, workSize, task.outSize);
+  activeSink = sink;
   try {
     const style = await decodeImage(task.stylePath, { longSide: Math.max(workSize.width, workSize.height), minShortSide: network.minSide });
     stylizer.setStyle([{ image: style }]);
@@ -78,6 +84,7 @@ async function stylizeChunk(task: ChunkTask): Promise<void> {
       }
       index++;
     }
+    if (kept !== chunk.end - chunk.start) throw new Error(`chunk ${chunk.index}: decoded ${kept} of its ${chunk.end - chunk.start} frames`);
     await sink.finish();
     await rename(tmp, task.segmentPath);
     send({ type: 'done', jobId: task.jobId, chunk: chunk.index, frames: kept });
@@ -86,6 +93,7 @@ async function stylizeChunk(task: ChunkTask): Promise<void> {
     await rm(tmp, { force: true });
     throw error;
   } finally {
+    activeSink = undefined;
     stylizer.dispose();
   }
 }
