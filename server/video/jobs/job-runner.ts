@@ -106,7 +106,14 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const job = await store.load(id);
     if (!job || job.status === 'done' || job.status === 'canceled' || job.status === 'failed') return;
     const dir = store.dir(id);
-    const info = job.info!;
+    if (!job.info || !job.chunks) {
+      // Created, but the server stopped before the upload was in place.
+      job.status = 'failed';
+      job.error = 'the upload did not complete';
+      await publish(job);
+      return;
+    }
+    const info = job.info;
     job.status = 'running';
     await publish(job);
     const workSize = evenSize(info, job.options.size);
@@ -144,6 +151,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
             },
           );
           keptSoFar.delete(chunk.index);
+          if (canceled.has(id)) return; // cancel() has written the job's last state
           job.chunksDone.push(chunk.index);
           job.framesDone = doneFrames();
           await publish(job);
@@ -153,6 +161,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const segments = job.chunks!.map((c) => segmentPath(dir, c.index));
       const tmp = path.join(dir, `${OUTPUT_FILE}.tmp`);
       await assembleMp4(segments, path.join(dir, INPUT_FILE), info, tmp);
+      if (canceled.has(id)) {
+        await rm(tmp, { force: true });
+        return;
+      }
       await rename(tmp, path.join(dir, OUTPUT_FILE));
       await rm(path.join(dir, 'chunks'), { recursive: true, force: true });
       await rm(path.join(dir, `${OUTPUT_FILE}.tmp.segments.txt`), { force: true });
@@ -161,6 +173,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       await publish(job);
     } catch (error) {
       if (canceled.has(id) || closed) return;
+      // The job's other chunks stop too: their folder is about to go.
+      pool.abortJob(id);
       job.status = 'failed';
       job.error = error instanceof Error ? error.message : String(error);
       options.log.warn({ job: id, error: job.error }, 'job failed');

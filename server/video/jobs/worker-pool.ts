@@ -105,8 +105,16 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       try {
         await slot.ready;
       } catch (error) {
+        // A worker that could not start is replaced (its exit frees the slot and wakes a waiter).
         slot.busy = false;
+        slot.child.kill('SIGKILL');
         throw error;
+      }
+      if (aborted.has(task.jobId)) {
+        // Canceled while the worker started.
+        slot.busy = false;
+        wake();
+        throw new Error('job canceled');
       }
       return new Promise<number>((resolve, reject) => {
         slot.task = { task, resolve, reject, onProgress };
