@@ -60,6 +60,7 @@ export class LiveClient {
     };
     socket.onmessage = (event) => this.receive(event.data as ArrayBuffer | string);
     socket.onclose = (event) => {
+      if (this.socket !== socket) return; // an earlier connection, replaced by connect()
       this.stopCapture();
       this.events.onStatus(event.code === 1000 || event.code === 1001 ? 'closed' : 'error', event.reason || `closed (${event.code})`);
     };

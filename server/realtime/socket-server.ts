@@ -94,7 +94,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
       return reject(socket, 401, 'publishing needs the room\'s token (POST /api/rooms)');
     }
     if (role === 'view' && deps.directory.canView(room, token) !== 'ok') return reject(socket, 401, 'this room is private');
-    if (role === 'publish' && rooms.get(room)?.publisher) return reject(socket, 409, 'room already has a publisher');
+    if (role === 'publish' && hasLivePublisher(rooms.get(room))) return reject(socket, 409, 'room already has a publisher');
     const ip = request.socket.remoteAddress ?? 'unknown';
     if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) return reject(socket, 429, 'too many connections from this address');
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -129,6 +129,14 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     return room;
   }
 
+  /**
+   * A publisher whose socket is closing does not hold the room: a page that reconnects (camera ↔
+   * file) would otherwise be refused until the old TCP connection is fully gone.
+   */
+  function hasLivePublisher(room: Room | undefined): boolean {
+    return room?.publisher?.socket.readyState === WebSocket.OPEN;
+  }
+
   function forget(room: Room): void {
     if (!room.publisher && room.viewers.size === 0) rooms.delete(room.name);
   }
@@ -148,9 +156,9 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
 
     if (role === 'publish') {
       if (room.publisher) {
-        // Lost the race with another publisher between the upgrade check and now.
-        ws.close(WsClose.POLICY_VIOLATION, 'room already has a publisher');
-        return;
+        // The previous publisher is closing (the upgrade check let this one in): its stream ends now.
+        room.publisher.session.close();
+        room.publisher = undefined;
       }
       const session = createLiveSession({
         network: deps.network,

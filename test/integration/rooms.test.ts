@@ -53,6 +53,18 @@ describe('rooms and tokens', () => {
     viaHeader.close();
   });
 
+  it('one publisher at a time (409), but a publisher that closes may reconnect at once', async () => {
+    const url = await server.publishUrl('relay');
+    const first = await connect(url);
+    await expect(connect(url)).rejects.toMatchObject({ status: 409 });
+    // What the page does when it switches camera ↔ file: close, then connect again straight away.
+    first.socket.close(1000, 'bye');
+    const second = await connect(url);
+    await second.until(() => second.messages.some((m) => m.type === 'ready'));
+    await expect(connect(url)).rejects.toMatchObject({ status: 409 });
+    second.socket.close();
+  });
+
   it('private rooms need the view token to watch', async () => {
     const grant = (await (await rooms({ room: 'secret', private: true })).json()) as { viewToken: string; viewUrl: string };
     expect(grant.viewUrl).toBe(`/watch/secret?token=${grant.viewToken}`);

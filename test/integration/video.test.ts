@@ -189,7 +189,11 @@ describe('job API', () => {
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = events.body!.getReader();
     let seen = '';
-    while (!/"framesDone":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
+    while (!/"framesDone":[1-9]/.test(seen)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the event stream ended before any progress: ${seen}`); // else this loop would spin
+      seen += new TextDecoder().decode(value);
+    }
     await reader.cancel();
     expect(seen).toMatch(/event: progress\ndata: \{"id":"[0-9a-f]{16}","status":"running"/);
     await waitForPreview(id);
