@@ -3,7 +3,7 @@
  * AVIF; greyscale, CMYK, 16-bit, alpha) into packed 8-bit sRGB, and encode RGB back out.
  */
 import { access, writeFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { FileNotFoundError, NotAnImageError } from '../errors.js';
 import type { RgbImage } from '../engine/image.js';
 
@@ -12,8 +12,6 @@ export interface DecodeOptions {
   longSide?: number;
   /** With longSide: never let the shorter side fall below this (a panorama grows instead). */
   minShortSide?: number;
-  /** Resize so the shorter side is this many pixels (live frames); wins over longSide. */
-  shortSide?: number;
   /** Resize to exactly this size (ignores aspect ratio); wins over longSide. */
   exact?: { width: number; height: number };
   /** How to name the input in errors. */
@@ -39,9 +37,6 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
       .removeAlpha();
     if (options.exact) {
       pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
-    } else if (options.shortSide) {
-      const size = sizeForShortSide(await orientedSize(input), options.shortSide);
-      pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
     } else if (options.longSide) {
       const { width, height } = await orientedSize(input);
       const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
@@ -64,7 +59,10 @@ export function sizeForShortSide(size: { width: number; height: number }, shortS
 
 /** Width and height as displayed (EXIF orientations 5–8 swap them). */
 async function orientedSize(input: string | Uint8Array): Promise<{ width: number; height: number }> {
-  const meta = await sharp(input).metadata();
+  return displayed(await sharp(input).metadata());
+}
+
+function displayed(meta: Metadata): { width: number; height: number } {
   if (!meta.width || !meta.height) throw new Error('no dimensions');
   return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
@@ -72,10 +70,10 @@ async function orientedSize(input: string | Uint8Array): Promise<{ width: number
 /** Dimensions and format without decoding the pixels; NotAnImageError if it is not an image. */
 export async function probeImage(input: Uint8Array, label = 'the image'): Promise<{ width: number; height: number; format: string }> {
   try {
+    // One header read per call: this runs on every live frame.
     const meta = await sharp(input).metadata();
-    if (!meta.width || !meta.height || !meta.format) throw new Error('no dimensions');
-    const { width, height } = await orientedSize(input);
-    return { width, height, format: meta.format };
+    if (!meta.format) throw new Error('no format');
+    return { ...displayed(meta), format: meta.format };
   } catch (error) {
     throw new NotAnImageError(label, { cause: error });
   }
