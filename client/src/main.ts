@@ -174,8 +174,8 @@ $('copy-link').addEventListener('click', () => {
 $('start-camera').addEventListener('click', async () => {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 360 } }, audio: false });
+    releaseSource();
     video.srcObject = stream;
-    video.src = '';
     await video.play();
     await start();
   } catch (error) {
@@ -186,7 +186,7 @@ $('start-camera').addEventListener('click', async () => {
 $<HTMLInputElement>('video-file').addEventListener('change', async (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
-  video.srcObject = null;
+  releaseSource();
   video.src = URL.createObjectURL(file);
   video.loop = true;
   await video.play();
@@ -196,11 +196,17 @@ $<HTMLInputElement>('video-file').addEventListener('change', async (e) => {
 $('stop').addEventListener('click', () => {
   client.disconnect();
   video.pause();
-  const stream = video.srcObject as MediaStream | null;
-  stream?.getTracks().forEach((t) => t.stop());
-  video.srcObject = null;
+  releaseSource();
   $<HTMLButtonElement>('stop').disabled = true;
 });
+
+/** Turns the camera off and frees a played file's object URL: the source being replaced or stopped. */
+function releaseSource(): void {
+  (video.srcObject as MediaStream | null)?.getTracks().forEach((t) => t.stop());
+  video.srcObject = null;
+  if (video.src.startsWith('blob:')) URL.revokeObjectURL(video.src);
+  video.removeAttribute('src');
+}
 
 void fetch('/api/config')
   .then((r) => r.json() as Promise<LiveConfig>)
