@@ -238,9 +238,12 @@ export function createStylizer(
       const next = { ...current, ...settings };
       if (next.preserveColors !== current.preserveColors) {
         dropStyleTargets();
-        // The previous frame was kept in the other space (colours vs luminance).
+        // The previous output and frame are in the other space (colours vs luminance): start cold.
+        image?.dispose();
+        image = undefined;
         previousContent?.dispose();
         previousContent = undefined;
+        dropOptimizer();
       }
       if (next.lr !== current.lr) dropOptimizer();
       current = next;

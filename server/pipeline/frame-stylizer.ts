@@ -37,8 +37,6 @@ export interface FrameStylizerDeps {
 
 export interface FrameStylizer {
   process(frame: IncomingFrame, settings: LiveSettings): Promise<StylizedFrame>;
-  /** The next frame starts cold (style or weights changed). */
-  restart(): void;
 }
 
 export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
@@ -48,9 +46,6 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   let restartPending = true;
 
   return {
-    restart() {
-      restartPending = true;
-    },
     async process(frame, settings) {
       const started = performance.now();
       const queueAgeMs = started - frame.receivedAt;

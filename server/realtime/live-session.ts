@@ -130,7 +130,6 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
       for (const [key, value] of Object.entries(changes)) {
         if (value !== undefined) (next as Record<string, unknown>)[key] = key === 'targetFps' && value === null ? 0 : value;
       }
-      if (next.style !== settings.style || next.preserveColors !== settings.preserveColors) frames.restart();
       settings = next;
     },
     settings: () => ({ ...settings }),

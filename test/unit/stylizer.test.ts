@@ -71,6 +71,15 @@ describe('createStylizer', () => {
     expect((await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, warmStart: true })).warmStarted).toBe(false);
   });
 
+  it('switching colour preservation makes the next frame start cold (the old output is in the other space)', async () => {
+    stylizer = createStylizer(createRandomMultiscale(1));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1 });
+    expect((await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, warmStart: true, motion: 'flow' })).warmStarted).toBe(true);
+    stylizer.configure({ preserveColors: true });
+    expect((await stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, warmStart: true, motion: 'flow' })).warmStarted).toBe(false);
+  });
+
   it('mixes styles by weight: weight 0 leaves the other style alone', async () => {
     const run = async (styles: { image: RgbImage; weight: number }[]): Promise<RgbImage> => {
       const s = createStylizer(createRandomMultiscale(2));
