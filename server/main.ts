@@ -87,7 +87,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   // Uploads cut off by a crash are never finished: start with an empty upload area.
   await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true });
-  await runner.resume();
   const app = createApp({
     clientDir: CLIENT_OUT,
     styles,
@@ -101,10 +100,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const server = http.createServer(app);
   sockets.attach(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    // Port taken, say: nothing started here may outlive the failed start.
+    await sockets.close();
+    await runner.close();
+    network.dispose();
+    throw error;
+  }
+  // Unfinished jobs resume (worker processes start) only once the server is up.
+  await runner.resume();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
   log.info({ port }, `stylize-live listening on ${url}`);

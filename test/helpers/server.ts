@@ -19,7 +19,10 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     readEnv({}),
     { stylesDir: path.join(dir, 'styles-dir'), dataDir: path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
   );
-  const server = await startServer(options);
+  const server = await startServer(options).catch(async (error: unknown) => {
+    await cleanup();
+    throw error;
+  });
   return {
     ...server,
     dataDir: options.dataDir,
