@@ -22,6 +22,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   FLOOD: 'FLOOD',
   ROOM_TAKEN: 'ROOM_TAKEN',
+  NOT_READY: 'NOT_READY',
   TOO_SLOW: 'TOO_SLOW',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -127,6 +128,7 @@ export function httpStatusFor(error: unknown): number {
     case ErrorCode.TOO_LARGE:
       return 413;
     case ErrorCode.ROOM_TAKEN:
+    case ErrorCode.NOT_READY:
       return 409;
     default:
       return 500;

@@ -115,10 +115,7 @@ export function jobsRoutes(runner: JobRunner, styles: StyleLibrary, uploadsDir: 
 
   router.get('/api/jobs/:id/output', async (req, res) => {
     const job = await find(req.params.id);
-    if (job.status !== 'done') {
-      res.status(409).json({ error: { code: 'NOT_READY', message: `job is ${job.status}; the output exists once it is done` } });
-      return;
-    }
+    if (job.status !== 'done') throw new StylizeError(ErrorCode.NOT_READY, `job is ${job.status}; the output exists once it is done`);
     const name = `${path.parse(job.inputName).name || 'video'}-stylized.mp4`.replace(/[^\w.-]+/g, '_');
     res.type('video/mp4').set('Content-Disposition', `inline; filename="${name}"`).sendFile(runner.outputPath(job.id));
   });
