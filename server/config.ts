@@ -146,7 +146,7 @@ export const serverOptionsSchema = z.object({
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
 
 export const videoJobOptionsSchema = z.object({
-  size: z.coerce.number().int().min(32).max(1080).default(VIDEO_DEFAULTS.size),
+  size: z.coerce.number().int().min(LIMITS.minSize).max(1080).default(VIDEO_DEFAULTS.size),
   stepsPerFrame: z.coerce.number().int().min(0).max(50).default(VIDEO_DEFAULTS.stepsPerFrame),
   firstFrameSteps: z.coerce.number().int().min(0).max(500).default(VIDEO_DEFAULTS.firstFrameSteps),
   contentWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.contentWeight),

@@ -89,8 +89,9 @@ export class LiveClient {
     // Latest frame wins on this side too: skip while the last one is still being sent.
     if (socket.bufferedAmount > 0) return;
     const scale = this.size / Math.min(videoWidth, videoHeight);
-    this.canvas.width = Math.round((videoWidth * scale) / 2) * 2;
-    this.canvas.height = Math.round((videoHeight * scale) / 2) * 2;
+    const [width, height] = [Math.round((videoWidth * scale) / 2) * 2, Math.round((videoHeight * scale) / 2) * 2];
+    // Setting a canvas's size reallocates it, even to the same size: only when it changes.
+    if (this.canvas.width !== width || this.canvas.height !== height) [this.canvas.width, this.canvas.height] = [width, height];
     this.canvas.getContext('2d')!.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
     const blob = await new Promise<Blob | null>((resolve) => this.canvas.toBlob(resolve, 'image/jpeg', 0.85));
     if (!blob || socket.readyState !== WebSocket.OPEN) return;

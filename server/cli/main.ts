@@ -41,7 +41,14 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof StylizeError ? ` [${error.code}]` : '';
     process.stderr.write(`stylize: error${code}: ${message}\n`);
-    if (readEnv().debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    // The environment may be what failed: its own error must not replace this one.
+    let debug = false;
+    try {
+      debug = readEnv().debug;
+    } catch {
+      // keep the first error
+    }
+    if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return exitCodeFor(error);
   }
 }

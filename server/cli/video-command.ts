@@ -41,22 +41,31 @@ export function videoCommand(): Command {
       if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new BadInputError('--workers must be 1–64');
       const style = await decodeImage(flags.style as string, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style as string}` });
       const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
-      const staged = path.join(dataDir, 'upload');
-      await copyFile(input, staged).catch(() => {
-        throw new BadInputError(`cannot read ${input}`);
+      let runner: ReturnType<typeof createJobRunner> | undefined;
+      // Ctrl-C (or a kill) ends the wait below, so the finally block stops the workers and
+      // removes the temporary folder, which holds a copy of the input.
+      let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
+      const interrupted = new Promise<never>((_, reject) => {
+        interrupt = (signal) => reject(new Error(`interrupted (${signal})`));
       });
-      const runner = createJobRunner({
-        dataDir,
-        workers,
-        limits: DEFAULT_VIDEO_LIMITS,
-        model: flags.model as never,
-        weights: flags.weights as string | undefined,
-        modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
-        seed: DEFAULTS.seed,
-        backend: (flags.backend as never) ?? env.backend,
-        log: createLogger('warn'),
-      });
+      interrupted.catch(() => undefined);
+      process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
       try {
+        const staged = path.join(dataDir, 'upload');
+        await copyFile(input, staged).catch(() => {
+          throw new BadInputError(`cannot read ${input}`);
+        });
+        runner = createJobRunner({
+          dataDir,
+          workers,
+          limits: DEFAULT_VIDEO_LIMITS,
+          model: flags.model as never,
+          weights: flags.weights as string | undefined,
+          modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
+          seed: DEFAULTS.seed,
+          backend: (flags.backend as never) ?? env.backend,
+          log: createLogger('warn'),
+        });
         const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style, styleName: path.basename(flags.style as string), options });
         const info = job.info!;
         process.stderr.write(
@@ -65,14 +74,17 @@ export function videoCommand(): Command {
         );
         const progress = createProgress('frames', job.framesTotal);
         const started = performance.now();
-        const final = await new Promise<typeof job>((resolve) => {
-          runner.on('update', (update) => {
+        const final = await Promise.race([
+          interrupted,
+          new Promise<typeof job>((resolve) => {
+            runner!.on('update', (update) => {
             if (update.id !== job.id) return;
             const fps = update.framesDone / ((performance.now() - started) / 1000);
             progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
-            if (update.status === 'done' || update.status === 'failed' || update.status === 'canceled') resolve(update);
-          });
-        });
+              if (update.status === 'done' || update.status === 'failed' || update.status === 'canceled') resolve(update);
+            });
+          }),
+        ]);
         progress.stop();
         if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
         await copyFile(runner.outputPath(job.id), flags.output as string);
@@ -81,7 +93,8 @@ export function videoCommand(): Command {
           `${JSON.stringify({ output: flags.output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
         );
       } finally {
-        await runner.close();
+        process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+        await runner?.close();
         await rm(dataDir, { recursive: true, force: true });
       }
     });

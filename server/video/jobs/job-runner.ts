@@ -71,6 +71,8 @@ export function progressOf(job: Job): number {
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const store = createJobStore(options.dataDir);
   const events = new EventEmitter<{ update: [Job] }>();
+  // One listener per open progress stream (GET …/events), each removed when its client leaves.
+  events.setMaxListeners(0);
   const cores = os.availableParallelism();
   const pool: WorkerPool = createWorkerPool(options.workers, {
     model: options.model,
