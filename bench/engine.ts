@@ -12,10 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { fileURLToPath } from 'node:url';
 import { drawScene, drawSwirls } from '../fixtures/draw.js';
 import { readEnv, type BackendName } from '../server/config.js';
 import { selectBackend } from '../server/engine/backend.js';
@@ -27,8 +25,8 @@ import { createRandomMultiscale } from '../server/engine/networks/random-multisc
 import { createVgg19, randomVgg19Weights } from '../server/engine/networks/vgg19.js';
 import { createStylizer } from '../server/engine/stylizer.js';
 import { plainRandomMultiscale, plainVgg19, type PlainNet } from '../test/helpers/reference.js';
+import { PARTIAL_VGG19 } from '../test/helpers/paths.js';
 
-const SHARED_PARTIAL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/weights/vgg19-keras-tfjs-partial-block3');
 
 interface BenchNet {
   name: string;
@@ -65,7 +63,7 @@ export async function runEngineBench(argv: string[]): Promise<void> {
     for (const model of values.models.split(',')) {
       const net = await buildNet(model);
       if (!net) {
-        process.stderr.write(`skip ${model}: weights not found at ${SHARED_PARTIAL}\n`);
+        process.stderr.write(`skip ${model}: weights not found at ${PARTIAL_VGG19}\n`);
         continue;
       }
       for (const size of sizes) {
@@ -114,8 +112,8 @@ async function buildNet(model: string): Promise<BenchNet | undefined> {
       return { name: 'vgg19-to-relu4_1', network, stock: plainVgg19(weights, 'block4_conv1') };
     }
     case 'vgg19-partial': {
-      if (!existsSync(SHARED_PARTIAL)) return undefined;
-      const { weights, source } = await readWeights(SHARED_PARTIAL);
+      if (!existsSync(PARTIAL_VGG19)) return undefined;
+      const { weights, source } = await readWeights(PARTIAL_VGG19);
       return { name: 'vgg19-partial-blocks1-3', network: createVgg19({ weights, source }), stock: plainVgg19(weights, 'block3_conv4') };
     }
     case 'random-multiscale':

@@ -10,16 +10,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { encodeImage } from '../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/realtime/protocol.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { startServe } from './process.js';
+import { PARTIAL_VGG19, SHARED } from '../test/helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED = path.resolve(ROOT, '../shared');
 
 interface LiveConfig {
   name: string;
@@ -44,7 +42,7 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   });
   const size = Number(values.size);
   const targetFps = Number(values['target-fps']);
-  const weights = path.join(SHARED, 'weights/vgg19-keras-tfjs-partial-block3');
+  const weights = PARTIAL_VGG19;
   const all: LiveConfig[] = [
     { name: 'default-deadline', serveArgs: [], targetFps, steps: 4 },
     { name: 'default-fixed', serveArgs: [], targetFps: 0, steps: 2 },

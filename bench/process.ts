@@ -2,9 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../test/helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,6 +27,7 @@ export async function startServe(args: string[]): Promise<{ port: number; child:
         port,
         child,
         stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return; // already gone
           child.kill('SIGTERM');
           await new Promise((r) => child.once('exit', r));
         },

@@ -16,7 +16,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, writeImage } from '../server/codec/image-codec.js';
@@ -33,9 +32,8 @@ import { createRandomMultiscale } from '../server/engine/networks/random-multisc
 import { createVgg19 } from '../server/engine/networks/vgg19.js';
 import { createStylizer, type StylizeFrameOptions } from '../server/engine/stylizer.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
+import { PARTIAL_VGG19, ROOT, SHARED } from '../test/helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED = path.resolve(ROOT, '../shared');
 
 type Method = 'independent' | 'warm' | 'residual' | 'flow' | 'flow+temporal';
 const METHODS: Method[] = ['independent', 'warm', 'residual', 'flow', 'flow+temporal'];
@@ -69,7 +67,7 @@ export async function runQualityBench(argv: string[]): Promise<void> {
   }
   const style = await decodeImage(values.style, { longSide: Math.max(width, height), minShortSide: 32 });
   const loss = createRandomMultiscale(42);
-  const { weights, source } = await readWeights(path.join(SHARED, 'weights/vgg19-keras-tfjs-partial-block3'));
+  const { weights, source } = await readWeights(PARTIAL_VGG19);
   const judge = createVgg19({ weights, source });
   process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames from frame ${values['first-frame']} at ${width}×${height}; loss ${loss.name}, judge vgg19 blocks 1–3\n`);
 

@@ -9,15 +9,14 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drawSwirls } from '../fixtures/draw.js';
 import { createLogger } from '../server/logger.js';
 import { DEFAULT_MODELS_DIR } from '../server/paths.js';
 import { DEFAULT_VIDEO_LIMITS } from '../server/video/ffmpeg.js';
 import { createJobRunner } from '../server/video/jobs/job-runner.js';
+import { PARTIAL_VGG19, SHARED } from '../test/helpers/paths.js';
 
-const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared');
 
 export async function runVideoBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -31,7 +30,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
     },
   });
   const cores = os.availableParallelism();
-  const weights = path.join(SHARED, 'weights/vgg19-keras-tfjs-partial-block3');
+  const weights = PARTIAL_VGG19;
   for (const clip of values.clips.split(',')) {
     for (const model of values.models.split(',')) {
       if (model === 'vgg19-partial' && !existsSync(weights)) continue;
@@ -71,7 +70,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
             });
             const final = await new Promise<typeof job>((resolve) =>
               runner.on('update', (u) => {
-                if (u.id === job.id && (u.status === 'done' || u.status === 'failed')) resolve(u);
+                if (u.id === job.id && (u.status === 'done' || u.status === 'failed' || u.status === 'canceled')) resolve(u);
               }),
             );
             const seconds = (performance.now() - started) / 1000;

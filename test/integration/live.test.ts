@@ -18,7 +18,7 @@ beforeAll(async () => {
   server = await startTestServer({ liveSize: 64, liveSteps: 2 });
   catJpeg = await sharp(await readFile(CAT)).resize(160, 106).jpeg().toBuffer();
 });
-afterAll(() => server.close());
+afterAll(() => server?.close());
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -180,16 +180,17 @@ describe('HTTP', () => {
 
   it('keeps uploaded styles across a restart (same data directory)', async () => {
     const first = await startTestServer();
-    const form = new FormData();
-    form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
-    const { id } = (await (await fetch(`http://127.0.0.1:${first.port}/api/styles`, { method: 'POST', body: form })).json()) as { id: string };
-    await first.sockets.close();
-    const second = await startTestServer({ dataDir: first.dataDir });
+    let second: TestServer | undefined;
     try {
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
+      const { id } = (await (await fetch(`http://127.0.0.1:${first.port}/api/styles`, { method: 'POST', body: form })).json()) as { id: string };
+      await first.sockets.close();
+      second = await startTestServer({ dataDir: first.dataDir });
       const ids = ((await (await fetch(`http://127.0.0.1:${second.port}/api/styles`)).json()) as { id: string }[]).map((s) => s.id);
       expect(ids).toContain(id);
     } finally {
-      await second.close();
+      await second?.close();
       await first.close();
     }
   });

@@ -20,7 +20,7 @@ beforeAll(async () => {
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
   frame = await sharp(noise, { raw: { width: 640, height: 360, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 });
-afterAll(() => server.close());
+afterAll(() => server?.close());
 
 const rooms = (body: unknown): Promise<Response> =>
   fetch(`${server.url}/api/rooms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

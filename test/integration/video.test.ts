@@ -21,7 +21,7 @@ beforeAll(async () => {
   server = await startTestServer({ workers: 2 });
 });
 afterAll(async () => {
-  await server.close();
+  await server?.close();
   await cleanup();
 });
 
