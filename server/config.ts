@@ -106,10 +106,17 @@ export function parseStylizeOptions(input: Record<string, unknown>): StylizeOpti
   return result.data;
 }
 
+/**
+ * "field: problem; …" for a zod error, wherever the input came from: `name` turns an issue's
+ * path into what the user wrote (a flag, a variable, a field), `whole` names the input itself.
+ */
+export function describeIssues(error: z.ZodError, whole: string, name: (path: string) => string = (p) => p): string {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? name(issue.path.join('.')) : whole}: ${issue.message}`).join('; ');
+}
+
+/** Issues named as the CLI flags that set them. */
 export function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? `--${kebab(issue.path.join('.'))}` : 'options'}: ${issue.message}`)
-    .join('; ');
+  return describeIssues(error, 'options', (p) => `--${kebab(p)}`);
 }
 
 function kebab(name: string): string {
@@ -230,7 +237,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     LOG_LEVEL: env.LOG_LEVEL || undefined,
   });
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new ConfigError(describeIssues(result.error, 'environment'));
   }
   return {
     backend: result.data.STYLIZE_BACKEND,

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import type { LiveSettings } from '../pipeline/frame-stylizer.js';
+import { publicConfig } from '../realtime/protocol.js';
 import type { JobRunner } from '../video/jobs/job-runner.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { roomsRoutes } from './rooms-routes.js';
@@ -37,8 +38,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ ok: true, ...deps.health() });
   });
   app.get('/api/config', (_req, res) => {
-    const { targetFps, ...rest } = deps.liveDefaults;
-    res.json({ ...rest, targetFps: targetFps > 0 ? targetFps : null });
+    res.json(publicConfig(deps.liveDefaults));
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

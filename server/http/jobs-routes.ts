@@ -10,7 +10,7 @@ import multer from 'multer';
 import { LIMITS, parseVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
-import type { StyleLibrary } from '../styles/style-library.js';
+import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
 import type { Job } from '../video/jobs/job-store.js';
 import { progressOf, type JobRunner } from '../video/jobs/job-runner.js';
 
@@ -67,7 +67,7 @@ export function jobsRoutes(runner: JobRunner, styles: StyleLibrary, uploadsDir: 
         styleName = styleFile.originalname;
       } else {
         const id = body.style ?? styles.defaultId;
-        if (!(await styles.has(id))) throw new StylizeError(ErrorCode.UNKNOWN_STYLE, `no style "${id}"; GET /api/styles lists them`);
+        if (!(await styles.has(id))) throw new UnknownStyleError(id);
         style = await styles.decoded(id, 1024, LIMITS.minSize);
         styleName = id;
       }

@@ -1,6 +1,7 @@
 /** POST /api/rooms → {room, publishToken, viewUrl, viewToken?}: the publisher's credentials. */
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { describeIssues } from '../config.js';
 import { BadInputError } from '../errors.js';
 import type { RoomDirectory } from '../realtime/room-directory.js';
 
@@ -10,7 +11,7 @@ export function roomsRoutes(directory: RoomDirectory): Router {
   const router = Router();
   router.post('/api/rooms', express.json({ limit: '4kb' }), (req, res) => {
     const parsed = createRoomSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw new BadInputError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new BadInputError(describeIssues(parsed.error, 'body'));
     const grant = directory.create(parsed.data);
     const viewUrl = `/watch/${grant.room}${grant.viewToken ? `?token=${grant.viewToken}` : ''}`;
     res.status(201).json({ ...grant, viewUrl });

@@ -12,8 +12,8 @@ import { createFrameStylizer, type LiveSettings } from '../pipeline/frame-styliz
 import type { IncomingFrame, StylizedFrame } from '../pipeline/frame.js';
 import { latestWins } from '../pipeline/latest-wins.js';
 import { createAverage, createRate } from '../pipeline/stream-stats.js';
-import type { StyleLibrary } from '../styles/style-library.js';
-import { encodeFrame, type ConfigMessage, type StatsMessage } from './protocol.js';
+import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
+import { encodeFrame, publicTargetFps, type ConfigMessage, type StatsMessage } from './protocol.js';
 
 export interface LiveSessionDeps {
   network: FeatureNetwork;
@@ -124,7 +124,7 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
     async configure(message) {
       const { type: _type, ...changes } = message;
       if (changes.style !== undefined && !(await deps.styles.has(changes.style))) {
-        throw new StylizeError(ErrorCode.UNKNOWN_STYLE, `no style "${changes.style}"; GET /api/styles lists them`);
+        throw new UnknownStyleError(changes.style);
       }
       const next = { ...settings };
       for (const [key, value] of Object.entries(changes)) {
@@ -144,7 +144,7 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
         height: last?.workHeight ?? 0,
         stylizeMs: Math.round(stylizeMs.value),
         queueAgeMs: Math.round(queueAge.value),
-        targetFps: settings.targetFps > 0 ? settings.targetFps : null,
+        targetFps: publicTargetFps(settings.targetFps),
         viewers,
         model: deps.network.name,
         style: settings.style,

@@ -6,7 +6,8 @@
  * Text: JSON objects with a "type".
  */
 import { z } from 'zod';
-import { MOTION_MODES } from '../config.js';
+import { MOTION_MODES, describeIssues } from '../config.js';
+import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 
 export const FRAME_HEADER_BYTES = 8;
 const JPEG_SOI = [0xff, 0xd8];
@@ -87,7 +88,7 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
   if (!parsed.success) {
     return {
       code: 'BAD_MESSAGE',
-      message: parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '),
+      message: describeIssues(parsed.error, 'message'),
     };
   }
   return parsed.data;
@@ -132,3 +133,12 @@ export interface ReadyMessage {
 }
 
 export type ServerMessage = StatsMessage | ErrorMessage | ReadyMessage;
+
+/** Live settings as clients see them (`ready`, GET /api/config, stats): no target rate is null, not 0. */
+export function publicTargetFps(targetFps: number): number | null {
+  return targetFps > 0 ? targetFps : null;
+}
+
+export function publicConfig(settings: LiveSettings): Omit<LiveSettings, 'targetFps'> & { targetFps: number | null } {
+  return { ...settings, targetFps: publicTargetFps(settings.targetFps) };
+}

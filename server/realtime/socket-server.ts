@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics.js';
 import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import { createLiveSession } from './live-session.js';
-import { decodeFrame, isProtocolError, parseClientMessage } from './protocol.js';
+import { decodeFrame, isProtocolError, parseClientMessage, publicConfig } from './protocol.js';
 import { ROOM_NAME, type RoomDirectory } from './room-directory.js';
 import { broadcastFrame, broadcastStats, clientsOf, createRoom, sendJson, track, type Room } from './room.js';
 const STATS_INTERVAL_MS = 1000;
@@ -214,14 +214,13 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   }
 
   function ready(role: Role, room: string, settings: LiveSettings) {
-    const { targetFps, ...rest } = settings;
     return {
       type: 'ready' as const,
       role,
       room,
       model: deps.network.name,
       backend: deps.backend.name,
-      config: { ...rest, targetFps: targetFps > 0 ? targetFps : null },
+      config: publicConfig(settings),
     };
   }
 

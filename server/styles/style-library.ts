@@ -21,7 +21,7 @@ export interface StyleInfo {
 
 export class UnknownStyleError extends StylizeError {
   constructor(id: string) {
-    super(ErrorCode.UNKNOWN_STYLE, `no style "${id}"`);
+    super(ErrorCode.UNKNOWN_STYLE, `no style "${id}"; GET /api/styles lists them`);
   }
 }
 
