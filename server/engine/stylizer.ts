@@ -147,12 +147,17 @@ export function createStylizer(
     optimizer = undefined;
   }
 
-  function freeAll(): void {
+  /** Forget the previous output, frame and optimiser state: the next frame starts cold. */
+  function forgetPrevious(): void {
     image?.dispose();
     image = undefined;
     previousContent?.dispose();
     previousContent = undefined;
     dropOptimizer();
+  }
+
+  function freeAll(): void {
+    forgetPrevious();
     dropStyleTargets();
     if (ownsNetwork) network.dispose();
   }
@@ -239,11 +244,7 @@ export function createStylizer(
       if (next.preserveColors !== current.preserveColors) {
         dropStyleTargets();
         // The previous output and frame are in the other space (colours vs luminance): start cold.
-        image?.dispose();
-        image = undefined;
-        previousContent?.dispose();
-        previousContent = undefined;
-        dropOptimizer();
+        forgetPrevious();
       }
       if (next.lr !== current.lr) dropOptimizer();
       current = next;
@@ -371,11 +372,7 @@ export function createStylizer(
 
     reset() {
       check();
-      image?.dispose();
-      image = undefined;
-      previousContent?.dispose();
-      previousContent = undefined;
-      dropOptimizer();
+      forgetPrevious();
     },
 
     dispose() {
