@@ -55,7 +55,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
             const job = await runner.submit({
               inputPath: staged,
               inputName: path.basename(clip),
-              style: drawSwirls(512, 512),
+              style: async () => drawSwirls(512, 512),
               styleName: 'swirls',
               options: {
                 size,

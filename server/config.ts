@@ -59,6 +59,40 @@ export const SERVER_DEFAULTS = {
   /** A viewer that could not be sent a single frame for this long is disconnected. */
   viewerStallMs: 10_000,
   logLevel: 'info' as LogLevel,
+  // ---- server-side budgets: what any one client may make the server do --------------------
+  /** Largest live stream size (short side) a publisher may ask for; larger asks are clamped. */
+  maxLiveSize: 360,
+  /** Most Adam steps per live frame a publisher may ask for; more are clamped. */
+  maxLiveSteps: 10,
+  /**
+   * Hard limit for one live frame: a painter that has not answered by then is killed and the
+   * stream goes on with a cheaper plan. Normal frames stay far below it (see paint-turns.ts).
+   */
+  maxFrameMs: 3000,
+  /** Live streams painted at once (each has its own painter process); more are refused (503). */
+  maxLiveStreams: 4,
+  /** The one pixel limit for every image decode (live frames, styles, job style images). */
+  maxImagePixels: 25_000_000,
+  /** Rooms that may exist at once. */
+  maxRooms: 1000,
+  /** A room nobody has published to or watched for this long is forgotten (its tokens too). */
+  roomIdleMs: 10 * 60_000,
+  /** Rooms one client (address) may create per minute. */
+  roomsPerMinute: 20,
+  /** Finished, failed and canceled jobs are deleted (files and all) this long after they end. */
+  jobRetentionS: 24 * 3600,
+  /** Largest job: frames × working megapixels × steps per frame. */
+  maxJobCost: 1500,
+  /** Jobs one client may have queued or running at once. */
+  maxJobsPerClient: 3,
+  /** Jobs queued or running on the server at once; more are refused with 503. */
+  maxQueuedJobs: 20,
+  /** Uploads are refused (507) when the data directory's disk would have less than this left. */
+  minFreeBytes: 256 * 1024 * 1024,
+  /** Express's "trust proxy": false, true, a hop count, or addresses/subnets (comma-separated). */
+  trustProxy: 'false',
+  /** When set, only these Host names (with or without port) are served: a DNS-rebinding guard. */
+  allowedHosts: [] as string[],
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -149,7 +183,23 @@ export const serverOptionsSchema = z.object({
   /** 'passthrough' returns each frame as it came (no painting): load tests of the fan-out only. */
   engine: z.enum(['stylize', 'passthrough']).default('stylize'),
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
-});
+  maxLiveSize: z.number().int().min(LIMITS.minSize).max(1080).default(SERVER_DEFAULTS.maxLiveSize),
+  maxLiveSteps: z.number().int().min(1).max(50).default(SERVER_DEFAULTS.maxLiveSteps),
+  maxFrameMs: z.number().int().min(200).max(600_000).default(SERVER_DEFAULTS.maxFrameMs),
+  maxLiveStreams: z.number().int().min(1).max(1000).default(SERVER_DEFAULTS.maxLiveStreams),
+  maxImagePixels: z.number().int().min(64 * 64).max(268_402_689).default(SERVER_DEFAULTS.maxImagePixels),
+  maxRooms: z.number().int().min(1).max(1_000_000).default(SERVER_DEFAULTS.maxRooms),
+  roomIdleMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(SERVER_DEFAULTS.roomIdleMs),
+  roomsPerMinute: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.roomsPerMinute),
+  jobRetentionS: z.number().min(1).max(365 * 24 * 3600).default(SERVER_DEFAULTS.jobRetentionS),
+  maxJobCost: z.number().positive().max(1e9).default(SERVER_DEFAULTS.maxJobCost),
+  maxJobsPerClient: z.number().int().min(1).max(10_000).default(SERVER_DEFAULTS.maxJobsPerClient),
+  maxQueuedJobs: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxQueuedJobs),
+  minFreeBytes: z.number().int().min(0).max(2 ** 50).default(SERVER_DEFAULTS.minFreeBytes),
+  trustProxy: z.string().min(1).default(SERVER_DEFAULTS.trustProxy),
+  allowedHosts: z.array(z.string().min(1)).default(SERVER_DEFAULTS.allowedHosts),
+}).refine((o) => o.liveSize <= o.maxLiveSize, { path: ['size'], message: 'must be at most --max-live-size' })
+  .refine((o) => o.liveSteps <= o.maxLiveSteps, { path: ['steps'], message: 'must be at most --max-live-steps' });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
 
 export const videoJobOptionsSchema = z.object({

@@ -24,6 +24,17 @@ export const ErrorCode = {
   ROOM_TAKEN: 'ROOM_TAKEN',
   NOT_READY: 'NOT_READY',
   TOO_SLOW: 'TOO_SLOW',
+  /** At capacity (live streams, queued jobs, image decodes): try again later. */
+  BUSY: 'BUSY',
+  /** One client asked too often (rooms a minute, jobs at once). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The data directory's disk is (nearly) full. */
+  NO_SPACE: 'NO_SPACE',
+  /** A browser origin or Host header that is not allowed. */
+  FORBIDDEN: 'FORBIDDEN',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** A live frame overran the server's hard time limit and was given up. */
+  FRAME_ABANDONED: 'FRAME_ABANDONED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -98,6 +109,42 @@ export class DisposedError extends StylizeError {
   }
 }
 
+/** The server is at one of its capacity limits; `retryAfterS` is a hint for Retry-After. */
+export class BusyError extends StylizeError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS = 30) {
+    super(ErrorCode.BUSY, message);
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+/** One client over its own quota or rate; `retryAfterS` is a hint for Retry-After. */
+export class RateLimitedError extends StylizeError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS = 60) {
+    super(ErrorCode.RATE_LIMITED, message);
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+export class NoSpaceError extends StylizeError {
+  constructor(message = 'the server\'s disk is full; try again later', options?: { cause?: unknown }) {
+    super(ErrorCode.NO_SPACE, message, options);
+  }
+}
+
+export class ForbiddenError extends StylizeError {
+  constructor(message: string) {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+/** A Node.js file-system error that means "disk full" (or quota exceeded). */
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Process exit status for the CLI: 2 for the user's mistakes, 1 for everything else. */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof StylizeError)) return 1;
@@ -130,6 +177,16 @@ export function httpStatusFor(error: unknown): number {
     case ErrorCode.ROOM_TAKEN:
     case ErrorCode.NOT_READY:
       return 409;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return 415;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
+    case ErrorCode.BUSY:
+      return 503;
+    case ErrorCode.NO_SPACE:
+      return 507;
     default:
       return 500;
   }
@@ -142,6 +199,7 @@ export const WsClose = {
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
 } as const;
 
 /**
@@ -154,12 +212,16 @@ export function wsCloseFor(code: string): number | undefined {
     case ErrorCode.BAD_MESSAGE:
     case ErrorCode.UNKNOWN_TYPE:
     case ErrorCode.UNKNOWN_STYLE:
+    case ErrorCode.FRAME_ABANDONED:
       return undefined;
     case ErrorCode.TOO_LARGE:
       return WsClose.MESSAGE_TOO_BIG;
     case ErrorCode.FLOOD:
     case ErrorCode.TOO_SLOW:
+    case ErrorCode.FORBIDDEN:
       return WsClose.POLICY_VIOLATION;
+    case ErrorCode.BUSY:
+      return WsClose.TRY_AGAIN_LATER;
     default:
       return WsClose.INTERNAL_ERROR;
   }

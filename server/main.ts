@@ -1,7 +1,9 @@
 /**
- * Start-up: options → backend → network → styles → HTTP + WebSocket → listen.
+ * Start-up: options → the first painter process (backend + network: start-up fails here if they
+ * cannot load) → styles → HTTP + WebSocket → listen. The server process itself paints nothing:
+ * live frames are painted in painter processes, video chunks in worker processes.
  * `close()` (and SIGTERM/SIGINT in `stylize serve`) stops accepting, closes every socket with
- * 1001 and frees the network. Safe to call twice.
+ * 1001 and kills every painter and worker. Safe to call twice.
  */
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -9,14 +11,17 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DEFAULTS, type ServerOptions } from './config.js';
-import { describeBackend, selectBackend, type BackendInfo } from './engine/backend.js';
-import { loadNetwork } from './engine/networks/load-network.js';
 import { createApp } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createPassthroughProcessor, type FrameProcessor } from './pipeline/frame-processor.js';
+import { createPaintTurns } from './pipeline/paint-turns.js';
+import { createPainterPool } from './pipeline/painter/painter-pool.js';
 import { createRoomDirectory } from './realtime/room-directory.js';
 import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
+import { compileTrustProxy } from './security/client-address.js';
+import { createOriginPolicy } from './security/origin-policy.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
 import { createJobRunner, type JobRunner } from './video/jobs/job-runner.js';
@@ -24,29 +29,25 @@ import { createJobRunner, type JobRunner } from './video/jobs/job-runner.js';
 export interface RunningServer {
   url: string;
   port: number;
-  backend: BackendInfo;
+  backend: string;
   model: string;
   log: Logger;
   sockets: SocketServer;
   runner: JobRunner;
+  processor: FrameProcessor;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = createLogger(options.logLevel);
   await ensureClientBuilt();
-  const backend = await selectBackend({ prefer: options.backend, wasmThreads: options.wasmThreads });
-  log.info({ backend: backend.name, threads: backend.threads, skipped: backend.skipped }, describeBackend(backend));
-  const { network, reason } = await loadNetwork({
-    model: options.model,
-    weights: options.weights,
-    modelsDir: options.modelsDir,
-    seed: options.seed,
-  });
-  log.info({ model: network.name }, `model ${network.description} — ${reason}`);
-
-  const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir: path.join(options.dataDir, 'styles') });
+  const trustProxy = compileTrustProxy(options.trustProxy);
+  const origins = createOriginPolicy({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts });
+  const uploadsDir = path.join(options.dataDir, 'styles');
   const metrics = createMetrics();
+  const processor = await startFrameProcessor(options, uploadsDir, log, metrics);
+
+  const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir, maxImagePixels: options.maxImagePixels });
   const liveDefaults = {
     style: styles.defaultId,
     size: options.liveSize,
@@ -58,21 +59,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     motion: DEFAULTS.motion,
     temporalWeight: DEFAULTS.temporalWeight,
   };
-  const directory = createRoomDirectory();
+  const directory = createRoomDirectory({
+    maxRooms: options.maxRooms,
+    idleMs: options.roomIdleMs,
+    onExpire: (room) => log.info({ room }, 'room expired'),
+  });
   const sockets = createSocketServer({
-    network,
-    backend,
+    processor,
     styles,
     metrics,
     log,
     maxFrameBytes: options.maxFrameBytes,
     defaults: liveDefaults,
+    limits: { maxSize: options.maxLiveSize, maxSteps: options.maxLiveSteps },
     directory,
-    allowedOrigins: options.allowedOrigins,
+    origins,
+    trustProxy,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
     maxPublishFps: options.maxPublishFps,
     viewerStallMs: options.viewerStallMs,
-    passthrough: options.engine === 'passthrough',
   });
   const runner = createJobRunner({
     dataDir: options.dataDir,
@@ -84,19 +89,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     seed: options.seed,
     backend: options.backend,
     log,
+    maxJobCost: options.maxJobCost,
+    maxJobsPerClient: options.maxJobsPerClient,
+    maxQueuedJobs: options.maxQueuedJobs,
+    retentionS: options.jobRetentionS,
   });
-  // Uploads cut off by a crash are never finished: start with an empty upload area.
-  await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true });
+  // Uploads cut off by a crash are never finished: start with an empty upload area. A disk that
+  // will not even let us delete must not stop the live side from starting.
+  await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true }).catch((error: unknown) =>
+    log.warn({ err: error }, 'could not clear the upload area'),
+  );
   const app = createApp({
     clientDir: CLIENT_OUT,
     styles,
     metrics,
     log,
     maxUploadBytes: options.maxUploadBytes,
-    health: () => ({ backend: backend.name, model: network.name }),
-    jobs: { runner, uploadsDir: path.join(options.dataDir, 'uploads'), maxVideoBytes: options.maxVideoBytes },
+    health: () => ({ backend: processor.backend, model: processor.model }),
+    jobs: {
+      runner,
+      uploadsDir: path.join(options.dataDir, 'uploads'),
+      maxVideoBytes: options.maxVideoBytes,
+      minFreeBytes: options.minFreeBytes,
+      maxImagePixels: options.maxImagePixels,
+    },
     liveDefaults,
     directory,
+    origins,
+    trustProxy,
+    roomsPerMinute: options.roomsPerMinute,
   });
   const server = http.createServer(app);
   sockets.attach(server);
@@ -109,7 +130,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Port taken, say: nothing started here may outlive the failed start.
     await sockets.close();
     await runner.close();
-    network.dispose();
+    await processor.close();
+    directory.close();
     throw error;
   }
   // Unfinished jobs resume (worker processes start) only once the server is up.
@@ -122,23 +144,56 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     url,
     port,
-    backend,
-    model: network.name,
+    backend: processor.backend,
+    model: processor.model,
     log,
     sockets,
     runner,
+    processor,
     close() {
       closing ??= (async () => {
         await sockets.close();
-        await runner.close();
+        await Promise.all([runner.close(), processor.close()]);
+        directory.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        network.dispose();
         log.info('stopped');
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The live painters (a process per stream, the first started now: a bad model or backend fails
+ * the start here, with its own message), or frames returned unpainted for fan-out load tests.
+ */
+async function startFrameProcessor(options: ServerOptions, uploadsDir: string, log: Logger, metrics: Metrics): Promise<FrameProcessor> {
+  if (options.engine === 'passthrough') return createPassthroughProcessor();
+  const pool = createPainterPool({
+    init: {
+      model: options.model,
+      weights: options.weights,
+      modelsDir: options.modelsDir,
+      seed: options.seed,
+      backend: options.backend,
+      threads: options.wasmThreads,
+      stylesDir: options.stylesDir,
+      uploadsDir,
+      maxImagePixels: options.maxImagePixels,
+    },
+    turns: createPaintTurns(1),
+    maxStreams: options.maxLiveStreams,
+    maxFrameMs: options.maxFrameMs,
+    log,
+    onAbandoned: () => metrics.framesAbandoned.inc(),
+  });
+  const info = await pool.ready().catch(async (error: unknown) => {
+    await pool.close();
+    throw error;
+  });
+  log.info({ backend: info.backend, threads: info.threads, model: info.model }, `painting with ${info.description} on ${info.backend}`);
+  return pool;
 }

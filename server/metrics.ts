@@ -9,6 +9,7 @@ export interface Metrics {
   framesOut: Counter;
   framesDropped: Counter;
   frameErrors: Counter;
+  framesAbandoned: Counter;
   stylizeSeconds: Histogram;
   connections: Gauge<'role'>;
 }
@@ -26,6 +27,11 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     frameErrors: new Counter({ name: 'stylize_frame_errors_total', help: 'Frames that could not be decoded or stylized', registers: [registry] }),
+    framesAbandoned: new Counter({
+      name: 'stylize_frames_abandoned_total',
+      help: 'Live frames given up after the hard time limit (their painter was replaced)',
+      registers: [registry],
+    }),
     stylizeSeconds: new Histogram({
       name: 'stylize_frame_seconds',
       help: 'Time to decode, stylize and encode one frame',

@@ -66,7 +66,7 @@ export function videoCommand(): Command {
           backend: (flags.backend as never) ?? env.backend,
           log: createLogger('warn'),
         });
-        const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style, styleName: path.basename(flags.style as string), options });
+        const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style: async () => style, styleName: path.basename(flags.style as string), options });
         const info = job.info!;
         process.stderr.write(
           `${path.basename(input)}: ${info.width}×${info.height}, ${info.frames} frames at ${info.fps.toFixed(2)} fps, ` +

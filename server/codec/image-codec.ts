@@ -1,11 +1,35 @@
 /**
- * The only module that imports sharp: decode any image sharp reads (JPEG, PNG, WebP, GIF, TIFF,
- * AVIF; greyscale, CMYK, 16-bit, alpha) into packed 8-bit sRGB, and encode RGB back out.
+ * The only module that imports sharp: decode the raster images we accept (JPEG, PNG, WebP, GIF,
+ * TIFF, AVIF; greyscale, CMYK, 16-bit, alpha) into packed 8-bit sRGB, and encode RGB back out.
+ *
+ * Every decode is bounded before any pixel is decoded: the format is sniffed from the first bytes
+ * (SVG, PDF and anything else sharp could load are refused, so no client can make librsvg render
+ * a filter bomb), the dimensions are read from the header and checked against one pixel limit,
+ * and at most a few sharp operations run at once in this process, so image work can never take
+ * the whole libuv thread pool from file and socket work (more waiting than that is refused).
  */
-import { access, writeFile } from 'node:fs/promises';
+import { access, open, writeFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { FileNotFoundError, NotAnImageError } from '../errors.js';
+import { SERVER_DEFAULTS } from '../config.js';
+import { BusyError, ErrorCode, FileNotFoundError, NotAnImageError, StylizeError } from '../errors.js';
 import type { RgbImage } from '../engine/image.js';
+
+/** The raster formats we decode, as sharp names them. */
+export const DECODABLE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+export type DecodableFormat = (typeof DECODABLE_FORMATS)[number];
+
+/** sharp operations at once in this process, and how many may wait for a turn. */
+const SHARP_CONCURRENCY = 2;
+const SHARP_MAX_WAITING = 64;
+
+export class ImageTooLargeError extends StylizeError {
+  constructor(label: string, width: number, height: number, maxPixels: number) {
+    super(
+      ErrorCode.TOO_LARGE,
+      `${label} is ${width}×${height} (${(width * height / 1e6).toFixed(1)} megapixels); the limit is ${(maxPixels / 1e6).toFixed(1)} megapixels`,
+    );
+  }
+}
 
 export interface DecodeOptions {
   /** Resize so the longer side is this many pixels (aspect ratio kept). */
@@ -16,6 +40,58 @@ export interface DecodeOptions {
   exact?: { width: number; height: number };
   /** How to name the input in errors. */
   label?: string;
+  /** Refuse images with more pixels than this (read from the header, before decoding). */
+  maxPixels?: number;
+  /** What probeImage() already said of this input (skips reading the header twice). */
+  probed?: { width: number; height: number };
+}
+
+/**
+ * The format by its first bytes, or undefined for anything we do not decode (SVG, PDF, HEIC…).
+ * sharp would otherwise pick a loader itself, including ones that render vector documents.
+ */
+export function sniffImageFormat(head: Uint8Array): DecodableFormat | undefined {
+  const at = (offset: number, ascii: string): boolean =>
+    head.length >= offset + ascii.length && [...ascii].every((c, i) => head[offset + i] === c.charCodeAt(0));
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (head[0] === 0x89 && at(1, 'PNG\r\n\x1a\n')) return 'png';
+  if (at(0, 'RIFF') && at(8, 'WEBP')) return 'webp';
+  if (at(0, 'GIF87a') || at(0, 'GIF89a')) return 'gif';
+  if (at(0, 'II*\0') || at(0, 'MM\0*')) return 'tiff';
+  if (at(4, 'ftyp') && (at(8, 'avif') || at(8, 'avis'))) return 'avif';
+  return undefined;
+}
+
+async function headOf(input: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof input !== 'string') return input.subarray(0, 32);
+  const file = await open(input, 'r');
+  try {
+    const head = new Uint8Array(32);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+// ---- a small gate in front of sharp -------------------------------------------------------------
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `work` when fewer than SHARP_CONCURRENCY sharp operations are running; BusyError if too many wait. */
+async function withSharp<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= SHARP_CONCURRENCY) {
+    if (waiting.length >= SHARP_MAX_WAITING) throw new BusyError('too many images are being processed; try again shortly', 5);
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 /** Decodes a file path or an in-memory encoded image. */
@@ -28,26 +104,30 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
       throw new FileNotFoundError(input);
     }
   }
-  try {
-    let pipeline = sharp(input, { failOn: 'error' })
-      .rotate() // honour EXIF orientation
-      .toColourspace('srgb')
-      // Transparent pixels are laid on white, as a viewer would show them.
-      .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .removeAlpha();
-    if (options.exact) {
-      pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
-    } else if (options.longSide) {
-      const { width, height } = await orientedSize(input);
-      const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
-      pipeline = pipeline.resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { fit: 'fill' });
+  const maxPixels = options.maxPixels ?? SERVER_DEFAULTS.maxImagePixels;
+  // Format and size from the header only: nothing is decoded for a refused image.
+  const { width, height } = options.probed ?? (await probeImage(input, label, maxPixels));
+  return withSharp(async () => {
+    try {
+      let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels })
+        .rotate() // honour EXIF orientation
+        .toColourspace('srgb')
+        // Transparent pixels are laid on white, as a viewer would show them.
+        .flatten({ background: { r: 255, g: 255, b: 255 } })
+        .removeAlpha();
+      if (options.exact) {
+        pipeline = pipeline.resize(options.exact.width, options.exact.height, { fit: 'fill' });
+      } else if (options.longSide) {
+        const scale = Math.max(options.longSide / Math.max(width, height), (options.minShortSide ?? 0) / Math.min(width, height));
+        pipeline = pipeline.resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { fit: 'fill' });
+      }
+      const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
+      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    } catch (error) {
+      throw new NotAnImageError(label, { cause: error });
     }
-    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-  } catch (error) {
-    throw new NotAnImageError(label, { cause: error });
-  }
+  });
 }
 
 /** Scaled so the shorter side is `shortSide`, in even dimensions (they survive 4:2:0 video). */
@@ -58,25 +138,37 @@ export function sizeForShortSide(size: { width: number; height: number }, shortS
 }
 
 /** Width and height as displayed (EXIF orientations 5–8 swap them). */
-async function orientedSize(input: string | Uint8Array): Promise<{ width: number; height: number }> {
-  return displayed(await sharp(input).metadata());
-}
-
-function displayed(meta: Metadata): { width: number; height: number } {
-  if (!meta.width || !meta.height) throw new Error('no dimensions');
+function displayedOrUndefined(meta: Metadata): { width: number; height: number } | undefined {
+  if (!meta.width || !meta.height) return undefined;
   return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
-/** Dimensions and format without decoding the pixels; NotAnImageError if it is not an image. */
-export async function probeImage(input: Uint8Array, label = 'the image'): Promise<{ width: number; height: number; format: string }> {
+/**
+ * Dimensions and format from the header, without decoding the pixels. NotAnImageError for
+ * anything that is not one of DECODABLE_FORMATS (checked on the first bytes, before sharp sees
+ * it); ImageTooLargeError when it has more than `maxPixels` pixels.
+ */
+export async function probeImage(
+  input: string | Uint8Array,
+  label = 'the image',
+  maxPixels: number = SERVER_DEFAULTS.maxImagePixels,
+): Promise<{ width: number; height: number; format: DecodableFormat }> {
+  let meta: Metadata;
+  let format: DecodableFormat | undefined;
   try {
+    format = sniffImageFormat(await headOf(input));
+    if (!format) throw new Error('not a format we decode');
     // One header read per call: this runs on every live frame.
-    const meta = await sharp(input).metadata();
-    if (!meta.format) throw new Error('no format');
-    return { ...displayed(meta), format: meta.format };
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (error) {
     throw new NotAnImageError(label, { cause: error });
   }
+  const size = displayedOrUndefined(meta);
+  if (!size || meta.format !== (format === 'avif' ? 'heif' : format)) {
+    throw new NotAnImageError(label, { cause: new Error(`header says ${meta.format ?? 'nothing'}, bytes say ${format}`) });
+  }
+  if (size.width * size.height > maxPixels) throw new ImageTooLargeError(label, size.width, size.height, maxPixels);
+  return { ...size, format };
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -95,6 +187,10 @@ export async function encodeImage(
   quality = 90,
   resizeTo?: { width: number; height: number },
 ): Promise<Buffer> {
+  return withSharp(() => encodeWith(image, format, quality, resizeTo));
+}
+
+function encodeWith(image: RgbImage, format: ImageFormat, quality: number, resizeTo: { width: number; height: number } | undefined): Promise<Buffer> {
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (resizeTo && (resizeTo.width !== image.width || resizeTo.height !== image.height)) {
     pipeline = pipeline.resize(resizeTo.width, resizeTo.height, { fit: 'fill', kernel: 'lanczos3' });

@@ -59,6 +59,12 @@ export interface StylizeFrameOptions {
    * occlusion mask. Needs motion 'flow'; 0 (default) leaves it out.
    */
   temporalWeight?: number;
+  /**
+   * A time budget for the steps: no new step starts once this many ms have passed since the
+   * first began (at least one step always runs). Live frames use it so that no frame overruns
+   * its share of the painter; `StylizeResult.steps` says how many ran.
+   */
+  stopAfterMs?: number;
 }
 
 export interface Costs {
@@ -313,8 +319,11 @@ export function createStylizer(
         const { contentWeight, styleWeight, tvWeight } = current;
         const costs: Costs = { total: Number.NaN, content: Number.NaN, style: Number.NaN, tv: Number.NaN, temporal: 0 };
         const started = performance.now();
+        let stepsRun = 0;
         for (let step = 1; step <= options.steps; step++) {
           if (disposed) throw new DisposedError('stylizer'); // disposed between two steps
+          if (step > 1 && options.stopAfterMs !== undefined && performance.now() - started >= options.stopAfterMs) break;
+          stepsRun = step;
           let parts: tf.Scalar[] = [];
           const total = optimizer.minimize(
             () => {
@@ -359,8 +368,8 @@ export function createStylizer(
         return {
           image: result,
           costs,
-          steps: options.steps,
-          msPerStep: options.steps > 0 ? elapsed / options.steps : 0,
+          steps: stepsRun,
+          msPerStep: stepsRun > 0 ? elapsed / stepsRun : 0,
           warmStarted: warm,
         };
       } finally {

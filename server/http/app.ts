@@ -1,11 +1,13 @@
 /**
- * The Express app: the browser client, health, styles, metrics, and one error mapping.
+ * The Express app: the browser client, health, styles, rooms, jobs, metrics, and one error
+ * mapping. In front of everything: the Host check (with --allowed-hosts) and, for requests that
+ * change something, the Origin check — the same policy the WebSocket upgrade applies.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler } from 'express';
 import multer from 'multer';
-import { ErrorCode, StylizeError, httpStatusFor } from '../errors.js';
+import { BusyError, ErrorCode, ForbiddenError, NoSpaceError, RateLimitedError, StylizeError, httpStatusFor, isNoSpace } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
@@ -16,6 +18,13 @@ import { jobsRoutes } from './jobs-routes.js';
 import { roomsRoutes } from './rooms-routes.js';
 import { stylesRoutes } from './styles-routes.js';
 import type { RoomDirectory } from '../realtime/room-directory.js';
+import type { TrustFunction } from '../security/client-address.js';
+import type { OriginPolicy } from '../security/origin-policy.js';
+import { UploadError } from './upload.js';
+
+/** Error texts stay short: some quote what a client sent. */
+const MAX_ERROR_TEXT = 300;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface AppDeps {
   clientDir: string;
@@ -24,15 +33,29 @@ export interface AppDeps {
   log: Logger;
   health: () => Record<string, unknown>;
   maxUploadBytes: number;
-  jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number };
+  jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
   /** The live defaults, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
   directory: RoomDirectory;
+  origins: OriginPolicy;
+  trustProxy: TrustFunction;
+  roomsPerMinute: number;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // req.ip: the client behind trusted proxies, for per-client limits.
+  app.set('trust proxy', deps.trustProxy);
+
+  app.use((req, _res, next) => {
+    // Health checks come from load balancers by address: they are not a rebinding risk.
+    if (req.path !== '/healthz' && !deps.origins.hostAllowed(req.headers.host)) return next(new ForbiddenError('host not allowed'));
+    if (!SAFE_METHODS.has(req.method) && !deps.origins.originAllowed(req.headers.origin, req.headers.host)) {
+      return next(new ForbiddenError('requests from this origin are not allowed'));
+    }
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, ...deps.health() });
@@ -44,8 +67,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(stylesRoutes(deps.styles, deps.maxUploadBytes));
-  app.use(roomsRoutes(deps.directory));
-  app.use(jobsRoutes(deps.jobs.runner, deps.styles, deps.jobs.uploadsDir, deps.jobs.maxVideoBytes));
+  app.use(roomsRoutes(deps.directory, { roomsPerMinute: deps.roomsPerMinute, log: deps.log }));
+  app.use(jobsRoutes({ ...deps.jobs, styles: deps.styles, log: deps.log }));
   if (existsSync(deps.clientDir)) {
     app.use(express.static(deps.clientDir, { index: 'index.html' }));
     // The viewer page: one HTML for every room; the script reads the room from the path.
@@ -58,7 +81,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(404).json({ error: { code: ErrorCode.NOT_FOUND, message: 'no such API route' } });
   });
 
-  const errors: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  const errors: ErrorRequestHandler = (thrown: unknown, _req, res, _next) => {
+    // A full disk anywhere (an upload, a style, a job's files) is one clear answer.
+    const error = isNoSpace(thrown) ? new NoSpaceError(undefined, { cause: thrown }) : thrown;
     let status = httpStatusFor(error);
     let code: string = error instanceof StylizeError ? error.code : ErrorCode.INTERNAL;
     let message = error instanceof Error ? error.message : String(error);
@@ -72,11 +97,16 @@ export function createApp(deps: AppDeps): express.Express {
       status = error.code === 'LIMIT_FILE_SIZE' ? 413 : 400;
       code = error.code === 'LIMIT_FILE_SIZE' ? ErrorCode.TOO_LARGE : ErrorCode.BAD_INPUT;
       message = error.code === 'LIMIT_FILE_SIZE' ? `the file in "${error.field ?? 'upload'}" is over the size limit` : error.message;
+    } else if (error instanceof UploadError) {
+      status = 400;
+      code = ErrorCode.BAD_INPUT;
     }
-    if (status >= 500) {
+    if (error instanceof BusyError || error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterS));
+    if (status >= 500 && status !== 503 && status !== 507) {
       deps.log.error({ err: error }, 'request failed');
       message = 'internal error';
     }
+    if (message.length > MAX_ERROR_TEXT) message = `${message.slice(0, MAX_ERROR_TEXT - 1)}…`;
     res.status(status).json({ error: { code, message } });
   };
   app.use(errors);

@@ -1,18 +1,21 @@
 /**
  * Video jobs over HTTP: POST /api/jobs (multipart: `video`, and `style` id or a `styleImage`
  * file, options as fields), GET /api/jobs/:id, GET /api/jobs/:id/events (SSE progress),
- * GET /api/jobs/:id/preview (latest stylized frame), GET /api/jobs/:id/output, DELETE /api/jobs/:id.
+ * GET /api/jobs/:id/preview (latest stylized frame), GET /api/jobs/:id/output, DELETE /api/jobs/:id
+ * (cancels a job still going; deletes an ended one with its files).
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Router, type Response } from 'express';
 import multer from 'multer';
 import { LIMITS, parseVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
 import type { Job } from '../video/jobs/job-store.js';
 import { progressOf, type JobRunner } from '../video/jobs/job-runner.js';
+import { parseUpload, requireSpace } from './upload.js';
 
 const MAX_STYLE_BYTES = 20 * 1024 * 1024;
 
@@ -20,6 +23,7 @@ export function publicJob(job: Job): Record<string, unknown> {
   return {
     id: job.id,
     status: job.status,
+    ...(job.stage ? { stage: job.stage } : {}),
     progress: Math.round(progressOf(job) * 1000) / 1000,
     framesDone: job.framesDone,
     framesTotal: job.framesTotal,
@@ -32,52 +36,78 @@ export function publicJob(job: Job): Record<string, unknown> {
 
 const FINAL = new Set(['done', 'failed', 'canceled']);
 
-export function jobsRoutes(runner: JobRunner, styles: StyleLibrary, uploadsDir: string, maxVideoBytes: number): Router {
+export interface JobsRoutesDeps {
+  runner: JobRunner;
+  styles: StyleLibrary;
+  uploadsDir: string;
+  maxVideoBytes: number;
+  /** Uploads are refused (507) when they would leave less than this free. */
+  minFreeBytes: number;
+  maxImagePixels: number;
+  log: Logger;
+}
+
+export function jobsRoutes(deps: JobsRoutesDeps): Router {
+  const { runner, styles, uploadsDir } = deps;
   const router = Router();
   const upload = multer({
     storage: multer.diskStorage({
-      destination: (_req, _file, done) => {
-        mkdir(uploadsDir, { recursive: true }).then(() => done(null, uploadsDir), (e: Error) => done(e, uploadsDir));
-      },
+      // A function, not a path: multer would create a path at start-up, and a full disk must
+      // not stop the server from starting (requireSpace creates it per request).
+      destination: (_req, _file, done) => done(null, uploadsDir),
       // Our own names only: the client's file name is never a path here.
       filename: (_req, _file, done) => done(null, `${Date.now()}-${Math.random().toString(36).slice(2)}.upload`),
     }),
-    limits: { fileSize: maxVideoBytes, files: 2, fields: 20 },
+    limits: { fileSize: deps.maxVideoBytes, files: 2, fields: 20, fieldSize: 4096 },
   });
 
   const find = async (id: string): Promise<Job> => {
     const job = await runner.get(id);
-    if (!job) throw new StylizeError(ErrorCode.NOT_FOUND, `no job "${id}"`);
+    if (!job) throw new StylizeError(ErrorCode.NOT_FOUND, `no job "${id.slice(0, 40)}"`);
     return job;
   };
 
-  router.post('/api/jobs', upload.fields([{ name: 'video', maxCount: 1 }, { name: 'styleImage', maxCount: 1 }]), async (req, res) => {
-    const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
-    const video = files.video?.[0];
-    const styleFile = files.styleImage?.[0];
-    try {
-      if (!video) throw new BadInputError('send the video as multipart/form-data in the field "video"');
-      const options = parseVideoJobOptions(req.body as Record<string, unknown>);
-      const body = req.body as { style?: string };
-      let style;
-      let styleName: string;
-      if (styleFile) {
-        if (styleFile.size > MAX_STYLE_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `style image larger than ${MAX_STYLE_BYTES} bytes`);
-        style = await decodeImage(styleFile.path, { longSide: 1024, minShortSide: LIMITS.minSize, label: 'the style image' });
-        styleName = styleFile.originalname;
-      } else {
-        const id = body.style ?? styles.defaultId;
-        if (!(await styles.has(id))) throw new UnknownStyleError(id);
-        style = await styles.decoded(id, 1024, LIMITS.minSize);
-        styleName = id;
+  router.post(
+    '/api/jobs',
+    requireSpace(uploadsDir, deps.minFreeBytes, deps.maxVideoBytes),
+    parseUpload(upload.fields([{ name: 'video', maxCount: 1 }, { name: 'styleImage', maxCount: 1 }])),
+    async (req, res) => {
+      const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
+      const video = files.video?.[0];
+      const styleFile = files.styleImage?.[0];
+      try {
+        if (!video) throw new BadInputError('send the video as multipart/form-data in the field "video"');
+        const options = parseVideoJobOptions(req.body as Record<string, unknown>);
+        const body = req.body as { style?: string };
+        let style: () => Promise<import('../engine/image.js').RgbImage>;
+        let styleName: string;
+        if (styleFile) {
+          if (styleFile.size > MAX_STYLE_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `style image larger than ${MAX_STYLE_BYTES} bytes`);
+          // Decoded by the runner only once the video has passed its checks.
+          style = () =>
+            decodeImage(styleFile.path, { longSide: 1024, minShortSide: LIMITS.minSize, label: 'the style image', maxPixels: deps.maxImagePixels });
+          styleName = styleFile.originalname.slice(0, 200);
+        } else {
+          const id = body.style ?? styles.defaultId;
+          if (!(await styles.has(id))) throw new UnknownStyleError(id);
+          style = () => styles.decoded(id, 1024, LIMITS.minSize);
+          styleName = id;
+        }
+        const job = await runner.submit({
+          inputPath: video.path,
+          inputName: video.originalname.slice(0, 200),
+          style,
+          styleName,
+          options,
+          client: req.ip ?? 'unknown',
+        });
+        res.status(202).location(`/api/jobs/${job.id}`).json(publicJob(job));
+      } finally {
+        if (video) await rm(video.path, { force: true });
+        if (styleFile) await rm(styleFile.path, { force: true });
       }
-      const job = await runner.submit({ inputPath: video.path, inputName: video.originalname, style, styleName, options });
-      res.status(202).location(`/api/jobs/${job.id}`).json(publicJob(job));
-    } finally {
-      if (video) await rm(video.path, { force: true });
-      if (styleFile) await rm(styleFile.path, { force: true });
-    }
-  });
+    },
+  );
 
   router.get('/api/jobs/:id', async (req, res) => {
     res.json(publicJob(await find(req.params.id)));
@@ -121,8 +151,13 @@ export function jobsRoutes(runner: JobRunner, styles: StyleLibrary, uploadsDir: 
   });
 
   router.delete('/api/jobs/:id', async (req, res) => {
-    await find(req.params.id);
-    res.json(publicJob((await runner.cancel(req.params.id))!));
+    const job = await find(req.params.id);
+    if (FINAL.has(job.status)) {
+      // Ended: the job and every file of it go now (not only at the retention time).
+      await runner.remove(job.id);
+      return void res.json({ ...publicJob(job), status: 'deleted' });
+    }
+    res.json(publicJob((await runner.cancel(job.id))!));
   });
 
   return router;

@@ -1,8 +1,12 @@
 /**
- * Deadline mode: pick steps per frame and a working resolution so stylizing keeps up with a
- * target frame rate. Cost model, learnt online: ms per frame ≈ overhead + steps · k · pixels,
- * with k (ms per step per pixel) and the overhead (decode, encode, targets) as running averages.
- * Resolution is given up only when even one step at full size misses the budget.
+ * Plans each live frame within a time budget: how many steps, at what working resolution.
+ * Cost model, learnt online: ms per frame ≈ overhead + steps · k · pixels, with k (ms per step
+ * per pixel) and the overhead (decode, encode, targets) as running averages. Steps are given up
+ * before resolution; resolution only when even one step at full size misses the budget.
+ *
+ * Every live frame has a budget now, not only in deadline mode: the server gives each stream a
+ * share of the painter (paint-turns.ts), so a stream that asks for more than its share gets a
+ * cheaper plan instead of making everyone else wait.
  */
 
 import type { MotionMode } from '../config.js';
@@ -10,6 +14,13 @@ import type { MotionMode } from '../config.js';
 /** Working-size factors tried, largest first; never below a quarter of the configured size. */
 export const SCALES = [1, 0.75, 0.5, 0.375, 0.25] as const;
 export const MIN_SCALE = 0.25;
+
+/**
+ * Work (pixels × steps) a stream's first frame may do before its cost is known: about two steps
+ * at 256×144. More would let one request of a new stream (say 2 steps at 640×360) run for
+ * seconds before the budget could apply.
+ */
+export const FIRST_FRAME_WORK = 2 * 256 * 144;
 
 export interface DeadlinePlan {
   steps: number;
@@ -26,8 +37,15 @@ export function affordableMotion(requested: MotionMode, plan: DeadlinePlan): Mot
 }
 
 export interface DeadlineController {
-  /** What to do for the next frame at `pixels` (configured full size) with up to `maxSteps`. */
-  plan(targetFps: number, pixels: number, maxSteps: number): DeadlinePlan;
+  /**
+   * What to do for the next frame at `pixels` (the stream's full size) with up to `maxSteps`,
+   * within `budgetMs` (Infinity: no limit).
+   */
+  plan(budgetMs: number, pixels: number, maxSteps: number): DeadlinePlan;
+  /** Expected ms for `steps` steps at `pixels`, overhead included; undefined until learnt. */
+  predict(pixels: number, steps: number): number | undefined;
+  /** The overhead part of a frame (decode, encode, targets), ms. */
+  readonly overheadMs: number;
   /** Report how a frame went. */
   observe(sample: { steps: number; pixels: number; stepMs: number; overheadMs: number }): void;
 }
@@ -37,16 +55,28 @@ export function createDeadlineController(smoothing = 0.3): DeadlineController {
   let overheadMs = 0;
   const blend = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + smoothing * (sample - old));
   return {
-    plan(targetFps, pixels, maxSteps) {
+    plan(budgetMs, pixels, maxSteps) {
       const most = Math.max(1, maxSteps);
-      if (msPerStepPerPixel === undefined || targetFps <= 0) return { steps: most, scale: 1 };
-      const budget = 1000 / targetFps - overheadMs;
+      if (msPerStepPerPixel === undefined) {
+        // Nothing learnt yet: a bounded first frame (full plan if it is small).
+        if (pixels * most <= FIRST_FRAME_WORK) return { steps: most, scale: 1 };
+        const scale = SCALES.find((s) => pixels * s * s <= FIRST_FRAME_WORK) ?? MIN_SCALE;
+        return { steps: Math.max(1, Math.min(most, Math.floor(FIRST_FRAME_WORK / (pixels * scale * scale)))), scale };
+      }
+      if (!Number.isFinite(budgetMs)) return { steps: most, scale: 1 };
+      const budget = budgetMs - overheadMs;
       for (const scale of SCALES) {
         const stepMs = msPerStepPerPixel * pixels * scale * scale;
         const steps = Math.min(most, Math.floor(budget / stepMs));
         if (steps >= 1) return { steps, scale };
       }
       return { steps: 1, scale: MIN_SCALE };
+    },
+    predict(pixels, steps) {
+      return msPerStepPerPixel === undefined ? undefined : overheadMs + steps * msPerStepPerPixel * pixels;
+    },
+    get overheadMs() {
+      return overheadMs;
     },
     observe({ steps, pixels, stepMs, overheadMs: overhead }) {
       if (steps > 0 && pixels > 0) msPerStepPerPixel = blend(msPerStepPerPixel, stepMs / pixels);

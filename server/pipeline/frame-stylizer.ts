@@ -1,7 +1,9 @@
 /**
  * One live frame through the engine: decode (at the working size) → stylize, warm-started from
  * the previous output unless this is the first frame, a new style or a scene cut → encode once.
- * Deadline mode chooses steps and working size; the result is brought back to the stream size.
+ * Each frame has a time budget (the stream's target rate, or its share of the painter): the
+ * deadline controller picks steps and working size to fit it, and the result is brought back to
+ * the stream size. Runs inside a painter process (paint-worker.ts), never on the server's loop.
  */
 import { decodeImage, encodeImage, probeImage, sizeForShortSide } from '../codec/image-codec.js';
 import type { MotionMode } from '../config.js';
@@ -33,10 +35,19 @@ export interface FrameStylizerDeps {
   styleImage: (id: string, longSide: number) => Promise<import('../engine/image.js').RgbImage>;
   minSide: number;
   jpegQuality?: number;
+  /** The one pixel limit for decoding a frame (checked on its header). */
+  maxImagePixels?: number;
+}
+
+/** A painted frame, and what the full plan the stream asked for would cost (for its share). */
+export interface PaintedFrame extends StylizedFrame {
+  /** Predicted ms for `settings.steps` at the full stream size; undefined until learnt. */
+  fullPlanMs: number | undefined;
 }
 
 export interface FrameStylizer {
-  process(frame: IncomingFrame, settings: LiveSettings): Promise<StylizedFrame>;
+  /** `budgetMs`: the time this frame may take (Infinity: no limit). */
+  process(frame: IncomingFrame, settings: LiveSettings, budgetMs?: number): Promise<PaintedFrame>;
 }
 
 export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
@@ -46,17 +57,19 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   let restartPending = true;
 
   return {
-    async process(frame, settings) {
+    async process(frame, settings, budgetMs = Number.POSITIVE_INFINITY) {
       const started = performance.now();
       const queueAgeMs = started - frame.receivedAt;
       // The stream's size (short side settings.size) and the working size; one decode, at the latter.
       const label = `frame ${frame.seq}`;
-      const source = await probeImage(frame.jpeg, label);
+      const source = await probeImage(frame.jpeg, label, deps.maxImagePixels);
       const full = sizeForShortSide(source, settings.size);
       const pixels = full.width * full.height;
-      const plan = settings.targetFps > 0 ? deadline.plan(settings.targetFps, pixels, settings.steps) : { steps: settings.steps, scale: 1 };
+      const budget = settings.targetFps > 0 ? Math.min(budgetMs, 1000 / settings.targetFps) : budgetMs;
+      const plan = settings.steps === 0 ? { steps: 0, scale: 1 } : deadline.plan(budget, pixels, settings.steps);
       const workShort = Math.max(deps.minSide, Math.round(settings.size * plan.scale));
-      const content = await decodeImage(frame.jpeg, { exact: workShort >= settings.size ? full : sizeForShortSide(source, workShort), label });
+      const exact = workShort >= settings.size ? full : sizeForShortSide(source, workShort);
+      const content = await decodeImage(frame.jpeg, { exact, label, probed: source, maxPixels: deps.maxImagePixels });
 
       const key = `${settings.style}@${Math.max(full.width, full.height)}`;
       if (key !== styleKey) {
@@ -81,23 +94,26 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
         warmStart,
         motion,
         temporalWeight: motion === 'flow' ? settings.temporalWeight : 0,
+        // A little slack: the plan already fits the budget; this only stops a step that runs long.
+        ...(Number.isFinite(budget) ? { stopAfterMs: Math.max(0, 1.25 * budget - deadline.overheadMs) } : {}),
       });
       const stylizeMs = performance.now() - stylizeStarted;
       const jpeg = await encodeImage(result.image, 'jpeg', deps.jpegQuality ?? 82, { width: full.width, height: full.height });
       const processMs = performance.now() - started;
       deadline.observe({
-        steps: plan.steps,
+        steps: result.steps,
         pixels: content.width * content.height,
-        stepMs: plan.steps > 0 ? stylizeMs / plan.steps : 0,
+        stepMs: result.steps > 0 ? stylizeMs / result.steps : 0,
         overheadMs: processMs - stylizeMs,
       });
       return {
+        fullPlanMs: deadline.predict(pixels, settings.steps),
         seq: frame.seq,
         timestampMs: frame.timestampMs,
         message: encodeFrame(frame, jpeg),
         width: full.width,
         height: full.height,
-        steps: plan.steps,
+        steps: result.steps,
         workWidth: content.width,
         workHeight: content.height,
         warmStarted: result.warmStarted,

@@ -1,31 +1,42 @@
 /**
- * One published stream: frames in → latest frame wins → stylize → out, as an RxJS pipeline.
- * Owns its stylizer (not the shared network) and frees it when the stream ends.
+ * One published stream: frames in → (its turn at the painter) → latest frame wins → paint → out,
+ * as an RxJS pipeline. The painting itself happens in the stream's own painter process (or
+ * whatever FrameProcessor the server was given); this side only moves bytes and counts.
+ * Settings a publisher asks for are clamped to the server's limits, and it is told so.
  */
 import { Subject, catchError, EMPTY, finalize, from, type Subscription } from 'rxjs';
-import type { FeatureNetwork } from '../engine/networks/network.js';
-import { createStylizer } from '../engine/stylizer.js';
 import { ErrorCode, StylizeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { createFrameStylizer, type LiveSettings } from '../pipeline/frame-stylizer.js';
+import type { StreamProcessor } from '../pipeline/frame-processor.js';
+import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import type { IncomingFrame, StylizedFrame } from '../pipeline/frame.js';
 import { latestWins } from '../pipeline/latest-wins.js';
+import type { Turn } from '../pipeline/paint-turns.js';
 import { createAverage, createRate } from '../pipeline/stream-stats.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
-import { encodeFrame, publicTargetFps, type ConfigMessage, type StatsMessage } from './protocol.js';
+import { publicTargetFps, type ConfigMessage, type StatsMessage } from './protocol.js';
+
+/** The server's limits on what one stream may ask for. */
+export interface LiveLimits {
+  maxSize: number;
+  maxSteps: number;
+}
+
+/** Fields a publisher asked for beyond the server's limits, and what it got. */
+export type Limited = Partial<Record<'size' | 'steps', { asked: number; used: number }>>;
 
 export interface LiveSessionDeps {
-  network: FeatureNetwork;
+  stream: StreamProcessor;
+  model: string;
   styles: StyleLibrary;
   metrics: Metrics;
   log: Logger;
   defaults: LiveSettings;
+  limits: LiveLimits;
   onFrame: (frame: StylizedFrame) => void;
   /** A recoverable problem with one frame or message, for the publisher. */
   onError: (code: string, message: string) => void;
-  /** Return frames as they came, unpainted: load tests of the fan-out only. */
-  passthrough?: boolean;
 }
 
 export interface LiveSession {
@@ -33,38 +44,29 @@ export interface LiveSession {
   /** Count a frame refused on arrival (over the publisher's frame-rate cap). */
   drop(): void;
   /** Applies a config message from the next frame on; rejects an unknown style. */
-  configure(message: ConfigMessage): Promise<void>;
+  configure(message: ConfigMessage): Promise<{ settings: LiveSettings; limited: Limited }>;
   settings(): LiveSettings;
   stats(viewers: number): StatsMessage;
   close(): void;
 }
 
-/** The frame as it came, with the stream's header: what the fan-out bench measures. */
-async function passthrough(frame: IncomingFrame): Promise<StylizedFrame> {
-  return {
-    seq: frame.seq,
-    timestampMs: frame.timestampMs,
-    message: encodeFrame(frame, frame.jpeg),
-    width: 0,
-    height: 0,
-    steps: 0,
-    workWidth: 0,
-    workHeight: 0,
-    warmStarted: false,
-    processMs: performance.now() - frame.receivedAt,
-    stylizeMs: 0,
-    queueAgeMs: 0,
-  };
+/** Clamps the fields a client may set beyond the server's limits. */
+export function clampSettings(settings: LiveSettings, limits: LiveLimits): { settings: LiveSettings; limited: Limited } {
+  const limited: Limited = {};
+  const next = { ...settings };
+  if (next.size > limits.maxSize) {
+    limited.size = { asked: next.size, used: limits.maxSize };
+    next.size = limits.maxSize;
+  }
+  if (next.steps > limits.maxSteps) {
+    limited.steps = { asked: next.steps, used: limits.maxSteps };
+    next.steps = limits.maxSteps;
+  }
+  return { settings: next, limited };
 }
 
 export function createLiveSession(deps: LiveSessionDeps): LiveSession {
-  const stylizer = createStylizer(deps.network, {}, { ownsNetwork: false });
-  const frames = createFrameStylizer({
-    stylizer,
-    minSide: deps.network.minSide,
-    styleImage: (id, longSide) => deps.styles.decoded(id, longSide, deps.network.minSide),
-  });
-  let settings: LiveSettings = { ...deps.defaults };
+  let settings: LiveSettings = clampSettings(deps.defaults, deps.limits).settings;
   const counters = { framesIn: 0, framesOut: 0, framesDropped: 0 };
   const inRate = createRate();
   const outRate = createRate();
@@ -77,14 +79,15 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
   const subscription: Subscription = input
     .pipe(
       latestWins(
-        (frame) =>
-          from(deps.passthrough ? passthrough(frame) : frames.process(frame, settings)).pipe(
+        (frame, turn: Turn) =>
+          from(deps.stream.process(frame, settings, turn)).pipe(
             catchError((error: unknown) => {
               // A bad frame costs that frame only; the stream goes on.
+              if (closed) return EMPTY;
               deps.metrics.frameErrors.inc();
-              const code = error instanceof StylizeError && error.code === ErrorCode.NOT_AN_IMAGE ? ErrorCode.BAD_FRAME : ErrorCode.INTERNAL;
+              const code = frameErrorCode(error);
               if (code === ErrorCode.INTERNAL) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
-              deps.onError(code, error instanceof Error ? error.message : String(error));
+              deps.onError(code, code === ErrorCode.INTERNAL ? 'the frame could not be painted' : (error as Error).message);
               return EMPTY;
             }),
           ),
@@ -92,8 +95,9 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
           counters.framesDropped++;
           deps.metrics.framesDropped.inc();
         },
+        { acquire: () => deps.stream.turn(), release: (turn) => turn.release() },
       ),
-      finalize(() => stylizer.dispose()),
+      finalize(() => deps.stream.close()),
     )
     .subscribe((frame) => {
       counters.framesOut++;
@@ -130,7 +134,9 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
       for (const [key, value] of Object.entries(changes)) {
         if (value !== undefined) (next as Record<string, unknown>)[key] = key === 'targetFps' && value === null ? 0 : value;
       }
-      settings = next;
+      const clamped = clampSettings(next, deps.limits);
+      settings = clamped.settings;
+      return { settings: { ...settings }, limited: clamped.limited };
     },
     settings: () => ({ ...settings }),
     stats(viewers) {
@@ -146,7 +152,7 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
         queueAgeMs: Math.round(queueAge.value),
         targetFps: publicTargetFps(settings.targetFps),
         viewers,
-        model: deps.network.name,
+        model: deps.model,
         style: settings.style,
       };
     },
@@ -157,4 +163,20 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
       subscription.unsubscribe();
     },
   };
+}
+
+/** The code a publisher sees for a frame that failed. */
+function frameErrorCode(error: unknown): string {
+  if (!(error instanceof StylizeError)) return ErrorCode.INTERNAL;
+  switch (error.code) {
+    case ErrorCode.NOT_AN_IMAGE:
+    case ErrorCode.TOO_LARGE:
+      return ErrorCode.BAD_FRAME;
+    case ErrorCode.UNKNOWN_STYLE:
+    case ErrorCode.FRAME_ABANDONED:
+    case ErrorCode.BUSY:
+      return error.code;
+    default:
+      return ErrorCode.INTERNAL;
+  }
 }

@@ -82,7 +82,9 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
   }
   const type = (json as { type?: unknown }).type;
   if (type !== 'config') {
-    return { code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type ?? null)}; expected "config"` };
+    // Name the type only if it is short: replies never echo much of what a client sent.
+    const named = typeof type === 'string' && type.length <= 32 ? ` ${JSON.stringify(type)}` : '';
+    return { code: 'UNKNOWN_TYPE', message: `unknown message type${named}; expected "config"` };
   }
   const parsed = configMessageSchema.safeParse(json);
   if (!parsed.success) {
@@ -123,16 +125,28 @@ export interface ErrorMessage {
   message: string;
 }
 
+export type PublicConfig = Required<Omit<ConfigMessage, 'type' | 'style' | 'targetFps'>> & { style: string | null; targetFps: number | null };
+
 export interface ReadyMessage {
   type: 'ready';
   role: 'publish' | 'view';
   room: string;
   model: string;
   backend: string;
-  config: Required<Omit<ConfigMessage, 'type' | 'style' | 'targetFps'>> & { style: string | null; targetFps: number | null };
+  config: PublicConfig;
+  /** The server's limits on what a publisher may ask for. */
+  limits: { maxSize: number; maxSteps: number };
 }
 
-export type ServerMessage = StatsMessage | ErrorMessage | ReadyMessage;
+/** The answer to every config message: the settings now in force, and what was clamped. */
+export interface SettingsMessage {
+  type: 'settings';
+  config: PublicConfig;
+  /** Fields asked for beyond the server's limits: what was asked and what is used. */
+  limited: Partial<Record<'size' | 'steps', { asked: number; used: number }>>;
+}
+
+export type ServerMessage = StatsMessage | ErrorMessage | ReadyMessage | SettingsMessage;
 
 /** Live settings as clients see them (`ready`, GET /api/config, stats): no target rate is null, not 0. */
 export function publicTargetFps(targetFps: number): number | null {

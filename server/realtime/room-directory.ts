@@ -1,10 +1,12 @@
 /**
  * Who may publish to or watch a room. Creating a room (POST /api/rooms) hands out an unguessable
  * publish token; a private room also has a view token. Tokens are compared in constant time.
- * Rooms live as long as the server process (a restarted server hands out new ones).
+ * Rooms are bounded: at most `maxRooms` exist, and a room nobody is connected to is forgotten
+ * (tokens and all) `idleMs` after its last connection left — or after its creation, if nobody
+ * ever came. So neither a script creating rooms nor years of uptime can fill the table.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, StylizeError } from '../errors.js';
+import { BusyError, ErrorCode, StylizeError } from '../errors.js';
 
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -22,6 +24,21 @@ export interface RoomDirectory {
   canPublish(room: string, token: string | undefined): Access;
   canView(room: string, token: string | undefined): Access;
   has(room: string): boolean;
+  /** A socket joined the room (publisher or viewer): it does not expire while anyone is in. */
+  enter(room: string): void;
+  /** A socket left the room: its idle time starts when the last one leaves. */
+  leave(room: string): void;
+  /** Forgets idle rooms now (also runs on a timer); returns how many went. */
+  sweep(): number;
+  readonly size: number;
+  /** Stops the sweep timer. */
+  close(): void;
+}
+
+interface Entry {
+  grant: RoomGrant;
+  sockets: number;
+  idleSince: number;
 }
 
 const token = (): string => randomBytes(24).toString('base64url');
@@ -33,27 +50,74 @@ function same(a: string, b: string | undefined): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function createRoomDirectory(maxRooms = 10_000): RoomDirectory {
-  const rooms = new Map<string, RoomGrant>();
+export interface RoomDirectoryOptions {
+  maxRooms?: number;
+  idleMs?: number;
+  now?: () => number;
+  /** Called with each room forgotten for being idle (for the log). */
+  onExpire?: (room: string) => void;
+}
+
+export function createRoomDirectory(options: RoomDirectoryOptions = {}): RoomDirectory {
+  const maxRooms = options.maxRooms ?? 1000;
+  const idleMs = options.idleMs ?? 10 * 60_000;
+  const now = options.now ?? (() => Date.now());
+  const rooms = new Map<string, Entry>();
+
+  function sweep(): number {
+    const t = now();
+    let gone = 0;
+    for (const [name, entry] of rooms) {
+      if (entry.sockets === 0 && t - entry.idleSince >= idleMs) {
+        rooms.delete(name);
+        gone++;
+        options.onExpire?.(name);
+      }
+    }
+    return gone;
+  }
+
+  const timer = setInterval(sweep, Math.min(60_000, Math.max(1000, idleMs / 4)));
+  timer.unref();
+
   return {
     create(request) {
       const room = request.room ?? randomBytes(6).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
       if (!ROOM_NAME.test(room)) throw new StylizeError(ErrorCode.BAD_INPUT, 'room must be 1-64 letters, digits, - or _');
       if (rooms.has(room)) throw new StylizeError(ErrorCode.ROOM_TAKEN, `room "${room}" already exists; pick another name`);
-      if (rooms.size >= maxRooms) throw new StylizeError(ErrorCode.TOO_LARGE, 'too many rooms on this server');
+      if (rooms.size >= maxRooms && sweep() === 0) {
+        throw new BusyError(`this server has ${maxRooms} rooms, its limit; try again in a few minutes`, 60);
+      }
       const grant: RoomGrant = { room, publishToken: token(), ...(request.private ? { viewToken: token() } : {}) };
-      rooms.set(room, grant);
+      rooms.set(room, { grant, sockets: 0, idleSince: now() });
       return { ...grant };
     },
     canPublish(room, given) {
-      const grant = rooms.get(room);
-      return grant && same(grant.publishToken, given) ? 'ok' : 'forbidden';
+      const entry = rooms.get(room);
+      return entry && same(entry.grant.publishToken, given) ? 'ok' : 'forbidden';
     },
     canView(room, given) {
-      const grant = rooms.get(room);
-      if (!grant?.viewToken) return 'ok';
-      return same(grant.viewToken, given) || same(grant.publishToken, given) ? 'ok' : 'forbidden';
+      const entry = rooms.get(room);
+      if (!entry?.grant.viewToken) return 'ok';
+      return same(entry.grant.viewToken, given) || same(entry.grant.publishToken, given) ? 'ok' : 'forbidden';
     },
     has: (room) => rooms.has(room),
+    enter(room) {
+      const entry = rooms.get(room);
+      if (entry) entry.sockets++;
+    },
+    leave(room) {
+      const entry = rooms.get(room);
+      if (!entry) return;
+      entry.sockets = Math.max(0, entry.sockets - 1);
+      if (entry.sockets === 0) entry.idleSince = now();
+    },
+    sweep,
+    get size() {
+      return rooms.size;
+    },
+    close() {
+      clearInterval(timer);
+    },
   };
 }

@@ -13,6 +13,13 @@ import type { ServerMessage, StatsMessage } from './protocol.js';
 
 /** Skip a client for a frame while this many frames' worth of bytes are still queued on it. */
 const BACKLOG_FRAMES = 2;
+/**
+ * Text replies (stats, errors) to a client with more than this still queued are dropped: a
+ * client that sends and never reads must not make the server queue answers for it.
+ */
+const MAX_TEXT_BACKLOG = 64 * 1024;
+/** Error texts are short and never carry much of what a client sent. */
+const MAX_ERROR_TEXT = 200;
 
 export interface ClientState {
   /** Frames not sent to this client because its socket was still busy. */
@@ -57,7 +64,7 @@ export function broadcastFrame(room: Room, frame: StylizedFrame, now = performan
       state.skipped++;
       room.skipped++;
       if (now - state.lastSentAt > room.stallMs) {
-        sendJson(socket, { type: 'error', code: ErrorCode.TOO_SLOW, message: `no frame could be sent for ${Math.round(room.stallMs / 1000)} s` });
+        sendError(socket, ErrorCode.TOO_SLOW, `no frame could be sent for ${Math.round(room.stallMs / 1000)} s`);
         socket.close(WsClose.POLICY_VIOLATION, 'too slow to keep up');
         // A socket that does not even take the close frame is cut off.
         setTimeout(() => socket.terminate(), 1000).unref();
@@ -70,8 +77,13 @@ export function broadcastFrame(room: Room, frame: StylizedFrame, now = performan
   }
 }
 
+/** Sends unless the client's connection is already backed up (then the message is dropped). */
 export function sendJson(socket: WebSocket, message: ServerMessage): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount <= MAX_TEXT_BACKLOG) socket.send(JSON.stringify(message));
+}
+
+export function sendError(socket: WebSocket, code: string, message: string): void {
+  sendJson(socket, { type: 'error', code, message: message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT - 1)}…` : message });
 }
 
 /** Stats to everyone, each with their own count of skipped frames. */

@@ -3,41 +3,50 @@
  * (ws in noServer mode, upgraded here). Publishers send JPEG frames and config messages;
  * everyone receives stylized frames and stats. Client bytes never crash the server: bad input
  * gets {"type":"error"} (recoverable) or a close code (abuse), as docs/protocol.md says.
+ *
+ * Nothing a client does can grow this process without bound: messages are capped by size
+ * (viewers may send next to nothing), replies to a client that does not read are dropped like
+ * frames, error texts are short and never echo input, and painting happens elsewhere (the
+ * FrameProcessor: a painter process per stream, at most `maxLiveStreams`).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import type { BackendInfo } from '../engine/backend.js';
-import type { FeatureNetwork } from '../engine/networks/network.js';
 import { ErrorCode, StylizeError, WsClose, wsCloseFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { FrameProcessor } from '../pipeline/frame-processor.js';
 import type { LiveSettings } from '../pipeline/frame-stylizer.js';
+import { clientAddress, type TrustFunction } from '../security/client-address.js';
+import type { OriginPolicy } from '../security/origin-policy.js';
 import type { StyleLibrary } from '../styles/style-library.js';
-import { createLiveSession } from './live-session.js';
+import { createLiveSession, type LiveLimits } from './live-session.js';
 import { decodeFrame, isProtocolError, parseClientMessage, publicConfig } from './protocol.js';
 import { ROOM_NAME, type RoomDirectory } from './room-directory.js';
-import { broadcastFrame, broadcastStats, clientsOf, createRoom, sendJson, track, type Room } from './room.js';
+import { broadcastFrame, broadcastStats, clientsOf, createRoom, sendError, sendJson, track, type Room } from './room.js';
+import { createFloodGuard, createRateCap, MAX_MESSAGES_PER_SECOND } from './rate-guards.js';
+
 const STATS_INTERVAL_MS = 1000;
-/** A publisher sending more than this many messages a second, for 3 seconds running, is flooding. */
-const MAX_MESSAGES_PER_SECOND = 120;
 const HEARTBEAT_MS = 30_000;
+/** Viewers only receive: anything larger than this from one is closed with 1009. */
+const VIEWER_MAX_PAYLOAD = 1024;
+/** Messages a viewer may send (each answered once with an error) before it is closed. */
+const VIEWER_MAX_MESSAGES = 10;
 
 export interface SocketServerDeps {
-  network: FeatureNetwork;
-  backend: BackendInfo;
+  processor: FrameProcessor;
   styles: StyleLibrary;
   metrics: Metrics;
   log: Logger;
   defaults: LiveSettings;
+  limits: LiveLimits;
   maxFrameBytes: number;
   directory: RoomDirectory;
-  /** Browser origins allowed besides the page's own (compared with the Host header). */
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
+  trustProxy: TrustFunction;
   maxConnectionsPerIp: number;
   maxPublishFps: number;
   viewerStallMs: number;
-  passthrough: boolean;
 }
 
 export interface SocketServer {
@@ -51,7 +60,8 @@ export interface SocketServer {
 type Role = 'publish' | 'view';
 
 export function createSocketServer(deps: SocketServerDeps): SocketServer {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false });
+  const publishers = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false });
+  const viewers = new WebSocketServer({ noServer: true, maxPayload: VIEWER_MAX_PAYLOAD, perMessageDeflate: false });
   const rooms = new Map<string, Room>();
   const alive = new WeakSet<WebSocket>();
   const perIp = new Map<string, number>();
@@ -65,7 +75,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    for (const socket of wss.clients) {
+    for (const socket of [...publishers.clients, ...viewers.clients]) {
       if (!alive.has(socket)) {
         socket.terminate();
         continue;
@@ -76,8 +86,11 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  function reject(socket: Duplex, status: number, reason: string): void {
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+  function reject(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+    );
   }
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -88,36 +101,30 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     const role = url.searchParams.get('role') ?? 'view';
     if (!ROOM_NAME.test(room)) return reject(socket, 400, 'room must be 1-64 letters, digits, - or _');
     if (role !== 'publish' && role !== 'view') return reject(socket, 400, 'role must be publish or view');
-    if (!originAllowed(request)) return reject(socket, 403, 'origin not allowed');
+    if (!deps.origins.hostAllowed(request.headers.host)) return reject(socket, 403, 'host not allowed');
+    if (!deps.origins.originAllowed(request.headers.origin, request.headers.host)) return reject(socket, 403, 'origin not allowed');
     const token = url.searchParams.get('token') ?? headerValue(request.headers['x-stylize-token']);
     if (role === 'publish' && deps.directory.canPublish(room, token) !== 'ok') {
       return reject(socket, 401, 'publishing needs the room\'s token (POST /api/rooms)');
     }
     if (role === 'view' && deps.directory.canView(room, token) !== 'ok') return reject(socket, 401, 'this room is private');
     if (role === 'publish' && hasLivePublisher(rooms.get(room))) return reject(socket, 409, 'room already has a publisher');
-    const ip = request.socket.remoteAddress ?? 'unknown';
+    // A publisher that replaces its own closing connection takes that stream's place.
+    if (role === 'publish' && !rooms.get(room)?.publisher && !deps.processor.canOpen()) {
+      return reject(socket, 503, 'the server is painting as many live streams as it can; try again later', { 'Retry-After': '30' });
+    }
+    const ip = clientAddress(request, deps.trustProxy);
     if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) return reject(socket, 429, 'too many connections from this address');
-    wss.handleUpgrade(request, socket, head, (ws) => {
+    const server = role === 'publish' ? publishers : viewers;
+    server.handleUpgrade(request, socket, head, (ws) => {
       perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
       ws.once('close', () => {
         const left = (perIp.get(ip) ?? 1) - 1;
         if (left > 0) perIp.set(ip, left);
         else perIp.delete(ip);
       });
-      onConnection(ws, room, role);
+      onConnection(ws, room, role, ip);
     });
-  }
-
-  /** Browsers send Origin: it must be the page's own host or on the allow-list. */
-  function originAllowed(request: IncomingMessage): boolean {
-    const origin = request.headers.origin;
-    if (!origin) return true; // not a browser: tokens and caps still apply
-    try {
-      if (new URL(origin).host === request.headers.host) return true;
-    } catch {
-      return false;
-    }
-    return deps.allowedOrigins.includes(origin);
   }
 
   function roomFor(name: string): Room {
@@ -141,15 +148,16 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     if (!room.publisher && room.viewers.size === 0) rooms.delete(room.name);
   }
 
-  function onConnection(ws: WebSocket, roomName: string, role: Role): void {
+  function onConnection(ws: WebSocket, roomName: string, role: Role, client: string): void {
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
     deps.metrics.connections.inc({ role });
+    deps.directory.enter(roomName);
     const room = roomFor(roomName);
     track(room, ws);
     const log = deps.log.child({ room: roomName, role });
     const error = (code: string, message: string): void => {
-      sendJson(ws, { type: 'error', code, message });
+      sendError(ws, code, message);
       const close = wsCloseFor(code);
       if (close !== undefined) ws.close(close, message.slice(0, 120));
     };
@@ -160,17 +168,26 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         room.publisher.session.close();
         room.publisher = undefined;
       }
+      let stream;
+      try {
+        stream = deps.processor.open(roomName);
+      } catch (e) {
+        // Another stream took the last place between the upgrade check and now.
+        return error(e instanceof StylizeError ? e.code : ErrorCode.INTERNAL, e instanceof Error ? e.message : String(e));
+      }
       const session = createLiveSession({
-        network: deps.network,
+        stream,
+        model: deps.processor.model,
         styles: deps.styles,
         metrics: deps.metrics,
         log,
         defaults: deps.defaults,
+        limits: deps.limits,
         onFrame: (frame) => broadcastFrame(room, frame),
         onError: error,
-        passthrough: deps.passthrough,
       });
       room.publisher = { socket: ws, session };
+      log.info({ client }, 'publisher started');
       const flood = createFloodGuard();
       const frameRate = createRateCap(deps.maxPublishFps);
       ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -186,26 +203,35 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         }
         const message = parseClientMessage(bytes.toString('utf8'));
         if (isProtocolError(message)) return error(message.code, message.message);
-        session.configure(message).catch((e: unknown) =>
-          error(e instanceof StylizeError ? e.code : ErrorCode.BAD_MESSAGE, e instanceof Error ? e.message : String(e)),
+        session.configure(message).then(
+          ({ settings, limited }) => sendJson(ws, { type: 'settings', config: publicConfig(settings), limited }),
+          (e: unknown) => error(e instanceof StylizeError ? e.code : ErrorCode.BAD_MESSAGE, e instanceof Error ? e.message : String(e)),
         );
       });
       sendJson(ws, ready('publish', roomName, session.settings()));
     } else {
       room.viewers.add(ws);
-      ws.on('message', () => error(ErrorCode.BAD_MESSAGE, 'viewers only receive; connect with role=publish to send'));
+      let messages = 0;
+      ws.on('message', () => {
+        messages++;
+        if (messages > VIEWER_MAX_MESSAGES) return error(ErrorCode.FLOOD, 'viewers only receive');
+        error(ErrorCode.BAD_MESSAGE, 'viewers only receive; connect with role=publish to send');
+      });
       sendJson(ws, ready('view', roomName, room.publisher?.session.settings() ?? deps.defaults));
       // Joining mid-stream: the newest frame at once.
       if (room.latest) ws.send(room.latest.message, { binary: true });
     }
 
-    ws.on('error', (e) => log.warn({ err: e }, 'socket error'));
+    ws.on('error', (e) => log.debug({ err: e }, 'socket error'));
     ws.on('close', (code) => {
       deps.metrics.connections.dec({ role });
+      deps.directory.leave(roomName);
       if (role === 'publish' && room.publisher?.socket === ws) {
+        const stats = room.publisher.session.stats(room.viewers.size);
         room.publisher.session.close();
         room.publisher = undefined;
         room.latest = undefined;
+        log.info({ code, framesIn: stats.framesIn, framesOut: stats.framesOut, framesDropped: stats.framesDropped }, 'publisher ended');
       }
       room.viewers.delete(ws);
       forget(room);
@@ -218,9 +244,10 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
       type: 'ready' as const,
       role,
       room,
-      model: deps.network.name,
-      backend: deps.backend.name,
+      model: deps.processor.model,
+      backend: deps.processor.backend,
       config: publicConfig(settings),
+      limits: { maxSize: deps.limits.maxSize, maxSteps: deps.limits.maxSteps },
     };
   }
 
@@ -249,7 +276,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
               }),
           ),
         );
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await Promise.all([publishers, viewers].map((wss) => new Promise<void>((resolve) => wss.close(() => resolve()))));
       })();
       return closing;
     },
@@ -264,36 +291,4 @@ function toBuffer(data: RawData): Buffer {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** At most `perSecond` events in any one-second window. */
-function createRateCap(perSecond: number): { allow(): boolean } {
-  const times: number[] = [];
-  return {
-    allow() {
-      const now = performance.now();
-      while (times.length > 0 && times[0]! <= now - 1000) times.shift();
-      if (times.length >= perSecond) return false;
-      times.push(now);
-      return true;
-    },
-  };
-}
-
-function createFloodGuard(): { tooMany(): boolean } {
-  let windowStart = performance.now();
-  let count = 0;
-  let overSeconds = 0;
-  return {
-    tooMany() {
-      const now = performance.now();
-      if (now - windowStart >= 1000) {
-        overSeconds = count > MAX_MESSAGES_PER_SECOND ? overSeconds + 1 : 0;
-        windowStart = now;
-        count = 0;
-      }
-      count++;
-      return overSeconds >= 3 || count > MAX_MESSAGES_PER_SECOND * 3;
-    },
-  };
 }

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage, encodeImage, probeImage } from '../codec/image-codec.js';
 import type { RgbImage } from '../engine/image.js';
-import { BadInputError, StylizeError, ErrorCode } from '../errors.js';
+import { StylizeError, ErrorCode } from '../errors.js';
 import { drawMosaic, drawRipples, drawStrokes, drawSwirls } from './patterns.js';
 
 export interface StyleInfo {
@@ -33,14 +33,14 @@ const BUILT_IN = [
 ];
 const BUILT_IN_SIZE = 512;
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
-/** Largest upload we decode, in pixels (a 64-megapixel image is not a style, it is an attack). */
-const MAX_UPLOAD_PIXELS = 40_000_000;
 /** Uploads are stored at most this large (long side): plenty for a style at any working size. */
 const MAX_STORED_SIDE = 1024;
 
 export interface StyleLibraryOptions {
   stylesDir: string;
   uploadsDir: string;
+  /** The one pixel limit for decoding an image (default: the server's). */
+  maxImagePixels?: number;
 }
 
 export interface StyleLibrary {
@@ -108,7 +108,7 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
       const key = `${id}@${longSide}/${minShortSide}`;
       let cached = decodedCache.get(key);
       if (!cached) {
-        cached = bytesOf(id).then((bytes) => decodeImage(bytes, { longSide, minShortSide, label: `style ${id}` }));
+        cached = bytesOf(id).then((bytes) => decodeImage(bytes, { longSide, minShortSide, label: `style ${id}`, maxPixels: options.maxImagePixels }));
         cached.catch(() => decodedCache.delete(key));
         if (decodedCache.size > 32) decodedCache.delete(decodedCache.keys().next().value!);
         decodedCache.set(key, cached);
@@ -117,14 +117,12 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
     },
     async add(bytes, originalName) {
       const label = originalName ? `uploaded file ${originalName}` : 'the uploaded file';
-      const { width, height } = await probeImage(bytes, label);
-      if (width * height > MAX_UPLOAD_PIXELS) {
-        throw new BadInputError(`${label} is ${width}×${height}; styles may have at most ${MAX_UPLOAD_PIXELS / 1e6} megapixels`);
-      }
+      // Format (no SVG) and size from the header: a refused upload costs no decode.
+      const { width, height } = await probeImage(bytes, label, options.maxImagePixels);
       const id = `user-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
       // Stored re-encoded as PNG: what is on disk is always a clean image we made ourselves.
       const longSide = Math.min(MAX_STORED_SIDE, Math.max(width, height));
-      const png = await encodeImage(await decodeImage(bytes, { longSide, label }), 'png');
+      const png = await encodeImage(await decodeImage(bytes, { longSide, label, probed: { width, height } }), 'png');
       await mkdir(options.uploadsDir, { recursive: true });
       await writeFile(path.join(options.uploadsDir, `${id}.png`), png);
       return { id, name: 'Your style', url: `/api/styles/${id}/image`, source: 'upload' };

@@ -19,11 +19,15 @@ export class VideoError extends StylizeError {
   }
 }
 
-/** ffmpeg failed on a file we already accepted: the message keeps ffmpeg's last stderr lines. */
+/**
+ * ffmpeg failed on a file we already accepted. The message is for users and says what failed;
+ * ffmpeg's own last stderr lines (paths, versions, internals) are kept in `detail`, for the log.
+ */
 export class FfmpegError extends StylizeError {
+  readonly detail: string;
   constructor(what: string, stderr: string, options?: { cause?: unknown }) {
-    const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-    super(ErrorCode.INTERNAL, `${what} failed${tail ? `: ${tail}` : ''}`, options);
+    super(ErrorCode.INTERNAL, `${what} failed (ffmpeg could not process the video)`, options);
+    this.detail = stderr.trim().split('\n').slice(-3).join(' | ');
   }
 }
 
@@ -116,9 +120,12 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       const rate = video.r_frame_rate && video.r_frame_rate !== '0/0' ? video.r_frame_rate : (video.avg_frame_rate ?? '0/1');
       const fps = parseRate(rate);
       if (!(fps > 0 && fps <= 240)) return reject(new VideoError(`unusable frame rate ${rate}`));
-      const durationS = Number(data.format.duration ?? video.duration ?? 0);
+      const declaredS = Number(data.format.duration ?? video.duration ?? 0);
+      // Frames are counted from the stream's packets, never taken from the container's word:
+      // a Duration field can say 10 s over an hour of frames.
       const counted = Number((video as { nb_read_packets?: string }).nb_read_packets ?? Number.NaN);
-      const frames = Number.isFinite(counted) && counted > 0 ? counted : Math.round(durationS * fps);
+      const frames = Number.isFinite(counted) && counted > 0 ? counted : Math.round(declaredS * fps);
+      const durationS = Math.max(declaredS, frames / fps);
       if (!(frames > 0)) return reject(new VideoError('the video stream has no frames'));
       const declared = Number(video.nb_frames ?? Number.NaN);
       if (Number.isFinite(declared) && declared > frames + 1) {

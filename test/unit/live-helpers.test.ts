@@ -27,24 +27,34 @@ describe('scene cuts', () => {
 });
 
 describe('deadline controller', () => {
-  it('runs all steps at full size until it has measured something', () => {
-    expect(createDeadlineController().plan(10, 256 * 144, 4)).toEqual({ steps: 4, scale: 1 });
+  it('before it has measured anything: the full plan if it is small, else a bounded first frame', () => {
+    // 256×144 × 2 steps is FIRST_FRAME_WORK: all of it.
+    expect(createDeadlineController().plan(100, 256 * 144, 2)).toEqual({ steps: 2, scale: 1 });
+    expect(createDeadlineController().plan(Infinity, 128 * 72, 8)).toEqual({ steps: 8, scale: 1 });
+    // 4 steps at 256×144 is twice that: 2 steps.
+    expect(createDeadlineController().plan(100, 256 * 144, 4)).toEqual({ steps: 2, scale: 1 });
+    // 640×360: 0.75² × 230 400 = 129 600 px > 73 728; 0.5² × 230 400 = 57 600 fits once.
+    expect(createDeadlineController().plan(Infinity, 640 * 360, 10)).toEqual({ steps: 1, scale: 0.5 });
+    expect(createDeadlineController().predict(1000, 1)).toBeUndefined();
   });
 
   it('fits steps into the budget, then gives up resolution', () => {
     const c = createDeadlineController(1); // no smoothing: take each sample as is
     // 1 ms per step per 1000 px, 10 ms overhead.
     c.observe({ steps: 2, pixels: 40_000, stepMs: 40, overheadMs: 10 });
-    // 10 fps → 100 ms − 10 overhead = 90 ms; at 40k px a step is 40 ms → 2 steps.
-    expect(c.plan(10, 40_000, 4)).toEqual({ steps: 2, scale: 1 });
-    // 20 fps → 40 ms: one step at full size is 40 > 40? No: exactly 40 → 1 step.
-    expect(c.plan(20, 40_000, 4)).toEqual({ steps: 1, scale: 1 });
-    // 30 fps → 23.3 ms: full (40) and 0.75² (22.5 → 1 step) → scale 0.75.
-    expect(c.plan(30, 40_000, 4)).toEqual({ steps: 1, scale: 0.75 });
+    // 100 ms − 10 overhead = 90 ms; at 40k px a step is 40 ms → 2 steps.
+    expect(c.plan(100, 40_000, 4)).toEqual({ steps: 2, scale: 1 });
+    // 50 ms → 40: exactly one step at full size.
+    expect(c.plan(50, 40_000, 4)).toEqual({ steps: 1, scale: 1 });
+    // 33.3 ms → 23.3: full (40) and 0.75² (22.5 → 1 step) → scale 0.75.
+    expect(c.plan(1000 / 30, 40_000, 4)).toEqual({ steps: 1, scale: 0.75 });
     // Impossible budgets bottom out at a quarter size, one step.
-    expect(c.plan(200, 40_000, 4)).toEqual({ steps: 1, scale: 0.25 });
-    // Never more steps than configured.
-    expect(c.plan(1, 40_000, 3)).toEqual({ steps: 3, scale: 1 });
+    expect(c.plan(5, 40_000, 4)).toEqual({ steps: 1, scale: 0.25 });
+    // Never more steps than configured; no budget: the full plan.
+    expect(c.plan(1000, 40_000, 3)).toEqual({ steps: 3, scale: 1 });
+    expect(c.plan(Infinity, 40_000, 7)).toEqual({ steps: 7, scale: 1 });
+    // What the full plan would cost: 10 + 3 × 40.
+    expect(c.predict(40_000, 3)).toBeCloseTo(130, 6);
   });
 });
 

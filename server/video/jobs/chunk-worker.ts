@@ -11,7 +11,7 @@ import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { loadNetwork } from '../../engine/networks/load-network.js';
 import { createStylizer } from '../../engine/stylizer.js';
 import { createSceneCutDetector } from '../../pipeline/scene-cut.js';
-import { decodeRgbFrames, encodeH264, type FrameSink } from '../ffmpeg.js';
+import { FfmpegError, decodeRgbFrames, encodeH264, type FrameSink } from '../ffmpeg.js';
 import type { ChunkTask, FromWorker, ToWorker } from './worker-protocol.js';
 
 const PREVIEW_EVERY_MS = 1000;
@@ -26,10 +26,12 @@ function send(message: FromWorker): void {
 
 process.on('message', (message: ToWorker) => {
   queue = queue.then(() => handle(message)).catch((error: unknown) => {
+    const detail = error instanceof FfmpegError ? error.detail : undefined;
     send({
       type: 'error',
       ...(message.type === 'chunk' ? { jobId: message.jobId, chunk: message.chunk.index } : {}),
       message: error instanceof Error ? error.message : String(error),
+      ...(detail ? { detail } : {}),
     });
   });
 });

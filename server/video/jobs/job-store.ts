@@ -43,6 +43,10 @@ export interface Job {
   framesDone: number;
   framesTotal: number;
   error?: string;
+  /** The address the job came from (per-client quotas); never shown. */
+  client?: string;
+  /** Set while the finished chunks are put together with the audio. */
+  stage?: 'assembling';
 }
 
 export const INPUT_FILE = 'input';
@@ -53,7 +57,7 @@ export const PREVIEW_FILE = 'preview.jpg';
 export interface JobStore {
   readonly root: string;
   dir(id: string): string;
-  create(fields: Pick<Job, 'inputName' | 'styleName' | 'options'>): Promise<Job>;
+  create(fields: Pick<Job, 'inputName' | 'styleName' | 'options' | 'client'>): Promise<Job>;
   save(job: Job): Promise<void>;
   load(id: string): Promise<Job | undefined>;
   all(): Promise<Job[]>;
@@ -100,7 +104,13 @@ export function createJobStore(dataDir: string): JobStore {
       await mkdir(path.join(dir(id), 'chunks'), { recursive: true });
       const now = new Date().toISOString();
       const job: Job = { id, status: 'queued', createdAt: now, updatedAt: now, chunksDone: [], framesDone: 0, framesTotal: 0, ...fields };
-      await save(job);
+      try {
+        await save(job);
+      } catch (error) {
+        // A full disk, say: no half-made job may stay behind.
+        await rm(dir(id), { recursive: true, force: true }).catch(() => undefined);
+        throw error;
+      }
       return job;
     },
     save,

@@ -1,14 +1,41 @@
 /**
  * A few chunk worker processes (each its own tfjs backend), started on first use, reused across
- * jobs, one task at a time each. A crashed worker fails its task and is replaced on demand.
+ * jobs, one task at a time each. A crashed worker fails its task with WorkerCrashedError (the
+ * runner retries those) and is replaced on demand.
+ *
+ * Fair between jobs: a free worker goes to the waiting chunk whose job has the fewest chunks
+ * running, so one user's long job never holds every worker while a short one waits. Workers run
+ * at a lower CPU priority than the server and its live painters: a video can wait, a live stream
+ * cannot.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../paths.js';
 import type { ChunkTask, FromWorker, WorkerInit } from './worker-protocol.js';
 
 /** Compiled entry (npm install builds it; tests build it in their global setup). */
 export const WORKER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'video', 'jobs', 'chunk-worker.js');
+/** Unix niceness of worker processes (0 is the server's; higher yields the CPU to it). */
+const WORKER_NICENESS = 10;
+
+/** The worker process died while it had the task (killed, out of memory, crashed). */
+export class WorkerCrashedError extends Error {
+  constructor(reason: string) {
+    super(`chunk worker exited (${reason})`);
+    this.name = 'WorkerCrashedError';
+  }
+}
+
+/** The worker reported a failure of the task itself; `detail` is for the log only. */
+export class ChunkFailedError extends Error {
+  readonly detail: string | undefined;
+  constructor(message: string, detail?: string) {
+    super(message);
+    this.name = 'ChunkFailedError';
+    this.detail = detail;
+  }
+}
 
 interface Slot {
   child: ChildProcess;
@@ -22,17 +49,31 @@ export interface WorkerPool {
   run(task: ChunkTask, onProgress: (framesKept: number) => void): Promise<number>;
   /** Kills the workers running chunks of this job (their tasks reject). */
   abortJob(jobId: string): void;
+  /** Process ids of the running workers (for tests and benches). */
+  pids(): number[];
   close(): Promise<void>;
+}
+
+interface Waiter {
+  jobId: string;
+  order: number;
+  wake: () => void;
 }
 
 export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>): WorkerPool {
   const slots: (Slot | undefined)[] = Array.from({ length: count }, () => undefined);
-  const waiting: (() => void)[] = [];
+  const waiting: Waiter[] = [];
   const aborted = new Set<string>();
+  let order = 0;
   let closed = false;
 
   function spawn(i: number): Slot {
     const child = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    try {
+      if (child.pid !== undefined) os.setPriority(child.pid, WORKER_NICENESS);
+    } catch {
+      // Not permitted here (some containers): workers then share the CPU equally.
+    }
     let onReady: () => void = () => undefined;
     let onFail: (e: Error) => void = () => undefined;
     const slot: Slot = {
@@ -51,11 +92,11 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       if (!current) return;
       if (message.type === 'progress') current.onProgress(message.framesKept);
       else if (message.type === 'done') finish(slot, () => current.resolve(message.frames));
-      else if (message.type === 'error') finish(slot, () => current.reject(new Error(message.message)));
+      else if (message.type === 'error') finish(slot, () => current.reject(new ChunkFailedError(message.message, message.detail)));
     });
     child.on('exit', (code, signal) => {
       slots[i] = undefined;
-      const reason = new Error(`chunk worker exited (${signal ?? code})`);
+      const reason = new WorkerCrashedError(signal ?? String(code));
       onFail(reason);
       if (slot.task) {
         const t = slot.task;
@@ -75,27 +116,44 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
     wake();
   }
 
-  function wake(): void {
-    waiting.shift()?.();
+  function runningFor(jobId: string): number {
+    return slots.filter((s) => s?.task?.task.jobId === jobId).length;
   }
 
-  async function acquire(): Promise<Slot> {
+  /** The waiter whose job has the fewest chunks running (the earliest among equals) goes next. */
+  function wake(): void {
+    if (waiting.length === 0) return;
+    let best = 0;
+    for (let i = 1; i < waiting.length; i++) {
+      const a = waiting[i]!;
+      const b = waiting[best]!;
+      const [ra, rb] = [runningFor(a.jobId), runningFor(b.jobId)];
+      if (ra < rb || (ra === rb && a.order < b.order)) best = i;
+    }
+    waiting.splice(best, 1)[0]!.wake();
+  }
+
+  async function acquire(jobId: string): Promise<Slot> {
+    const myOrder = order++;
+    let chosen = false;
     for (;;) {
       if (closed) throw new Error('worker pool closed');
-      const free = slots.findIndex((s) => s === undefined || !s.busy);
+      // A free worker goes straight to a chunk only when nobody else waits (or wake() chose it).
+      const free = chosen || waiting.length === 0 ? slots.findIndex((s) => s === undefined || !s.busy) : -1;
       if (free !== -1) {
         const slot = slots[free] ?? (slots[free] = spawn(free));
         slot.busy = true;
         return slot;
       }
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      await new Promise<void>((resolve) => waiting.push({ jobId, order: myOrder, wake: resolve }));
+      chosen = true;
     }
   }
 
   return {
     size: count,
     async run(task, onProgress) {
-      const slot = await acquire();
+      const slot = await acquire(task.jobId);
       if (aborted.has(task.jobId)) {
         // The job was canceled while this chunk waited for a worker.
         slot.busy = false;
@@ -125,6 +183,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       aborted.add(jobId);
       for (const slot of slots) if (slot?.task?.task.jobId === jobId) slot.child.kill('SIGKILL');
     },
+    pids: () => slots.flatMap((s) => (s?.child.pid !== undefined ? [s.child.pid] : [])),
     async close() {
       closed = true;
       await Promise.all(
@@ -133,11 +192,13 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
             ? new Promise<void>((resolve) => {
                 slot.child.once('exit', () => resolve());
                 slot.child.kill('SIGTERM');
+                // A worker in the middle of a tfjs step may not get to its handlers: make sure.
+                setTimeout(() => slot.child.kill('SIGKILL'), 2000).unref();
               })
             : undefined,
         ),
       );
-      for (const w of waiting.splice(0)) w();
+      for (const w of waiting.splice(0)) w.wake();
     },
   };
 }

@@ -35,4 +35,5 @@ export type FromWorker =
   | { type: 'ready'; backend: string; model: string }
   | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
   | { type: 'done'; jobId: string; chunk: number; frames: number }
-  | { type: 'error'; jobId?: string; chunk?: number; message: string };
+  /** `message` is shown to users; `detail` (ffmpeg's own words, say) goes to the log only. */
+  | { type: 'error'; jobId?: string; chunk?: number; message: string; detail?: string };

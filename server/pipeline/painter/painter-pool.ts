@@ -1,0 +1,188 @@
+/**
+ * Painter processes for live streams: one per stream (its memory goes when the stream ends),
+ * at most `maxStreams` at once (more are refused with BusyError), one started ahead so a new
+ * stream paints at once. Streams paint in turns (paint-turns.ts) within a budget; a frame that
+ * overruns `maxFrameMs` is abandoned and its painter replaced, and the stream goes on cold, with
+ * the cautious first-frame plan. A painter that grew past `maxPainterRss` is replaced between
+ * frames. `close()` kills every painter and is safe twice.
+ */
+import { BusyError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { FrameProcessor, StreamProcessor } from '../frame-processor.js';
+import type { LiveSettings } from '../frame-stylizer.js';
+import type { IncomingFrame, StylizedFrame } from '../frame.js';
+import type { PaintTurns, Turn } from '../paint-turns.js';
+import type { PainterInfo, PainterInit } from './painter-protocol.js';
+import { PainterState, startPainter, type PainterProcess } from './painter-process.js';
+
+export interface PainterPoolOptions {
+  init: Omit<PainterInit, 'type'>;
+  turns: PaintTurns;
+  maxStreams: number;
+  /** Hard limit for one frame, ms. */
+  maxFrameMs: number;
+  /** A painter above this resident size is replaced after its frame, bytes. */
+  maxPainterRss?: number;
+  log: Logger;
+  /** Called when a frame is abandoned (metrics). */
+  onAbandoned?: () => void;
+}
+
+export interface PainterPool extends FrameProcessor {
+  /** The first painter's backend and network (start-up fails if it cannot start). */
+  ready(): Promise<PainterInfo>;
+  /** Painters alive now (open streams + the one started ahead). */
+  readonly processes: number;
+  readonly streams: number;
+}
+
+const DEFAULT_MAX_PAINTER_RSS = 2 * 1024 ** 3;
+/** A painter's first frame may take this many times the hard limit (first runs at a new size allocate and compile). */
+const FIRST_FRAME_ALLOWANCE = 3;
+
+export function createPainterPool(options: PainterPoolOptions): PainterPool {
+  const alive = new Set<PainterProcess>();
+  let spare: PainterProcess | undefined;
+  let info: PainterInfo | undefined;
+  let streams = 0;
+  let closed = false;
+  const maxRss = options.maxPainterRss ?? DEFAULT_MAX_PAINTER_RSS;
+  /** Without a deadline, a frame may take at most this long (half the hard limit). */
+  const softLimitMs = options.maxFrameMs / 2;
+
+  function spawn(): PainterProcess {
+    const painter = startPainter(options.init);
+    alive.add(painter);
+    void painter.exited.then(() => {
+      alive.delete(painter);
+      if (spare === painter) spare = undefined;
+    });
+    painter.ready.then(
+      (i) => {
+        info ??= i;
+      },
+      (error: unknown) => options.log.error({ err: error, pid: painter.pid }, 'painter failed to start'),
+    );
+    return painter;
+  }
+
+  /** Keeps one painter started ahead while there is room for another stream. */
+  function refillSpare(): void {
+    if (closed || spare || streams >= options.maxStreams) return;
+    spare = spawn();
+  }
+
+  function take(): PainterProcess {
+    const taken = spare && spare.state !== PainterState.DEAD ? spare : spawn();
+    spare = undefined;
+    return taken;
+  }
+
+  function openStream(name: string): StreamProcessor {
+    if (closed || streams >= options.maxStreams) {
+      throw new BusyError(`this server paints at most ${options.maxStreams} live streams at once; try again later`, 30);
+    }
+    streams++;
+    let painter = take();
+    let framesOnPainter = 0;
+    /** Frames abandoned in a row: each doubles the hard limit (up to 8×), so a slow machine degrades instead of looping. */
+    let abandoned = 0;
+    refillSpare();
+    const turns = options.turns.join(name);
+    let streamClosed = false;
+    const log = options.log.child({ room: name });
+
+    function current(): PainterProcess {
+      if (painter.state === PainterState.DEAD) {
+        painter = spawn();
+        framesOnPainter = 0;
+      }
+      return painter;
+    }
+
+    /** The hard limit for the next frame: more for a painter's first frame (new sizes allocate). */
+    function hardLimitMs(): number {
+      return options.maxFrameMs * (framesOnPainter === 0 ? FIRST_FRAME_ALLOWANCE : 1) * 2 ** Math.min(abandoned, 3);
+    }
+
+    return {
+      turn: () => turns.acquire(),
+      async process(frame: IncomingFrame, settings: LiveSettings, turn: Turn): Promise<StylizedFrame> {
+        const limitMs = settings.targetFps > 0 ? Math.min(softLimitMs, 1000 / settings.targetFps) : softLimitMs;
+        const started = performance.now();
+        try {
+          const active = current();
+          await active.ready;
+          if (streamClosed) throw new Error('stream closed');
+          const budgetMs = Math.min(turn.budgetMs, limitMs);
+          const granted = performance.now();
+          const report = await active.paint(
+            { seq: frame.seq, timestampMs: frame.timestampMs, jpeg: frame.jpeg, settings, budgetMs },
+            hardLimitMs(),
+          );
+          framesOnPainter++;
+          abandoned = 0;
+          turns.wish(settings.targetFps > 0 ? 1000 / settings.targetFps : report.fullPlanMs, limitMs);
+          if (report.rss > maxRss) {
+            log.warn({ rss: report.rss, pid: active.pid }, 'painter grew too large; replacing it');
+            active.kill();
+          }
+          const { message, fullPlanMs: _plan, rss: _rss, ...rest } = report;
+          return {
+            ...rest,
+            message: Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+            processMs: performance.now() - granted,
+            queueAgeMs: started - frame.receivedAt,
+          };
+        } catch (error) {
+          if ((error as { code?: string }).code === 'FRAME_ABANDONED') {
+            abandoned++;
+            log.warn({ seq: frame.seq, abandonedInARow: abandoned }, 'frame abandoned; painter replaced');
+            options.onAbandoned?.();
+          }
+          throw error;
+        } finally {
+          turn.release();
+        }
+      },
+      close() {
+        if (streamClosed) return;
+        streamClosed = true;
+        turns.leave();
+        painter.kill();
+        streams--;
+        refillSpare();
+      },
+    };
+  }
+
+  return {
+    get backend() {
+      return info?.backend ?? 'starting';
+    },
+    get model() {
+      return info?.model ?? 'starting';
+    },
+    get processes() {
+      return alive.size;
+    },
+    get streams() {
+      return streams;
+    },
+    async ready() {
+      refillSpare();
+      const first = spare ?? spawn();
+      info = await first.ready;
+      return info;
+    },
+    canOpen: () => !closed && streams < options.maxStreams,
+    open: openStream,
+    async close() {
+      if (closed) return;
+      closed = true;
+      const all = [...alive];
+      for (const painter of all) painter.kill();
+      await Promise.all(all.map((p) => p.exited));
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The server's handle on one painter process: start it, send it frames one at a time, and kill
+ * it — when its stream ends, when a frame overruns the hard limit (the only way to stop a tfjs
+ * step in progress), or when the server closes. `kill()` is safe twice.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ErrorCode, StylizeError } from '../../errors.js';
+import { PROJECT_ROOT } from '../../paths.js';
+import type { FromPainter, PainterInfo, PainterInit, PaintedReport, PaintRequest } from './painter-protocol.js';
+
+/** Compiled entry (npm install builds it; tests build it in their global setup). */
+export const PAINTER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'pipeline', 'painter', 'painter-worker.js');
+
+export const PainterState = {
+  STARTING: 'starting',
+  READY: 'ready',
+  DEAD: 'dead',
+} as const;
+export type PainterState = (typeof PainterState)[keyof typeof PainterState];
+
+export class FrameAbandonedError extends StylizeError {
+  constructor(limitMs: number) {
+    super(ErrorCode.FRAME_ABANDONED, `the frame took longer than ${limitMs} ms and was given up; the next frames get a cheaper plan`);
+  }
+}
+
+export class PainterGoneError extends StylizeError {
+  constructor(reason: string) {
+    super(ErrorCode.INTERNAL, `the painter stopped (${reason})`);
+  }
+}
+
+export interface PainterProcess {
+  readonly pid: number | undefined;
+  readonly state: PainterState;
+  /** Resolves once the backend and network are loaded; rejects with the painter's own error. */
+  readonly ready: Promise<PainterInfo>;
+  /** Paints one frame; rejects with FrameAbandonedError (and kills the painter) after `hardLimitMs`. */
+  paint(request: Omit<PaintRequest, 'type' | 'id'>, hardLimitMs: number): Promise<PaintedReport>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  kill(): void;
+}
+
+export function startPainter(init: Omit<PainterInit, 'type'>): PainterProcess {
+  const child: ChildProcess = fork(PAINTER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  let state: PainterState = PainterState.STARTING;
+  let nextId = 1;
+  let pending: { id: number; resolve: (r: PaintedReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  let settleReady: { resolve: (info: PainterInfo) => void; reject: (e: Error) => void } | undefined;
+  const ready = new Promise<PainterInfo>((resolve, reject) => {
+    settleReady = { resolve, reject };
+  });
+  ready.catch(() => undefined); // the pool reports it where it waits
+  let exitReason = 'killed';
+
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      state = PainterState.DEAD;
+      const reason = signal ? `signal ${signal}` : `exit ${code}`;
+      settleReady?.reject(new PainterGoneError(reason));
+      fail(new PainterGoneError(exitReason === 'killed' ? reason : exitReason));
+      resolve();
+    });
+  });
+  child.on('error', () => undefined); // a failed spawn also ends in 'exit'
+
+  function fail(error: Error): void {
+    if (!pending) return;
+    const { reject, timer } = pending;
+    clearTimeout(timer);
+    pending = undefined;
+    reject(error);
+  }
+
+  child.on('message', (message: FromPainter) => {
+    switch (message.type) {
+      case 'ready':
+        state = PainterState.READY;
+        settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
+        settleReady = undefined;
+        return;
+      case 'fatal':
+        exitReason = message.message;
+        settleReady?.reject(new StylizeError(message.code as ErrorCode, message.message));
+        settleReady = undefined;
+        return;
+      case 'painted':
+      case 'failed': {
+        if (!pending || pending.id !== message.id) return; // an answer to a frame already given up
+        const { resolve, reject, timer } = pending;
+        clearTimeout(timer);
+        pending = undefined;
+        if (message.type === 'painted') resolve(message.frame);
+        else reject(new StylizeError(message.code as ErrorCode, message.message));
+      }
+    }
+  });
+
+  const painter: PainterProcess = {
+    get pid() {
+      return child.pid;
+    },
+    get state() {
+      return state;
+    },
+    ready,
+    exited,
+    paint(request, hardLimitMs) {
+      if (state === PainterState.DEAD) return Promise.reject(new PainterGoneError('not running'));
+      if (pending) return Promise.reject(new Error('paint() is already running; frames go one at a time'));
+      const id = nextId++;
+      return new Promise<PaintedReport>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          fail(new FrameAbandonedError(hardLimitMs));
+          painter.kill();
+        }, hardLimitMs);
+        pending = { id, resolve, reject, timer };
+        child.send({ type: 'paint', id, ...request } satisfies PaintRequest);
+      });
+    },
+    kill() {
+      if (state === PainterState.DEAD || child.exitCode !== null || child.signalCode !== null) return;
+      // SIGKILL: a tfjs step cannot be interrupted any other way, and there is nothing to save.
+      child.kill('SIGKILL');
+    },
+  };
+  child.send({ type: 'init', ...init } satisfies PainterInit);
+  return painter;
+}

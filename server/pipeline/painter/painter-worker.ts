@@ -1,0 +1,93 @@
+/**
+ * A live painter process: one per published stream, forked by the painter pool. It owns the
+ * tfjs backend, the network, the stream's stylizer (warm-start state, Adam moments, style
+ * targets) and every decode and encode of the stream's frames, so none of that ever runs on the
+ * server's event loop or in its thread pool. The server kills it when the stream ends, when a
+ * frame overruns the hard limit, or when it grows too large; all its memory goes with it.
+ */
+import { decodeImage, encodeImage } from '../../codec/image-codec.js';
+import { selectBackend } from '../../engine/backend.js';
+import type { RgbImage } from '../../engine/image.js';
+import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
+import { loadNetwork } from '../../engine/networks/load-network.js';
+import { StylizeError, ErrorCode } from '../../errors.js';
+import { createStyleLibrary } from '../../styles/style-library.js';
+import { createFrameStylizer, type FrameStylizer } from '../frame-stylizer.js';
+import type { FromPainter, PainterInit, PaintRequest, ToPainter } from './painter-protocol.js';
+
+/** Error messages go to clients: short, and never an echo of what a client sent. */
+const MAX_MESSAGE = 200;
+
+let frames: FrameStylizer | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function send(message: FromPainter): void {
+  process.send?.(message);
+}
+
+function describe(error: unknown): { code: string; message: string } {
+  const code = error instanceof StylizeError ? error.code : ErrorCode.INTERNAL;
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message };
+}
+
+async function init(message: PainterInit): Promise<void> {
+  try {
+    const backend = await selectBackend({ prefer: message.backend, wasmThreads: message.threads });
+    const { network } = await loadNetwork({ model: message.model, weights: message.weights, modelsDir: message.modelsDir, seed: message.seed });
+    const styles = createStyleLibrary({ stylesDir: message.stylesDir, uploadsDir: message.uploadsDir });
+    const stylizer = createStylizer(network, {}, { ownsNetwork: true });
+    await warmUp(stylizer);
+    frames = createFrameStylizer({
+      stylizer,
+      minSide: network.minSide,
+      styleImage: (id, longSide) => styles.decoded(id, longSide, network.minSide),
+      maxImagePixels: message.maxImagePixels,
+    });
+    send({ type: 'ready', backend: backend.name, threads: backend.threads, model: network.name, description: network.description });
+  } catch (error) {
+    send({ type: 'fatal', ...describe(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  }
+}
+
+/**
+ * One cold and one flow-following frame on a tiny picture before saying ready: the first run of
+ * each kernel compiles and allocates (seconds on a slow machine), and that must not count against
+ * a stream's first frame.
+ */
+async function warmUp(stylizer: Stylizer): Promise<void> {
+  const tiny = (seed: number): RgbImage => {
+    const data = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * seed) % 251;
+    return { width: 64, height: 64, data };
+  };
+  stylizer.setStyle([{ image: tiny(37) }]);
+  await stylizer.stylizeFrame(tiny(11), { steps: 1 });
+  await stylizer.stylizeFrame(tiny(13), { steps: 1, warmStart: true, motion: 'flow', temporalWeight: 1 });
+  stylizer.reset();
+  await decodeImage(await encodeImage(tiny(7), 'jpeg'));
+}
+
+async function paint(request: PaintRequest): Promise<void> {
+  if (!frames) return send({ type: 'failed', id: request.id, code: ErrorCode.INTERNAL, message: 'painter not initialised' });
+  try {
+    const painted = await frames.process(
+      { seq: request.seq, timestampMs: request.timestampMs, jpeg: request.jpeg, receivedAt: performance.now() },
+      request.settings,
+      request.budgetMs,
+    );
+    const { queueAgeMs: _queued, ...report } = painted;
+    send({ type: 'painted', id: request.id, frame: { ...report, rss: process.memoryUsage.rss() } });
+  } catch (error) {
+    send({ type: 'failed', id: request.id, ...describe(error) });
+  }
+}
+
+process.on('message', (message: ToPainter) => {
+  // One frame at a time, in order: the server sends the next only after this one's answer.
+  queue = queue.then(() => (message.type === 'init' ? init(message) : paint(message)));
+});
+// The server went away (or killed our channel): nothing to paint for.
+process.on('disconnect', () => process.exit(process.exitCode ?? 0));
