@@ -3,6 +3,7 @@
  * stylized stream beside the source, with live stats.
  */
 import { LiveClient, type LiveConfig, type MotionMode } from './live-client.js';
+import { setUpStyleGallery } from './style-gallery.js';
 import { setUpVideoJobs } from './video-job.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -74,7 +75,7 @@ function showConfig(config: LiveConfig): void {
   if (config.motion) $<HTMLSelectElement>('motion').value = config.motion;
 }
 
-let selectedStyle: string | undefined;
+const styles = setUpStyleGallery((id) => client.configure({ style: id }));
 
 function currentConfig(): LiveConfig {
   const config: LiveConfig = {
@@ -85,7 +86,8 @@ function currentConfig(): LiveConfig {
     const value = s.map(Number($<HTMLInputElement>(s.id).value));
     (config as Record<string, unknown>)[s.key] = s.key === 'targetFps' && value === 0 ? null : value;
   }
-  if (selectedStyle) config.style = selectedStyle;
+  const style = styles.selected();
+  if (style) config.style = style;
   return config;
 }
 
@@ -100,46 +102,6 @@ for (const s of sliders) {
 }
 $<HTMLSelectElement>('motion').addEventListener('change', (e) => client.configure({ motion: (e.target as HTMLSelectElement).value as MotionMode }));
 $<HTMLInputElement>('preserve').addEventListener('change', (e) => client.configure({ preserveColors: (e.target as HTMLInputElement).checked }));
-
-async function loadGallery(select?: string): Promise<void> {
-  const styles = (await (await fetch('/api/styles')).json()) as { id: string; name: string; url: string }[];
-  const gallery = $('gallery');
-  gallery.replaceChildren(
-    ...styles.map((style) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.title = style.name;
-      button.setAttribute('role', 'option');
-      button.dataset.style = style.id;
-      const img = document.createElement('img');
-      img.src = style.url;
-      img.alt = style.name;
-      img.loading = 'lazy';
-      button.append(img);
-      button.addEventListener('click', () => chooseStyle(style.id));
-      return button;
-    }),
-  );
-  chooseStyle(select ?? selectedStyle ?? styles[0]?.id);
-}
-
-function chooseStyle(id: string | undefined): void {
-  if (!id) return;
-  selectedStyle = id;
-  for (const b of $('gallery').querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-selected', String(b.dataset.style === id));
-  client.configure({ style: id });
-}
-
-$<HTMLInputElement>('style-upload').addEventListener('change', async (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
-  if (!file) return;
-  const form = new FormData();
-  form.append('image', file);
-  const response = await fetch('/api/styles', { method: 'POST', body: form });
-  const body = (await response.json()) as { id?: string; error?: { message: string } };
-  if (!response.ok || !body.id) return showError(body.error?.message ?? `upload failed (${response.status})`);
-  await loadGallery(body.id);
-});
 
 /** The room this page publishes to: created once (POST /api/rooms), then reused. */
 let grant: { room: string; publishToken: string; viewUrl: string } | undefined;
@@ -163,7 +125,8 @@ async function start(): Promise<void> {
     $('share').hidden = false;
   }
   // Only the chosen style: the other settings start as the server has them (see onReady).
-  client.connect(grant.room, grant.publishToken, selectedStyle ? { style: selectedStyle } : {});
+  const style = styles.selected();
+  client.connect(grant.room, grant.publishToken, style ? { style } : {});
   $<HTMLButtonElement>('stop').disabled = false;
 }
 
@@ -212,12 +175,12 @@ void fetch('/api/config')
   .then((r) => r.json() as Promise<LiveConfig>)
   .then(showConfig)
   .catch(() => undefined);
-void loadGallery().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));
+void styles.load().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));
 
 setUpVideoJobs(() => {
   const c = currentConfig();
   return {
-    style: selectedStyle,
+    style: styles.selected(),
     size: c.size ?? 144,
     stepsPerFrame: c.steps ?? 2,
     contentWeight: c.contentWeight ?? 10,

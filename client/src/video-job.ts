@@ -38,6 +38,10 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
   let events: EventSource | undefined;
   let current: string | undefined;
 
+  // The CSS shows each at twice this width, or the panel's if narrower (a small frame stays crisp).
+  preview.addEventListener('load', () => preview.style.setProperty('--natural-width', `${preview.naturalWidth}px`));
+  result.addEventListener('loadedmetadata', () => result.style.setProperty('--natural-width', `${result.videoWidth}px`));
+
   fileInput.addEventListener('change', () => {
     const file = fileInput.files?.[0];
     $('job-name').textContent = file ? file.name : 'no file chosen';

@@ -1,4 +1,7 @@
-/** The viewer page /watch/<room>: the painted stream full-window, with its stats. */
+/**
+ * The viewer page /watch/<room>: the painted stream fills the window (letterboxed by CSS, which
+ * reads the stream's aspect ratio from --ratio), with the room, status and stats over it.
+ */
 import type { ServerMessage } from '../../server/realtime/protocol.js';
 import { readHeader } from './frame-header.js';
 
@@ -7,6 +10,9 @@ const canvas = $('output') as HTMLCanvasElement;
 const room = decodeURIComponent(location.pathname.split('/').pop() ?? '');
 const token = new URLSearchParams(location.search).get('token');
 $('room-name').textContent = room;
+document.title = `${room} · stylize-live`;
+
+setUpFullscreen($('fullscreen') as HTMLButtonElement);
 
 function connect(): void {
   const url = new URL(`/ws?room=${encodeURIComponent(room)}&role=view${token ? `&token=${encodeURIComponent(token)}` : ''}`, location.href);
@@ -33,6 +39,7 @@ function connect(): void {
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
         canvas.width = bitmap.width;
         canvas.height = bitmap.height;
+        canvas.style.setProperty('--ratio', String(bitmap.width / bitmap.height));
       }
       canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
       bitmap.close();
@@ -45,6 +52,21 @@ function connect(): void {
     // The painter may come back: try again in a few seconds.
     setTimeout(connect, 3000);
   };
+}
+
+/** A full-screen toggle (the button, or a double-click on the stream), where the browser allows it. */
+function setUpFullscreen(button: HTMLButtonElement): void {
+  if (!document.fullscreenEnabled) return;
+  const toggle = (): void => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void document.documentElement.requestFullscreen();
+  };
+  button.hidden = false;
+  button.addEventListener('click', toggle);
+  canvas.addEventListener('dblclick', toggle);
+  document.addEventListener('fullscreenchange', () => {
+    button.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
+  });
 }
 
 connect();

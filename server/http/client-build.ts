@@ -8,7 +8,8 @@ import { PROJECT_ROOT } from '../paths.js';
 
 export const CLIENT_SRC = path.join(PROJECT_ROOT, 'client');
 export const CLIENT_OUT = path.join(PROJECT_ROOT, 'dist', 'client');
-const STATIC_FILES = ['index.html', 'watch.html', 'style.css'];
+// favicon.ico is favicon.svg rasterised at 16, 32 and 48 px: browsers ask for /favicon.ico on their own.
+const STATIC_FILES = ['index.html', 'watch.html', 'style.css', 'favicon.svg', 'favicon.ico'];
 
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;

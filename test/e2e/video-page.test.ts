@@ -47,6 +47,21 @@ describe('video panel', () => {
     expect(progressSeen[0]).toBeGreaterThan(0);
     expect(progressSeen[1]).toBe(1);
     expect(await page.textContent('#job-text')).toMatch(/done · 36\/36 frames · 100 %/);
+    // The preview of a small frame is shown at most at twice its size, not stretched to the panel.
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('#job-preview')!;
+      return !img.hidden && img.complete && img.naturalWidth > 0 && img.style.getPropertyValue('--natural-width') === `${img.naturalWidth}px`;
+    });
+    const preview = await page.$eval('#job-preview', (el) => {
+      const img = el as HTMLImageElement;
+      const box = img.getBoundingClientRect();
+      return { width: box.width, height: box.height, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, panel: img.parentElement!.clientWidth };
+    });
+    expect(preview.naturalHeight).toBe(40); // the job's size, from the page's slider
+    expect(preview.panel).toBeGreaterThan(4 * preview.naturalWidth); // room enough to be blown up, were it not capped
+    expect(preview.width).toBeLessThanOrEqual(2 * preview.naturalWidth);
+    expect(preview.width).toBeGreaterThanOrEqual(preview.naturalWidth);
+    expect(preview.width / preview.height).toBeCloseTo(preview.naturalWidth / preview.naturalHeight, 1);
     // The result plays: it loads, has the clip's length and advances.
     const played = await page.evaluate(async () => {
       const video = document.querySelector<HTMLVideoElement>('#job-result')!;
