@@ -24,6 +24,7 @@ export const ErrorCode = {
   ROOM_TAKEN: 'ROOM_TAKEN',
   NOT_READY: 'NOT_READY',
   TOO_SLOW: 'TOO_SLOW',
+  PORT_IN_USE: 'PORT_IN_USE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -98,7 +99,18 @@ export class DisposedError extends StylizeError {
   }
 }
 
-/** Process exit status for the CLI: 2 for the user's mistakes, 1 for everything else. */
+/** `stylize serve` could not listen: another process holds the port. */
+export class PortInUseError extends StylizeError {
+  constructor(port: number, options?: { cause?: unknown }) {
+    super(ErrorCode.PORT_IN_USE, `port ${port} is already in use; pick another with --port or PORT`, options);
+  }
+}
+
+/**
+ * Process exit status for the CLI: 2 when the command line or its environment must change
+ * (a bad file or value, a port already taken: running the same command again cannot help),
+ * 1 for everything else.
+ */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof StylizeError)) return 1;
   switch (error.code) {
@@ -106,6 +118,7 @@ export function exitCodeFor(error: unknown): number {
     case ErrorCode.NOT_AN_IMAGE:
     case ErrorCode.FILE_NOT_FOUND:
     case ErrorCode.BAD_CONFIG:
+    case ErrorCode.PORT_IN_USE:
       return 2;
     default:
       return 1;
