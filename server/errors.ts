@@ -35,6 +35,7 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** A live frame overran the server's hard time limit and was given up. */
   FRAME_ABANDONED: 'FRAME_ABANDONED',
+  PORT_IN_USE: 'PORT_IN_USE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -146,6 +147,18 @@ export function isNoSpace(error: unknown): boolean {
 }
 
 /** Process exit status for the CLI: 2 for the user's mistakes, 1 for everything else. */
+/** `stylize serve` could not listen: another process holds the port. */
+export class PortInUseError extends StylizeError {
+  constructor(port: number, options?: { cause?: unknown }) {
+    super(ErrorCode.PORT_IN_USE, `port ${port} is already in use; pick another with --port or PORT`, options);
+  }
+}
+
+/**
+ * Process exit status for the CLI: 2 when the command line or its environment must change
+ * (a bad file or value, a port already taken: running the same command again cannot help),
+ * 1 for everything else.
+ */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof StylizeError)) return 1;
   switch (error.code) {
@@ -153,6 +166,7 @@ export function exitCodeFor(error: unknown): number {
     case ErrorCode.NOT_AN_IMAGE:
     case ErrorCode.FILE_NOT_FOUND:
     case ErrorCode.BAD_CONFIG:
+    case ErrorCode.PORT_IN_USE:
       return 2;
     default:
       return 1;

@@ -4,11 +4,12 @@
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, parseStylizeOptions, readEnv } from '../config.js';
 import { BadInputError } from '../errors.js';
-import { decodeImage, writeImage } from '../codec/image-codec.js';
+import { decodeImage, formatForPath, writeImage } from '../codec/image-codec.js';
 import { describeBackend, selectBackend } from '../engine/backend.js';
 import { loadNetwork } from '../engine/networks/load-network.js';
 import { createStylizer, type Init } from '../engine/stylizer.js';
 import { DEFAULT_MODELS_DIR } from '../paths.js';
+import { checkOutputLocation } from './output-file.js';
 import { createProgress } from './progress.js';
 import { numberList, numberOption } from './parse.js';
 
@@ -55,6 +56,9 @@ interface ImageFlags {
 async function runImage(contentPath: string, flags: ImageFlags): Promise<void> {
   const env = readEnv();
   const options = parseStylizeOptions({ ...flags, backend: flags.backend ?? env.backend });
+  // Where the result goes is checked first: a bad -o fails now, not after the painting.
+  formatForPath(flags.output);
+  await checkOutputLocation(flags.output);
   const stylePaths = flags.style.split(',').map((s) => s.trim()).filter(Boolean);
   if (stylePaths.length === 0) throw new BadInputError('--style needs at least one image');
   if (options.styleWeights && options.styleWeights.length !== stylePaths.length) {

@@ -8,11 +8,13 @@ import { exitCodeFor, StylizeError } from '../errors.js';
 import { imageCommand } from './image-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
+import { VERSION } from './version.js';
 import { videoCommand } from './video-command.js';
 
 export function buildProgram(): Command {
   return new Command('stylize')
     .description('neural style transfer (Gatys et al.) for images, live video and video files')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addCommand(serveCommand())

@@ -31,7 +31,8 @@ export function createProgress(label: string, total: number, stream: NodeJS.Writ
   return {
     update(done, detail) {
       const decile = Math.floor((done / Math.max(1, total)) * 10);
-      if (decile !== lastDecile || done === total) {
+      // Deciles only: the last line is printed once, however often the caller reports the end.
+      if (decile !== lastDecile) {
         lastDecile = decile;
         stream.write(`${label} ${done}/${total} ${detail}\n`);
       }

@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, LOG_LEVELS, MODEL_NAMES, SERVER_DEFAULTS, parseServerOptions, readEnv } from '../config.js';
+import { PortInUseError } from '../errors.js';
 import { startServer } from '../main.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR } from '../paths.js';
 import { numberOption } from './parse.js';
@@ -58,7 +59,11 @@ export function serveCommand(): Command {
         env,
         { stylesDir: DEFAULT_STYLES_DIR, dataDir: DEFAULT_DATA_DIR, modelsDir: DEFAULT_MODELS_DIR },
       );
-      const server = await startServer(options);
+      const server = await startServer(options).catch((error: unknown) => {
+        // Node's raw "listen EADDRINUSE …" says neither which flag to change nor how.
+        if ((error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') throw new PortInUseError(options.port, { cause: error });
+        throw error;
+      });
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           server.log.info({ signal }, 'shutting down');

@@ -11,8 +11,9 @@ import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_MODELS_DIR } from '../paths.js';
-import { DEFAULT_VIDEO_LIMITS } from '../video/ffmpeg.js';
+import { DEFAULT_VIDEO_LIMITS, probeVideo } from '../video/ffmpeg.js';
 import { createJobRunner, progressOf } from '../video/jobs/job-runner.js';
+import { checkOutputLocation } from './output-file.js';
 import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
 
@@ -39,6 +40,12 @@ export function videoCommand(): Command {
       const options = parseVideoJobOptions(flags);
       const workers = (flags.workers as number | undefined) ?? os.availableParallelism();
       if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new BadInputError('--workers must be 1–64');
+      // Everything that can be refused is refused before any copy, worker or painting.
+      const output = flags.output as string;
+      if (path.extname(output).toLowerCase() !== '.mp4') throw new BadInputError(`cannot write ${output}: stylize video writes MP4; end the name in .mp4`);
+      await checkOutputLocation(output);
+      // Probed here too (the runner probes its copy) so that messages name the user's file.
+      await probeVideo(input, DEFAULT_VIDEO_LIMITS, input);
       const style = await decodeImage(flags.style as string, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style as string}` });
       const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
       let runner: ReturnType<typeof createJobRunner> | undefined;
@@ -74,23 +81,34 @@ export function videoCommand(): Command {
         );
         const progress = createProgress('frames', job.framesTotal);
         const started = performance.now();
+        // The runner reports every frame painted while still 'running', then puts the MP4
+        // together: that last step gets its own line instead of a frozen progress line.
+        let assembling = false;
         const final = await Promise.race([
           interrupted,
           new Promise<typeof job>((resolve) => {
             runner!.on('update', (update) => {
-            if (update.id !== job.id) return;
-            const fps = update.framesDone / ((performance.now() - started) / 1000);
-            progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
+              if (update.id !== job.id) return;
+              if (!assembling) {
+                const fps = update.framesDone / ((performance.now() - started) / 1000);
+                progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
+              }
+              if (!assembling && update.status === 'running' && update.framesDone >= update.framesTotal) {
+                assembling = true;
+                progress.stop();
+                process.stderr.write(`assembling MP4 ${info.audio ? 'with audio' : '(no audio)'}…\n`);
+              }
               if (update.status === 'done' || update.status === 'failed' || update.status === 'canceled') resolve(update);
             });
           }),
         ]);
         progress.stop();
         if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
-        await copyFile(runner.outputPath(job.id), flags.output as string);
+        await copyFile(runner.outputPath(job.id), output);
         const seconds = (performance.now() - started) / 1000;
+        process.stderr.write(`done: ${output} (${seconds.toFixed(1)} s)\n`);
         process.stdout.write(
-          `${JSON.stringify({ output: flags.output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
+          `${JSON.stringify({ output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
         );
       } finally {
         process.off('SIGINT', interrupt).off('SIGTERM', interrupt);

@@ -9,9 +9,10 @@
  * the whole libuv thread pool from file and socket work (more waiting than that is refused).
  */
 import { access, open, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { SERVER_DEFAULTS } from '../config.js';
-import { BusyError, ErrorCode, FileNotFoundError, NotAnImageError, StylizeError } from '../errors.js';
+import { BadInputError, BusyError, ErrorCode, FileNotFoundError, NotAnImageError, StylizeError } from '../errors.js';
 import type { RgbImage } from '../engine/image.js';
 
 /** The raster formats we decode, as sharp names them. */
@@ -173,12 +174,27 @@ export async function probeImage(
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
-/** Picks the output format from a file name; PNG when the extension says nothing we know. */
-export function formatForPath(path: string): ImageFormat {
-  const ext = path.toLowerCase().split('.').pop();
-  if (ext === 'jpg' || ext === 'jpeg') return 'jpeg';
-  if (ext === 'webp') return 'webp';
-  return 'png';
+/** The formats we write, by file extension: the one list every writer and the CLI check use. */
+export const WRITABLE_IMAGE_EXTENSIONS: Readonly<Record<string, ImageFormat>> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+};
+
+/**
+ * The output format a file name asks for. An extension we cannot write is refused rather than
+ * guessed: PNG bytes in a file named .gif would be a silent lie.
+ */
+export function formatForPath(file: string): ImageFormat {
+  const ext = extname(file).toLowerCase();
+  const format = WRITABLE_IMAGE_EXTENSIONS[ext];
+  if (format) return format;
+  const names = Object.keys(WRITABLE_IMAGE_EXTENSIONS);
+  const choices = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  throw new BadInputError(
+    `cannot write ${file}: ${ext ? `${ext} is not an image format stylize writes` : 'the name has no extension'}; end it in ${choices}`,
+  );
 }
 
 export async function encodeImage(

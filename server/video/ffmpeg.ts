@@ -11,7 +11,7 @@ import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { readEnv } from '../config.js';
-import { ErrorCode, StylizeError } from '../errors.js';
+import { ErrorCode, FileNotFoundError, StylizeError } from '../errors.js';
 
 export class VideoError extends StylizeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -107,13 +107,20 @@ export interface VideoInfo {
   rotation: number;
 }
 
-export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIMITS): Promise<VideoInfo> {
+/** `name`: how to call the file in messages (the user's own path); default "the file". */
+export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIMITS, name?: string): Promise<VideoInfo> {
   findFfmpeg();
   return new Promise((resolve, reject) => {
     ffmpeg.ffprobe(file, ['-protocol_whitelist', 'file', '-count_packets'], (error, data) => {
-      if (error) return reject(new VideoError('not a video file that can be read (ffprobe could not open it)', { cause: error }));
+      if (error) {
+        if (!existsSync(file)) return reject(new FileNotFoundError(name ?? file));
+        return reject(new VideoError('not a video file that can be read (ffprobe could not open it)', { cause: error }));
+      }
       const formatName = data.format.format_name ?? '';
       const demuxer = ALLOWED_FORMATS[formatName];
+      if (!demuxer && isImageFormat(formatName)) {
+        return reject(new VideoError(`${name ?? 'the file'} is an image, not a video: give a video file (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)`));
+      }
       if (!demuxer) return reject(new VideoError(`"${formatName}" is not an accepted video container (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)`));
       const video = data.streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
       if (!video?.width || !video.height) return reject(new VideoError('the file has no video stream'));
@@ -151,6 +158,11 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       });
     });
   });
+}
+
+/** ffprobe's still-image demuxers: image2, image2pipe, jpeg_pipe, png_pipe, webp_pipe, gif, … */
+function isImageFormat(formatName: string): boolean {
+  return /^(image2|image2pipe|gif|apng|ico|jpegxl_anim)$|_pipe$/.test(formatName);
 }
 
 function parseRate(rate: string): number {

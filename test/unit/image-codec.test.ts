@@ -71,7 +71,9 @@ describe('encodeImage', () => {
     expect(formatForPath('x.JPG')).toBe('jpeg');
     expect(formatForPath('x.webp')).toBe('webp');
     expect(formatForPath('x.png')).toBe('png');
-    expect(formatForPath('x')).toBe('png');
+    expect(formatForPath('x.jpeg')).toBe('jpeg');
+    expect(() => formatForPath('x.gif')).toThrow(/cannot write x\.gif: \.gif is not an image format .*\.png, \.jpg, \.jpeg or \.webp/);
+    expect(() => formatForPath('x')).toThrow(/cannot write x: the name has no extension/);
     const png = await encodeImage(scene, 'png');
     expect((await sharp(png).metadata()).format).toBe('png');
     expect((await decodeImage(png)).data).toEqual(scene.data);
