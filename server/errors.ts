@@ -35,6 +35,8 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** A live frame overran the server's hard time limit and was given up. */
   FRAME_ABANDONED: 'FRAME_ABANDONED',
+  /** One live frame could not be painted (its painter stopped); the stream goes on. */
+  FRAME_FAILED: 'FRAME_FAILED',
   PORT_IN_USE: 'PORT_IN_USE',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -227,6 +229,7 @@ export function wsCloseFor(code: string): number | undefined {
     case ErrorCode.UNKNOWN_TYPE:
     case ErrorCode.UNKNOWN_STYLE:
     case ErrorCode.FRAME_ABANDONED:
+    case ErrorCode.FRAME_FAILED:
       return undefined;
     case ErrorCode.TOO_LARGE:
       return WsClose.MESSAGE_TOO_BIG;

@@ -6,7 +6,10 @@ import { BACKEND_NAMES, LOG_LEVELS, MODEL_NAMES, SERVER_DEFAULTS, parseServerOpt
 import { PortInUseError } from '../errors.js';
 import { startServer } from '../main.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR } from '../paths.js';
-import { numberOption } from './parse.js';
+import { byteSizeOption, durationOption, listOption, numberOption } from './parse.js';
+
+/** SIGTERM/SIGINT always end the process within this long. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -29,6 +32,22 @@ export function serveCommand(): Command {
     .option('--max-connections-per-ip <n>', `WebSocket connections per address (default ${SERVER_DEFAULTS.maxConnectionsPerIp})`, numberOption)
     .option('--max-publish-fps <n>', `frames a publisher may send per second (default ${SERVER_DEFAULTS.maxPublishFps})`, numberOption)
     .option('--viewer-stall-ms <ms>', `drop a viewer that could take no frame for this long (default ${SERVER_DEFAULTS.viewerStallMs})`, numberOption)
+    // Server-side budgets: what any one client may make the server do.
+    .option('--max-live-size <px>', `largest live size a publisher may ask for; more is clamped (default ${SERVER_DEFAULTS.maxLiveSize})`, numberOption)
+    .option('--max-live-steps <n>', `most steps per live frame a publisher may ask for (default ${SERVER_DEFAULTS.maxLiveSteps})`, numberOption)
+    .option('--max-frame-ms <ms>', `hard limit for one live frame; its painter is replaced (default ${SERVER_DEFAULTS.maxFrameMs})`, numberOption)
+    .option('--max-live-streams <n>', `live streams painted at once; more get 503 (default ${SERVER_DEFAULTS.maxLiveStreams})`, numberOption)
+    .option('--max-image-pixels <n>', `largest image decoded: frames, styles (default ${SERVER_DEFAULTS.maxImagePixels})`, numberOption)
+    .option('--max-rooms <n>', `rooms at once (default ${SERVER_DEFAULTS.maxRooms})`, numberOption)
+    .option('--room-idle <duration>', 'forget a room nobody used for this long (default 10m)', durationOption)
+    .option('--rooms-per-minute <n>', `rooms one client may create a minute (default ${SERVER_DEFAULTS.roomsPerMinute})`, numberOption)
+    .option('--job-retention <duration>', 'delete ended video jobs and their files after this long (default 24h)', durationOption)
+    .option('--max-job-cost <n>', `largest video job in megapixel-steps: frames × working megapixels × steps (default ${SERVER_DEFAULTS.maxJobCost})`, numberOption)
+    .option('--max-jobs-per-client <n>', `video jobs one client may have waiting or running (default ${SERVER_DEFAULTS.maxJobsPerClient})`, numberOption)
+    .option('--max-queued-jobs <n>', `video jobs waiting or running in all; more get 503 (default ${SERVER_DEFAULTS.maxQueuedJobs})`, numberOption)
+    .option('--min-free-disk <size>', 'refuse uploads that would leave less free on the data disk (default 256M)', byteSizeOption)
+    .option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or its addresses/subnets (Express "trust proxy"; default false)')
+    .option('--allowed-hosts <list>', 'comma-separated Host names the server answers to (a DNS-rebinding guard; default any)')
     .addOption(new Option('--engine <engine>', 'passthrough returns frames unpainted (fan-out load tests)').choices(['stylize', 'passthrough']).hideHelp())
     .addOption(new Option('--log-level <level>', 'pino log level').choices([...LOG_LEVELS]))
     .action(async (flags: Record<string, unknown>) => {
@@ -47,7 +66,22 @@ export function serveCommand(): Command {
           targetFps: flags.targetFps,
           maxFrameBytes: flags.maxFrameBytes,
           workers: flags.workers,
-          allowedOrigins: typeof flags.allowedOrigins === 'string' ? flags.allowedOrigins.split(',').map((o) => o.trim()).filter(Boolean) : undefined,
+          allowedOrigins: typeof flags.allowedOrigins === 'string' ? listOption(flags.allowedOrigins) : undefined,
+          allowedHosts: typeof flags.allowedHosts === 'string' ? listOption(flags.allowedHosts) : undefined,
+          maxLiveSize: flags.maxLiveSize,
+          maxLiveSteps: flags.maxLiveSteps,
+          maxFrameMs: flags.maxFrameMs,
+          maxLiveStreams: flags.maxLiveStreams,
+          maxImagePixels: flags.maxImagePixels,
+          maxRooms: flags.maxRooms,
+          roomIdleMs: typeof flags.roomIdle === 'number' ? Math.round(flags.roomIdle * 1000) : undefined,
+          roomsPerMinute: flags.roomsPerMinute,
+          jobRetentionS: flags.jobRetention,
+          maxJobCost: flags.maxJobCost,
+          maxJobsPerClient: flags.maxJobsPerClient,
+          maxQueuedJobs: flags.maxQueuedJobs,
+          minFreeBytes: flags.minFreeDisk,
+          trustProxy: flags.trustProxy,
           maxConnectionsPerIp: flags.maxConnectionsPerIp,
           maxPublishFps: flags.maxPublishFps,
           viewerStallMs: flags.viewerStallMs,
@@ -65,12 +99,24 @@ export function serveCommand(): Command {
         throw error;
       });
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string): void => {
+          if (stopping) {
+            // A second signal: the operator means it.
+            server.log.warn({ signal }, 'second signal: exiting now');
+            process.exit(1);
+          }
+          stopping = true;
           server.log.info({ signal }, 'shutting down');
+          // Whatever is still running (a stuck decode, a child that ignores us), the process ends.
+          setTimeout(() => {
+            server.log.error({ afterMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting anyway');
+            process.exit(1);
+          }, SHUTDOWN_TIMEOUT_MS);
           void server.close().then(resolve);
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
       });
     });
 }

@@ -86,8 +86,8 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
               if (closed) return EMPTY;
               deps.metrics.frameErrors.inc();
               const code = frameErrorCode(error);
-              if (code === ErrorCode.INTERNAL) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
-              deps.onError(code, code === ErrorCode.INTERNAL ? 'the frame could not be painted' : (error as Error).message);
+              if (code === ErrorCode.FRAME_FAILED) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
+              deps.onError(code, code === ErrorCode.FRAME_FAILED ? 'the frame could not be painted; the next one will be' : (error as Error).message);
               return EMPTY;
             }),
           ),
@@ -165,18 +165,17 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
   };
 }
 
-/** The code a publisher sees for a frame that failed. */
+/** The code a publisher sees for a frame that failed: never one that closes the stream. */
 function frameErrorCode(error: unknown): string {
-  if (!(error instanceof StylizeError)) return ErrorCode.INTERNAL;
+  if (!(error instanceof StylizeError)) return ErrorCode.FRAME_FAILED;
   switch (error.code) {
     case ErrorCode.NOT_AN_IMAGE:
     case ErrorCode.TOO_LARGE:
       return ErrorCode.BAD_FRAME;
     case ErrorCode.UNKNOWN_STYLE:
     case ErrorCode.FRAME_ABANDONED:
-    case ErrorCode.BUSY:
       return error.code;
     default:
-      return ErrorCode.INTERNAL;
+      return ErrorCode.FRAME_FAILED;
   }
 }

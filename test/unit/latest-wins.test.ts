@@ -68,4 +68,36 @@ describe('latestWins', () => {
       expectObservable(cold(' a-b-c').pipe(latestWins(project))).toBe('a--#', undefined, new Error('boom'));
     });
   });
+
+  it('with a gate: waits for it, then takes the newest value (older ones are dropped meanwhile)', async () => {
+    const { Subject, from } = await import('rxjs');
+    const input = new Subject<number>();
+    const dropped: number[] = [];
+    const ran: number[] = [];
+    let open: ((ticket: string) => void) | undefined;
+    const released: string[] = [];
+    const gate = {
+      acquire: () => new Promise<string>((resolve) => (open = resolve)),
+      release: (ticket: string) => released.push(ticket),
+    };
+    const out: number[] = [];
+    const done = new Promise<void>((resolve) =>
+      input
+        .pipe(latestWins((v: number, ticket: string) => from(Promise.resolve(v * 10).then((r) => (ran.push(v), gate.release(ticket), r))), (v) => dropped.push(v), gate))
+        .subscribe({ next: (v) => out.push(v), complete: resolve }),
+    );
+    input.next(1);
+    input.next(2);
+    input.next(3); // all three arrive while the stream waits for its turn
+    open!('t1');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(ran).toEqual([3]);
+    expect(dropped).toEqual([1, 2]);
+    input.next(4);
+    input.complete();
+    open!('t2');
+    await done;
+    expect(out).toEqual([30, 40]);
+    expect(released).toEqual(['t1', 't2']);
+  });
 });

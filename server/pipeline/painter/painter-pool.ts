@@ -13,7 +13,7 @@ import type { LiveSettings } from '../frame-stylizer.js';
 import type { IncomingFrame, StylizedFrame } from '../frame.js';
 import type { PaintTurns, Turn } from '../paint-turns.js';
 import type { PainterInfo, PainterInit } from './painter-protocol.js';
-import { PainterState, startPainter, type PainterProcess } from './painter-process.js';
+import { PainterGoneError, PainterState, startPainter, type PainterProcess } from './painter-process.js';
 
 export interface PainterPoolOptions {
   init: Omit<PainterInit, 'type'>;
@@ -61,7 +61,10 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
       (i) => {
         info ??= i;
       },
-      (error: unknown) => options.log.error({ err: error, pid: painter.pid }, 'painter failed to start'),
+      (error: unknown) => {
+        // A painter killed before it was ready (a closing stream or server) did not fail.
+        if (!closed && !(error instanceof PainterGoneError)) options.log.error({ err: error, pid: painter.pid }, 'painter failed to start');
+      },
     );
     return painter;
   }
@@ -92,10 +95,12 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
     let streamClosed = false;
     const log = options.log.child({ room: name });
 
+    /** The stream's painter; a dead one is replaced by the one started ahead (warm), if any. */
     function current(): PainterProcess {
       if (painter.state === PainterState.DEAD) {
-        painter = spawn();
+        painter = take();
         framesOnPainter = 0;
+        refillSpare();
       }
       return painter;
     }

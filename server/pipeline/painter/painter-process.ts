@@ -15,6 +15,7 @@ export const PAINTER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'pipeline
 export const PainterState = {
   STARTING: 'starting',
   READY: 'ready',
+  /** Killed (or exited): it takes no more frames, even before its exit is reported. */
   DEAD: 'dead',
 } as const;
 export type PainterState = (typeof PainterState)[keyof typeof PainterState];
@@ -121,7 +122,11 @@ export function startPainter(init: Omit<PainterInit, 'type'>): PainterProcess {
       });
     },
     kill() {
-      if (state === PainterState.DEAD || child.exitCode !== null || child.signalCode !== null) return;
+      if (state === PainterState.DEAD) return;
+      state = PainterState.DEAD;
+      settleReady?.reject(new PainterGoneError('killed'));
+      settleReady = undefined;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       // SIGKILL: a tfjs step cannot be interrupted any other way, and there is nothing to save.
       child.kill('SIGKILL');
     },

@@ -17,7 +17,7 @@ import type { ChunkTask, FromWorker, WorkerInit } from './worker-protocol.js';
 /** Compiled entry (npm install builds it; tests build it in their global setup). */
 export const WORKER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'video', 'jobs', 'chunk-worker.js');
 /** Unix niceness of worker processes (0 is the server's; higher yields the CPU to it). */
-const WORKER_NICENESS = 10;
+const WORKER_NICENESS = 5;
 
 /** The worker process died while it had the task (killed, out of memory, crashed). */
 export class WorkerCrashedError extends Error {
