@@ -10,8 +10,10 @@ export interface LiveClientEvents {
   onStatus(state: 'connecting' | 'live' | 'closed' | 'error', text: string): void;
   onStats(stats: StatsMessage, latencyMs: number | undefined): void;
   onError(message: string): void;
-  /** The server's settings in force, to show on the controls. */
-  onReady(model: string, config: LiveConfig): void;
+  /** The server's settings in force, to show on the controls, and its limits on them. */
+  onReady(model: string, config: LiveConfig, limits: { maxSize: number; maxSteps: number } | undefined): void;
+  /** The server clamped settings we asked for (what was asked, what is used). */
+  onLimited(limited: Record<string, { asked: number; used: number }>): void;
 }
 
 /** How warm starts follow the video (the server's MOTION_MODES). */
@@ -105,7 +107,10 @@ export class LiveClient {
       else if (message.type === 'error') this.events.onError(`${message.code}: ${message.message}`);
       else if (message.type === 'ready') {
         this.size = message.config.size;
-        this.events.onReady(message.model, { ...message.config, style: message.config.style ?? undefined });
+        this.events.onReady(message.model, { ...message.config, style: message.config.style ?? undefined }, message.limits);
+      } else if (message.type === 'settings') {
+        this.size = message.config.size;
+        if (Object.keys(message.limited).length > 0) this.events.onLimited(message.limited);
       }
       return;
     }

@@ -27,9 +27,18 @@ const client = new LiveClient(video, output, {
     status.textContent = text;
     if (state === 'error') showError(`Connection closed: ${text}`);
   },
-  onReady(model, config) {
+  onReady(model, config, limits) {
     $('model').textContent = `· ${model}`;
+    // The sliders go no further than this server allows.
+    if (limits) {
+      $<HTMLInputElement>('size').max = String(limits.maxSize);
+      $<HTMLInputElement>('steps').max = String(limits.maxSteps);
+    }
     showConfig(config);
+  },
+  onLimited(limited) {
+    const said = Object.entries(limited).map(([field, { asked, used }]) => `${field} ${asked} is over this server's limit; using ${used}`);
+    showError(said.join('; '));
   },
   onStats(stats, latency) {
     $('stat-out').textContent = stats.outputFps.toFixed(1);

@@ -86,11 +86,8 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  function reject(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
-    );
+  function reject(socket: Duplex, status: number, reason: string): void {
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
   }
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -109,10 +106,6 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     }
     if (role === 'view' && deps.directory.canView(room, token) !== 'ok') return reject(socket, 401, 'this room is private');
     if (role === 'publish' && hasLivePublisher(rooms.get(room))) return reject(socket, 409, 'room already has a publisher');
-    // A publisher that replaces its own closing connection takes that stream's place.
-    if (role === 'publish' && !rooms.get(room)?.publisher && !deps.processor.canOpen()) {
-      return reject(socket, 503, 'the server is painting as many live streams as it can; try again later', { 'Retry-After': '30' });
-    }
     const ip = clientAddress(request, deps.trustProxy);
     if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) return reject(socket, 429, 'too many connections from this address');
     const server = role === 'publish' ? publishers : viewers;
@@ -172,7 +165,9 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
       try {
         stream = deps.processor.open(roomName);
       } catch (e) {
-        // Another stream took the last place between the upgrade check and now.
+        // At the cap on live streams: the handshake is done so that a browser can read why
+        // (it cannot see an HTTP status): error BUSY, then close 1013 "try again later".
+        log.info({ client }, 'publisher refused: live streams at the cap');
         return error(e instanceof StylizeError ? e.code : ErrorCode.INTERNAL, e instanceof Error ? e.message : String(e));
       }
       const session = createLiveSession({
