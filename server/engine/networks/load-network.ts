@@ -89,7 +89,7 @@ export async function readWeights(location: string): Promise<{ weights: WeightSe
   if (!info) throw new FileNotFoundError(location);
   if (info.isDirectory()) {
     if (await isFile(path.join(location, 'manifest.json'))) {
-      const { weights } = await readWeightStore(location, { fix: 'use an intact copy of these weights (or re-create them with `stylize models import vgg19 <file>`)' });
+      const { weights } = await readWeightStore(location);
       return { weights, source: { kind: 'stylize', path: location }, missing: [] };
     }
     if (await isFile(path.join(location, 'model.json'))) {

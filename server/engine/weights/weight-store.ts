@@ -84,7 +84,7 @@ export interface ReadStoreOptions {
   fix?: string;
 }
 
-const DEFAULT_FIX = 'reinstall the weights (`stylize models fetch vgg19` or `stylize models import vgg19 …`)';
+const DEFAULT_FIX = 'use an intact copy of these weights (or re-create them with `stylize models import vgg19 <file>`)';
 
 export async function readWeightStore(dir: string, options: ReadStoreOptions = {}): Promise<{ manifest: StoreManifest; weights: WeightSet }> {
   const fix = options.fix ?? DEFAULT_FIX;
