@@ -3,15 +3,14 @@
  * and size, beside the same step through stock tfjs gradients (Conv2DBackpropInput, transposed
  * BatchMatMul) — the figure the custom gradients exist to beat.
  *
- *   npm run bench -- engine [--sizes 128,256] [--backends wasm,cpu] [--models vgg19,vgg19-partial,random-multiscale]
+ *   npm run bench -- engine [--sizes 128,256] [--backends wasm,cpu] [--models vgg19,vgg19-blocks1-3,random-multiscale]
  *                           [--steps 3] [--no-stock] [--stock-sizes 128,256] [--threads 2,1]
  *
  * "vgg19" is VGG19 up to relu4_1 with random weights (the shape PyTorch's peer figure uses);
- * "vgg19-partial" the real blocks 1–3 from ../shared (relu3_2 content); "random-multiscale" the
- * embedded default.
+ * "vgg19-blocks1-3" the real ImageNet weights shipped in models/ (through relu3_2, the content
+ * layer; the default net); "random-multiscale" the embedded random net.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { drawScene, drawSwirls } from '../fixtures/draw.js';
@@ -25,7 +24,7 @@ import { createRandomMultiscale } from '../server/engine/networks/random-multisc
 import { createVgg19, randomVgg19Weights } from '../server/engine/networks/vgg19.js';
 import { createStylizer } from '../server/engine/stylizer.js';
 import { plainRandomMultiscale, plainVgg19, type PlainNet } from '../test/helpers/reference.js';
-import { PARTIAL_VGG19 } from '../test/helpers/paths.js';
+import { SHIPPED_VGG19 } from '../test/helpers/paths.js';
 
 
 interface BenchNet {
@@ -41,7 +40,7 @@ export async function runEngineBench(argv: string[]): Promise<void> {
     options: {
       sizes: { type: 'string', default: '128,256' },
       backends: { type: 'string', default: 'wasm' },
-      models: { type: 'string', default: 'vgg19,vgg19-partial,random-multiscale' },
+      models: { type: 'string', default: 'vgg19,vgg19-blocks1-3,random-multiscale' },
       steps: { type: 'string', default: '3' },
       'no-stock': { type: 'boolean', default: false },
       'stock-sizes': { type: 'string', default: '128,256' },
@@ -62,10 +61,6 @@ export async function runEngineBench(argv: string[]): Promise<void> {
     const backend = await selectBackend({ prefer: backendName, wasmThreads: readEnv().wasmThreads });
     for (const model of values.models.split(',')) {
       const net = await buildNet(model);
-      if (!net) {
-        process.stderr.write(`skip ${model}: weights not found at ${PARTIAL_VGG19}\n`);
-        continue;
-      }
       for (const size of sizes) {
         const ours = await timeOurs(net.network, size, steps);
         const stock = !values['no-stock'] && stockSizes.has(size) ? timeStock(net, size, Math.min(steps, 2)) : undefined;
@@ -103,7 +98,7 @@ function runChild(args: string[], threads: number): Promise<void> {
   });
 }
 
-async function buildNet(model: string): Promise<BenchNet | undefined> {
+async function buildNet(model: string): Promise<BenchNet> {
   switch (model) {
     case 'vgg19': {
       // Up to relu4_1, as the PyTorch peer figure: content relu4_1, style relu1_1 … relu4_1.
@@ -111,10 +106,9 @@ async function buildNet(model: string): Promise<BenchNet | undefined> {
       const network = createVgg19({ weights, source: { kind: 'random', path: 'random (to relu4_1)' } });
       return { name: 'vgg19-to-relu4_1', network, stock: plainVgg19(weights, 'block4_conv1') };
     }
-    case 'vgg19-partial': {
-      if (!existsSync(PARTIAL_VGG19)) return undefined;
-      const { weights, source } = await readWeights(PARTIAL_VGG19);
-      return { name: 'vgg19-partial-blocks1-3', network: createVgg19({ weights, source }), stock: plainVgg19(weights, 'block3_conv4') };
+    case 'vgg19-blocks1-3': {
+      const { weights, source } = await readWeights(SHIPPED_VGG19);
+      return { name: 'vgg19-blocks1-3', network: createVgg19({ weights, source }), stock: plainVgg19(weights, 'block3_conv2') };
     }
     case 'random-multiscale':
       return { name: 'random-multiscale', network: createRandomMultiscale(1), stock: plainRandomMultiscale(1, 'mirrorPad') };

@@ -32,7 +32,7 @@ import { createRandomMultiscale } from '../server/engine/networks/random-multisc
 import { createVgg19 } from '../server/engine/networks/vgg19.js';
 import { createStylizer, type StylizeFrameOptions } from '../server/engine/stylizer.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
-import { PARTIAL_VGG19, ROOT, SHARED } from '../test/helpers/paths.js';
+import { COCKATOO, ROOT, SHIPPED_VGG19, WAVE } from '../test/helpers/paths.js';
 
 
 type Method = 'independent' | 'warm' | 'residual' | 'flow' | 'flow+temporal';
@@ -46,8 +46,8 @@ export async function runQualityBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      clip: { type: 'string', default: path.join(SHARED, 'fixtures/video/cockatoo_640x360_6s_h264.mp4') },
-      style: { type: 'string', default: path.join(SHARED, 'fixtures/styles/wave.jpg') },
+      clip: { type: 'string', default: COCKATOO },
+      style: { type: 'string', default: WAVE },
       frames: { type: 'string', default: '24' },
       'first-frame': { type: 'string', default: '0' },
       size: { type: 'string', default: '72' },
@@ -67,7 +67,7 @@ export async function runQualityBench(argv: string[]): Promise<void> {
   }
   const style = await decodeImage(values.style, { longSide: Math.max(width, height), minShortSide: 32 });
   const loss = createRandomMultiscale(42);
-  const { weights, source } = await readWeights(PARTIAL_VGG19);
+  const { weights, source } = await readWeights(SHIPPED_VGG19);
   const judge = createVgg19({ weights, source });
   process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames from frame ${values['first-frame']} at ${width}×${height}; loss ${loss.name}, judge vgg19 blocks 1–3\n`);
 

@@ -1,11 +1,10 @@
 /**
  * Video files: frames per second and real-time factor (video seconds per wall second) for the
- * shared clips, per model and size, with one worker process and with one per core.
+ * repository's clips (fixtures/video), per model and size, with one worker process and with one per core.
  *
- *   npm run bench -- video [--clips a.mp4,b.webm] [--sizes 72,144] [--models random-multiscale,vgg19-partial]
+ *   npm run bench -- video [--clips a.mp4,b.webm] [--sizes 72,144] [--models random-multiscale,vgg19-blocks1-3]
  *                          [--steps-per-frame 2] [--first-frame-steps 20]
  */
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,25 +14,23 @@ import { createLogger } from '../server/logger.js';
 import { DEFAULT_MODELS_DIR } from '../server/paths.js';
 import { DEFAULT_VIDEO_LIMITS } from '../server/video/ffmpeg.js';
 import { createJobRunner } from '../server/video/jobs/job-runner.js';
-import { PARTIAL_VGG19, SHARED } from '../test/helpers/paths.js';
+import { BBB_MP4, COCKATOO } from '../test/helpers/paths.js';
 
 
 export async function runVideoBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      clips: { type: 'string', default: ['bbb_320x180_5s_h264_aac.mp4', 'cockatoo_640x360_6s_h264.mp4'].map((c) => path.join(SHARED, 'fixtures/video', c)).join(',') },
+      clips: { type: 'string', default: [BBB_MP4, COCKATOO].join(',') },
       sizes: { type: 'string', default: '72,144' },
-      models: { type: 'string', default: 'random-multiscale,vgg19-partial' },
+      models: { type: 'string', default: 'random-multiscale,vgg19-blocks1-3' },
       'steps-per-frame': { type: 'string', default: '2' },
       'first-frame-steps': { type: 'string', default: '20' },
     },
   });
   const cores = os.availableParallelism();
-  const weights = PARTIAL_VGG19;
   for (const clip of values.clips.split(',')) {
     for (const model of values.models.split(',')) {
-      if (model === 'vgg19-partial' && !existsSync(weights)) continue;
       for (const size of values.sizes.split(',').map(Number)) {
         for (const workers of [...new Set([1, cores])]) {
           const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-bench-video-'));
@@ -41,8 +38,8 @@ export async function runVideoBench(argv: string[]): Promise<void> {
             dataDir,
             workers,
             limits: DEFAULT_VIDEO_LIMITS,
-            model: model === 'vgg19-partial' ? 'vgg19' : 'random-multiscale',
-            weights: model === 'vgg19-partial' ? weights : undefined,
+            model: model === 'vgg19-blocks1-3' ? 'vgg19-blocks1-3' : 'random-multiscale',
+            weights: undefined,
             modelsDir: DEFAULT_MODELS_DIR,
             seed: 42,
             backend: 'wasm',

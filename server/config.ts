@@ -9,7 +9,7 @@ import { ConfigError } from './errors.js';
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-export const MODEL_NAMES = ['auto', 'vgg19', 'random-multiscale'] as const;
+export const MODEL_NAMES = ['auto', 'vgg19', 'vgg19-blocks1-3', 'random-multiscale'] as const;
 export type ModelChoice = (typeof MODEL_NAMES)[number];
 
 /** Defaults of the seed (Gatys et al. as taught): α=10, β=40, Adam lr 0.03. */

@@ -95,8 +95,9 @@ export class DownloadError extends StylizeError {
 }
 
 export class ChecksumError extends StylizeError {
-  constructor(file: string, expected: string, actual: string) {
-    super(ErrorCode.CHECKSUM_MISMATCH, `${file}: checksum ${actual} does not match the expected ${expected}`);
+  /** `advice` ends the message: what the file is and how to get a good one. */
+  constructor(file: string, expected: string, actual: string, advice?: string) {
+    super(ErrorCode.CHECKSUM_MISMATCH, `${file}: checksum ${actual} does not match the expected ${expected}${advice ? `; ${advice}` : ''}`);
   }
 }
 

@@ -18,6 +18,16 @@ export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.me
 /** Default home of converted weights and generated style images (`models/`). */
 export const DEFAULT_MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 
+/**
+ * The real VGG19 weights (blocks 1–3, float16) that ship in git, so `auto` paints with ImageNet
+ * features offline. Part of the code, not of the models directory: `STYLIZE_MODELS_DIR`, which
+ * holds what `stylize models fetch|import` installs, does not move them.
+ */
+export const SHIPPED_VGG19_DIR = path.join(PROJECT_ROOT, 'models', 'vgg19-blocks1-3');
+
+/** The public-domain paintings offered as built-in styles (see models/paintings/SOURCES.md). */
+export const PAINTINGS_DIR = path.join(PROJECT_ROOT, 'models', 'paintings');
+
 /** Style images found here are offered besides the built-in ones (`--styles-dir`). */
 export const DEFAULT_STYLES_DIR = path.join(DEFAULT_MODELS_DIR, 'styles');
 

@@ -1,14 +1,19 @@
 /**
- * `stylize models` — list, fetch and import feature-network weights.
+ * `stylize models` — list, fetch and import feature-network weights, and rebuild the ones
+ * shipped in git.
  */
 import { stat } from 'node:fs/promises';
-import { Command } from 'commander';
-import { readEnv } from '../config.js';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, readEnv, type BackendName } from '../config.js';
 import { BadInputError } from '../errors.js';
-import { installedVgg19Dir } from '../engine/networks/load-network.js';
+import { describeBackend, selectBackend } from '../engine/backend.js';
+import { installedVgg19Dir, shippedVgg19Fix } from '../engine/networks/load-network.js';
+import { buildShippedVgg19, SHIPPED_CHECK, SHIPPED_LAST_LAYER } from '../engine/weights/shipped-vgg19.js';
 import { fetchVgg19, importVgg19, VGG19_KERAS_URL } from '../engine/weights/vgg19-install.js';
 import { readWeightStore } from '../engine/weights/weight-store.js';
-import { DEFAULT_MODELS_DIR } from '../paths.js';
+import { DEFAULT_MODELS_DIR, PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../paths.js';
+import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
 
 const NETWORKS = ['vgg19'];
@@ -52,6 +57,31 @@ export function modelsCommand(): Command {
       const result = await importVgg19(source, modelsDir());
       report(result.dir, result.layers, '');
     });
+  models
+    .command('build-shipped')
+    .description(
+      `rebuild ${path.relative(PROJECT_ROOT, SHIPPED_VGG19_DIR)} (the VGG19 weights kept in git) from the ImageNet VGG19 weights: ` +
+        'the layers the truncated net uses, float16 if the costs stay within 1e-3 of float32',
+    )
+    .argument('<source>', 'a Keras .h5 file or a TF.js layers directory (e.g. the partial vgg19-keras-tfjs-partial-block3 export)')
+    .option('--out <dir>', 'write here instead', SHIPPED_VGG19_DIR)
+    .option('--through <layer>', 'the deepest conv layer to keep', SHIPPED_LAST_LAYER)
+    .option('--float32', 'store float32 (twice the size)', false)
+    .option('--check-size <px>', "long side of the float16 check's photo", numberOption, SHIPPED_CHECK.longSide)
+    .addOption(new Option('--backend <name>', 'tfjs backend for the float16 check (default: best available)').choices([...BACKEND_NAMES]))
+    .action(async (source: string, flags: { out: string; through: string; float32: boolean; checkSize: number; backend?: string }) => {
+      const env = readEnv();
+      const prefer = (flags.backend as BackendName | undefined) ?? env.backend;
+      process.stderr.write(`${describeBackend(await selectBackend({ prefer, wasmThreads: env.wasmThreads }))}\n`);
+      const result = await buildShippedVgg19({ source, outDir: path.resolve(flags.out), lastLayer: flags.through, float32: flags.float32, checkSize: flags.checkSize });
+      const { check } = result;
+      process.stdout.write(
+        `built ${result.dir}: ${result.layers.length} conv layers (${result.layers[0]} … ${result.layers.at(-1)}), ` +
+          `${result.manifest.dtype ?? 'float32'}, sha256 ${result.manifest.sha256.slice(0, 12)}…; float16 vs float32 costs on ` +
+          `${check.photo} + ${check.painting} (${check.width}×${check.height}): content ${check.relativeErrors.content!.toExponential(2)}, ` +
+          `style ${check.relativeErrors.style!.toExponential(2)}, worst layer ${check.maxRelativeError.toExponential(2)} (relative)\n`,
+      );
+    });
   return models;
 }
 
@@ -69,11 +99,16 @@ async function listModels(): Promise<void> {
     () => readWeightStore(dir).then(({ manifest }) => manifest),
     () => undefined,
   );
+  const shipped = await readWeightStore(SHIPPED_VGG19_DIR, { fix: shippedVgg19Fix(SHIPPED_VGG19_DIR) }).then(
+    ({ manifest }) => `shipped in ${SHIPPED_VGG19_DIR} (ImageNet VGG19, ${manifest.tensors.length / 2} conv layers, ${manifest.dtype ?? 'float32'}, checksum ok)`,
+    (error: unknown) => `damaged or missing: ${(error as Error).message}`,
+  );
   const lines = [
     installed
       ? `vgg19              installed in ${dir} (${installed.tensors.length / 2} conv layers, from ${installed.source})  ← default`
       : `vgg19              not installed: \`stylize models fetch vgg19\` or \`stylize models import vgg19 <file.h5>\``,
-    `random-multiscale  embedded (6 seeded random filter banks, no download)${installed ? '' : '  ← default'}`,
+    `vgg19-blocks1-3    ${shipped}${installed ? '' : '  ← default'}`,
+    `random-multiscale  embedded (6 seeded random filter banks, no download); only with --model random-multiscale`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

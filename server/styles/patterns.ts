@@ -1,6 +1,6 @@
 /**
- * The built-in styles: painterly patterns drawn by code (the project ships no third-party
- * paintings). Deterministic, any size.
+ * Built-in styles drawn by code, offered after the paintings (paintings.ts): painterly patterns,
+ * deterministic, any size.
  */
 import type { RgbImage } from '../engine/image.js';
 

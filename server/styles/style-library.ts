@@ -1,7 +1,8 @@
 /**
- * Where style images come from: built-in patterns drawn by code, image files in the styles
- * directory (`--styles-dir`, default models/styles/), and images people upload (kept under the
- * data directory, so they survive a restart). Decoded pixels are cached per size.
+ * Where style images come from: the built-in public-domain paintings (models/paintings/, the
+ * first is the default), built-in patterns drawn by code, image files in the styles directory
+ * (`--styles-dir`, default models/styles/), and images people upload (kept under the data
+ * directory, so they survive a restart). Decoded pixels are cached per size.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,6 +10,8 @@ import path from 'node:path';
 import { decodeImage, encodeImage, probeImage } from '../codec/image-codec.js';
 import type { RgbImage } from '../engine/image.js';
 import { StylizeError, ErrorCode } from '../errors.js';
+import { PAINTINGS_DIR } from '../paths.js';
+import { PAINTINGS } from './paintings.js';
 import { drawMosaic, drawRipples, drawStrokes, drawSwirls } from './patterns.js';
 
 export interface StyleInfo {
@@ -71,9 +74,17 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
       });
   }
 
+  const paintings = PAINTINGS.map((p) => ({
+    id: p.id,
+    name: p.name,
+    url: `/api/styles/${p.id}/image`,
+    source: 'built-in' as const,
+    file: path.join(PAINTINGS_DIR, p.file),
+  }));
+  const patterns = BUILT_IN.map((b) => ({ id: b.id, name: b.name, url: `/api/styles/${b.id}/image`, source: 'built-in' as const }));
+
   async function all(): Promise<(StyleInfo & { file?: string })[]> {
-    const builtIns = BUILT_IN.map((b) => ({ id: b.id, name: b.name, url: `/api/styles/${b.id}/image`, source: 'built-in' as const }));
-    return [...builtIns, ...(await filesIn(options.stylesDir, 'directory')), ...(await filesIn(options.uploadsDir, 'upload'))];
+    return [...paintings, ...patterns, ...(await filesIn(options.stylesDir, 'directory')), ...(await filesIn(options.uploadsDir, 'upload'))];
   }
 
   async function find(id: string): Promise<StyleInfo & { file?: string }> {
@@ -95,7 +106,7 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
   }
 
   return {
-    defaultId: BUILT_IN[0]!.id,
+    defaultId: paintings[0]!.id,
     list: async () => (await all()).map(({ id, name, url, source }) => ({ id, name, url, source })),
     has: async (id) => (await all()).some((s) => s.id === id),
     async image(id) {

@@ -48,8 +48,10 @@ describe('live page', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
+    // The built-in paintings first, the default (The Starry Night) chosen; then the drawn patterns.
+    await page.waitForSelector('#gallery button[data-style="starry-night"][aria-selected="true"]');
     await page.waitForSelector('#gallery button[data-style="swirls"]');
-    expect(await page.locator('#gallery button').count()).toBe(4);
+    expect(await page.locator('#gallery button').count()).toBe(7 + 4);
     await page.click('#start-camera');
     await page.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#output')!.dataset.frames ?? 0) >= 3, undefined, {
       timeout: 60_000,

@@ -38,3 +38,8 @@ export function seededValues(count: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** Bit-identical float arrays (a byte compare: expect().toEqual walks a million floats slowly). */
+export function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene, drawSwirls } from '../../fixtures/draw.js';
 import { randomVgg19Weights } from '../../server/engine/networks/vgg19.js';
 import { writeKerasH5 } from '../helpers/keras-h5.js';
-import { CAT, PARTIAL_VGG19, ROOT, WAVE, tempDir } from '../helpers/paths.js';
+import { readWeightStore } from '../../server/engine/weights/weight-store.js';
+import { CAT, ROOT, SHIPPED_VGG19, STARRY_NIGHT, WAVE, tempDir } from '../helpers/paths.js';
+import { writeTfjsLayersDir } from '../helpers/tfjs-layers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -43,24 +45,38 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 describe('stylize image', () => {
-  it('paints with the embedded random-multiscale net when no VGG19 is installed', async () => {
+  it('paints the real cat as the Starry Night with the shipped ImageNet VGG19 blocks 1–3 by default (nothing installed, offline)', async () => {
     const out = path.join(dir, 'out.png');
-    const run = await stylize(['image', content, '--style', style, '--size', '64', '--steps', '6', '-o', out]);
+    const run = await stylize(['image', CAT, '--style', STARRY_NIGHT, '--size', '64', '--steps', '6', '-o', out]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/backend wasm \(\d threads?\)/);
-    expect(run.stderr).toMatch(/model random-multiscale .* no VGG19 weights installed/);
-    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(summary).toMatchObject({ backend: 'wasm', model: 'random-multiscale', width: 64, height: 43, steps: 6 });
+    expect(run.stderr).toMatch(
+      /model vgg19 \(stylize .*models\/vgg19-blocks1-3, truncated after block3_conv2\); content relu3_2; style relu1_1, relu2_1, relu3_1 — the ImageNet VGG19 blocks 1–3 shipped in models\//,
+    );
+    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { costs: { total: number; style: number } } & Record<string, unknown>;
+    expect(summary).toMatchObject({ backend: 'wasm', model: 'vgg19', width: 64, height: 43, steps: 6 });
     expect(summary.msPerStep).toBeGreaterThan(0);
+    expect(summary.costs.style).toBeGreaterThan(0);
     const meta = await sharp(out).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 43]);
   });
 
-  it('uses real VGG19 (partial weights) with --weights, truncated, on the real cat and wave', async () => {
-    const out = path.join(dir, 'cat.jpg');
-    const run = await stylize(['image', CAT, '--style', WAVE, '--weights', PARTIAL_VGG19, '--size', '64', '--steps', '3', '-o', out]);
+  it('paints with the embedded random-multiscale net only when asked for', async () => {
+    const out = path.join(dir, 'random.png');
+    const run = await stylize(['image', content, '--style', style, '--model', 'random-multiscale', '--size', '48', '--steps', '2', '-o', out]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/model vgg19 .*truncated after block3_conv4.*content relu3_2; style relu1_1, relu2_1, relu3_1/);
+    expect(run.stderr).toMatch(/model random-multiscale .* chosen with --model/);
+    expect(JSON.parse(run.stdout.trim()).model).toBe('random-multiscale');
+  });
+
+  it('uses VGG19 weights given with --weights (a TF.js layers export with missing deeper groups), truncated', async () => {
+    const { weights } = await readWeightStore(SHIPPED_VGG19);
+    const tfjs = path.join(dir, 'tfjs-partial');
+    await writeTfjsLayersDir(tfjs, weights, { block3_conv3: [3, 3, 256, 256] });
+    const out = path.join(dir, 'cat.jpg');
+    const run = await stylize(['image', CAT, '--style', WAVE, '--weights', tfjs, '--size', '48', '--steps', '2', '-o', out]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/model vgg19 \(tfjs-layers .*tfjs-partial, truncated after block3_conv2\); content relu3_2; style relu1_1, relu2_1, relu3_1 — weights from/);
     expect(JSON.parse(run.stdout.trim()).model).toBe('vgg19');
     expect((await sharp(out).metadata()).format).toBe('jpeg');
   });
@@ -83,6 +99,7 @@ describe('stylize image', () => {
     expect(imported.stdout).toMatch(/installed vgg19 .*4 conv layers .*truncated/);
     const list = await stylize(['models']);
     expect(list.stdout).toMatch(/vgg19 +installed .*← default/);
+    expect(list.stdout).toMatch(/vgg19-blocks1-3 +shipped in .*models\/vgg19-blocks1-3 \(ImageNet VGG19, 6 conv layers, float16, checksum ok\)\n/);
     const run = await stylize(['image', content, '--style', style, '--size', '40', '--steps', '1', '-o', path.join(dir, 'v.png')]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/model vgg19 .* installed weights/);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError } from '../../server/realtime/protocol.js';
 import path from 'node:path';
-import { CAT, SHARED } from '../helpers/paths.js';
+import { CAT, FIXTURES } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 
@@ -48,7 +48,7 @@ describe('publishing a stream', () => {
     // Latest frame wins: 30 frames at ~30 fps into a stylizer that is slower than that.
     await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && (m.framesIn as number) === 30));
     const stats = publisher.messages.filter((m) => m.type === 'stats').at(-1)!;
-    expect(stats).toMatchObject({ model: 'random-multiscale', style: 'swirls', framesIn: 30 });
+    expect(stats).toMatchObject({ model: 'random-multiscale', style: 'starry-night', framesIn: 30 });
     expect((stats.framesOut as number) + (stats.framesDropped as number)).toBeLessThanOrEqual(30);
     expect(stats.framesDropped as number).toBeGreaterThan(0);
     publisher.socket.close();
@@ -150,11 +150,20 @@ describe('HTTP', () => {
   it('serves health, styles, uploads, metrics and the page', async () => {
     const base = `http://127.0.0.1:${server.port}`;
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true, backend: 'wasm', model: 'random-multiscale' });
-    const styles = (await (await fetch(`${base}/api/styles`)).json()) as { id: string; url: string }[];
-    expect(styles.map((s) => s.id)).toEqual(['swirls', 'strokes', 'ripples', 'mosaic']);
-    const image = await fetch(`${base}${styles[0]!.url}`);
-    expect(image.headers.get('content-type')).toBe('image/png');
-    expect((await sharp(Buffer.from(await image.arrayBuffer())).metadata()).width).toBe(512);
+    const styles = (await (await fetch(`${base}/api/styles`)).json()) as { id: string; name: string; url: string }[];
+    // The public-domain paintings shipped in models/paintings first (the first is the default), then the drawn patterns.
+    expect(styles.map((s) => s.id)).toEqual([
+      'starry-night', 'great-wave', 'the-scream', 'composition-vii', 'shipwreck', 'japanese-footbridge', 'circus-sideshow',
+      'swirls', 'strokes', 'ripples', 'mosaic',
+    ]);
+    expect(styles[0]!.name).toBe('The Starry Night, Vincent van Gogh, 1889');
+    for (const style of styles) {
+      const image = await fetch(`${base}${style.url}`);
+      expect(image.status, style.id).toBe(200);
+      const meta = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
+      expect(image.headers.get('content-type')).toBe(`image/${meta.format}`);
+      expect(Math.max(meta.width, meta.height), style.id).toBe(512);
+    }
 
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(catJpeg)], { type: 'image/jpeg' }), 'cat.jpg');
@@ -196,11 +205,11 @@ describe('HTTP', () => {
   });
 
   it('offers the images of --styles-dir besides the built-in styles', async () => {
-    const withDir = await startTestServer({ stylesDir: path.join(SHARED, 'fixtures/styles') });
+    const withDir = await startTestServer({ stylesDir: path.join(FIXTURES, 'styles') });
     try {
       const styles = (await (await fetch(`http://127.0.0.1:${withDir.port}/api/styles`)).json()) as { id: string; name: string }[];
       expect(styles).toEqual(expect.arrayContaining([{ id: 'dir-starry-night', name: 'Starry Night', url: '/api/styles/dir-starry-night/image' }]));
-      expect(styles).toHaveLength(4 + 8);
+      expect(styles).toHaveLength(7 + 4 + 2);
     } finally {
       await withDir.close();
     }

@@ -9,9 +9,9 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../helpers/media.js';
-import { ROOT, SHARED, tempDir } from '../helpers/paths.js';
+import { BBB_WEBM, ROOT, tempDir } from '../helpers/paths.js';
 
-const WEBM = path.join(SHARED, 'fixtures/video/bbb_320x180_10s_vp9.webm');
+const WEBM = BBB_WEBM;
 let dir: string;
 let cleanup: () => Promise<void>;
 const children: ChildProcess[] = [];

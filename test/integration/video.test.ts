@@ -7,14 +7,14 @@ import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClip, probe } from '../helpers/media.js';
-import { ROOT, SHARED, tempDir } from '../helpers/paths.js';
+import { BBB_MP4, BBB_WEBM, ROOT, WAVE, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 let server: TestServer;
-const BBB = path.join(SHARED, 'fixtures/video/bbb_320x180_5s_h264_aac.mp4');
-const WEBM = path.join(SHARED, 'fixtures/video/bbb_320x180_10s_vp9.webm');
+const BBB = BBB_MP4;
+const WEBM = BBB_WEBM;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('stylize-video-'));
@@ -130,7 +130,7 @@ describe('bad input gets a clear 4xx and the server keeps serving', () => {
     ['a text file named .mp4', async () => writeTo('notes.mp4', 'this is not a video'), /not a video file|not an accepted/],
     ['a truncated MP4', async () => writeTo('cut.mp4', (await readFile(BBB)).subarray(0, 20_000)), /truncated: 13 of 120 frames are present/],
     ['an HLS playlist named .mp4', async () => writeTo('list.mp4', '#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n'), /not a video file|not an accepted/],
-    ['an image named .mp4', async () => copyTo(path.join(SHARED, 'fixtures/styles/wave.jpg'), 'picture.mp4'), /not an accepted video container|not a video/],
+    ['an image named .mp4', async () => copyTo(WAVE, 'picture.mp4'), /not an accepted video container|not a video/],
   ];
   for (const [name, make, message] of cases) {
     it(name, async () => {
@@ -212,7 +212,7 @@ describe('stylize video (CLI)', () => {
     const clip = await makeClip(path.join(dir, 'cli.mp4'), ['-f', 'lavfi', '-i', 'testsrc=size=96x54:rate=12', '-f', 'lavfi', '-i', 'sine', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
     const out = path.join(dir, 'cli-out.mp4');
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'video', clip, '--style', path.join(SHARED, 'fixtures/styles/wave.jpg'), '--size', '32', '--steps-per-frame', '1', '--first-frame-steps', '2', '-o', out], { env: { ...process.env, STYLIZE_BACKEND: 'wasm' } }, (e, so, se) => (e ? reject(Object.assign(e, { stderr: se })) : resolve({ stdout: so, stderr: se }))),
+      execFile(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'video', clip, '--style', WAVE, '--size', '32', '--steps-per-frame', '1', '--first-frame-steps', '2', '-o', out], { env: { ...process.env, STYLIZE_BACKEND: 'wasm' } }, (e, so, se) => (e ? reject(Object.assign(e, { stderr: se })) : resolve({ stdout: so, stderr: se }))),
     );
     expect(stderr).toMatch(/12 frames at 12\.00 fps, audio aac/);
     expect(stderr).toMatch(/frames 12\/12/);

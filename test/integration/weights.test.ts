@@ -15,9 +15,12 @@ import { randomVgg19Weights } from '../../server/engine/networks/vgg19.js';
 import { downloadFile } from '../../server/engine/weights/download.js';
 import { readKerasH5 } from '../../server/engine/weights/keras-h5.js';
 import { fetchVgg19, importVgg19 } from '../../server/engine/weights/vgg19-install.js';
-import { readWeightStore } from '../../server/engine/weights/weight-store.js';
+import { roundToFloat16 } from '../../server/engine/weights/float16.js';
+import { readWeightStore, writeWeightStore } from '../../server/engine/weights/weight-store.js';
+import { sameFloats } from '../helpers/backend.js';
 import { writeKerasH5 } from '../helpers/keras-h5.js';
-import { PARTIAL_VGG19, tempDir } from '../helpers/paths.js';
+import { SHIPPED_VGG19, tempDir } from '../helpers/paths.js';
+import { writeTfjsLayersDir } from '../helpers/tfjs-layers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -62,10 +65,30 @@ describe('models import', () => {
     expect(again.source.kind).toBe('stylize');
   });
 
-  it('converts the partial TF.js layers directory (blocks 1–3)', async () => {
-    const result = await importVgg19(PARTIAL_VGG19, path.join(dir, 'models-b'));
-    expect(result.layers).toHaveLength(8);
-    expect(result.layers.at(-1)).toBe('block3_conv4');
+  it('converts a partial TF.js layers directory (blocks 1–3, deeper groups listed without shards)', async () => {
+    const { weights: shipped } = await readWeightStore(SHIPPED_VGG19);
+    const tfjs = path.join(dir, 'tfjs-partial');
+    await writeTfjsLayersDir(tfjs, shipped, { block3_conv3: [3, 3, 256, 256] });
+    const result = await importVgg19(tfjs, path.join(dir, 'models-b'));
+    expect(result.layers).toHaveLength(6);
+    expect(result.layers.at(-1)).toBe('block3_conv2');
+    const { manifest, weights: installed } = await readWeightStore(result.dir);
+    expect(manifest.dtype ?? 'float32').toBe('float32');
+    expect(sameFloats(installed.get('block3_conv2/kernel')!.data, shipped.get('block3_conv2/kernel')!.data)).toBe(true);
+  });
+
+  it('stores float16 when asked, half the bytes, and checks the checksum on every load', async () => {
+    const storeDir = path.join(dir, 'store16');
+    const manifest = await writeWeightStore(storeDir, 'vgg19', 'test', weights, { dtype: 'float16' });
+    const bin = await readFile(path.join(storeDir, 'weights.bin'));
+    const floats = [...weights.values()].reduce((n, w) => n + w.data.length, 0);
+    expect(bin.length).toBe(floats * 2);
+    const { weights: read } = await readWeightStore(storeDir);
+    for (const [name, w] of weights) expect(sameFloats(read.get(name)!.data, roundToFloat16(w.data)), name).toBe(true);
+    bin[7] = bin[7]! ^ 1;
+    await writeFile(path.join(storeDir, 'weights.bin'), bin);
+    await expect(readWeightStore(storeDir)).rejects.toThrow(ChecksumError);
+    await expect(readWeightStore(storeDir)).rejects.toThrow(new RegExp(`weights\\.bin: checksum [0-9a-f]{12}… does not match the expected ${manifest.sha256.slice(0, 12)}…; the file is damaged`));
   });
 
   it('refuses weights that are not VGG19', async () => {

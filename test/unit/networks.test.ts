@@ -19,8 +19,10 @@ import {
   vgg19LayersIn,
 } from '../../server/engine/networks/vgg19.js';
 import type { FeatureNetwork } from '../../server/engine/networks/network.js';
-import { onCpu, relativeError, seededValues, useWasm } from '../helpers/backend.js';
-import { PARTIAL_VGG19 } from '../helpers/paths.js';
+import { onCpu, relativeError, sameFloats, seededValues, useWasm } from '../helpers/backend.js';
+import { readWeightStore } from '../../server/engine/weights/weight-store.js';
+import { SHIPPED_VGG19, tempDir } from '../helpers/paths.js';
+import { writeTfjsLayersDir } from '../helpers/tfjs-layers.js';
 import { plainRandomMultiscale, plainVgg19 } from '../helpers/reference.js';
 
 beforeAll(useWasm);
@@ -54,23 +56,39 @@ describe('vgg19 layer choice', () => {
   });
 });
 
-describe('vgg19 from the real partial TF.js weights', () => {
-  it('loads blocks 1–3, truncates, and holds the genuine Caffe conv1_1 biases', async () => {
-    const { weights, source, missing } = await readWeights(PARTIAL_VGG19);
-    expect(source.kind).toBe('tfjs-layers');
-    expect(weights.size).toBe(16);
-    expect(missing).toContain('block4_conv1/kernel');
+describe('vgg19 from the real ImageNet weights shipped in models/', () => {
+  it('loads blocks 1–3 through relu3_2, truncates, and holds the genuine Caffe conv1_1 biases (as float16)', async () => {
+    const { weights, source, missing } = await readWeights(SHIPPED_VGG19);
+    expect(source.kind).toBe('stylize');
+    expect(weights.size).toBe(12);
+    expect(missing).toEqual([]);
     const bias = weights.get('block1_conv1/bias')!.data;
-    expect(Array.from(bias.slice(0, 4))).toEqual([0.7301776, 0.06493629, 0.03428847, 0.8260386].map(Math.fround));
+    expect(Array.from(bias.slice(0, 4)).map((b) => Number(b.toFixed(3)))).toEqual([0.73, 0.065, 0.034, 0.826]);
     const net = createVgg19({ weights, source });
     try {
-      expect(net.description).toMatch(/truncated after block3_conv4/);
+      expect(net.description).toMatch(/truncated after block3_conv2/);
       expect(net.contentLayers[0]!.name).toBe('block3_conv2');
+      expect(net.styleLayers.map((l) => l.name)).toEqual(['block1_conv1', 'block2_conv1', 'block3_conv1']);
       const out = tf.tidy(() => net.extract(tf.fill([1, 24, 24, 3], 0.5) as tf.Tensor4D, ['block3_conv1']));
       expect(out.block3_conv1!.shape).toEqual([1, 6, 6, 256]);
       tf.dispose(out);
     } finally {
       net.dispose();
+    }
+  });
+
+  it('reads the same weights from a TF.js layers export whose deeper groups have no shards (a partial export)', async () => {
+    const { weights } = await readWeightStore(SHIPPED_VGG19);
+    const { dir, cleanup } = await tempDir();
+    try {
+      await writeTfjsLayersDir(dir, weights, { block3_conv3: [3, 3, 256, 256], block4_conv1: [3, 3, 256, 512] });
+      const read = await readWeights(dir);
+      expect(read.source.kind).toBe('tfjs-layers');
+      expect(read.missing).toEqual(['block3_conv3/kernel', 'block3_conv3/bias', 'block4_conv1/kernel', 'block4_conv1/bias']);
+      expect([...read.weights.keys()]).toEqual([...weights.keys()]);
+      for (const [name, w] of weights) expect(sameFloats(read.weights.get(name)!.data, w.data), name).toBe(true);
+    } finally {
+      await cleanup();
     }
   });
 });

@@ -1,12 +1,15 @@
 /**
- * Picks and builds the feature network: vgg19 when weights exist (given with --weights, or
- * installed under models/vgg19 by `stylize models fetch|import`), else the embedded
- * random-multiscale net, so the product always works offline. Says which and why.
+ * Picks and builds the feature network. `auto`: VGG19 weights given with --weights, else the
+ * full VGG19 installed under models/vgg19 (`stylize models fetch|import`), else the ImageNet
+ * VGG19 blocks 1–3 shipped in git (models/vgg19-blocks1-3, checksummed), so the product paints
+ * with real features offline. The embedded random-multiscale net runs only when asked for.
+ * Says which and why.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelChoice } from '../../config.js';
 import { FileNotFoundError, WeightsError, WeightsMissingError } from '../../errors.js';
+import { PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../../paths.js';
 import { readKerasH5 } from '../weights/keras-h5.js';
 import { readTfjsLayersDir } from '../weights/tfjs-layers.js';
 import { readWeightStore } from '../weights/weight-store.js';
@@ -21,6 +24,8 @@ export interface LoadNetworkOptions {
   weights?: string | undefined;
   modelsDir: string;
   seed: number;
+  /** The shipped blocks 1–3 weights; tests point this at a damaged copy. */
+  shippedDir?: string | undefined;
 }
 
 export interface LoadedNetwork {
@@ -33,9 +38,23 @@ export function installedVgg19Dir(modelsDir: string): string {
   return path.join(modelsDir, 'vgg19');
 }
 
+/** How to get the shipped weights back, for the one-line error about a missing or damaged file. */
+export function shippedVgg19Fix(dir: string): string {
+  const inRepo = path.relative(PROJECT_ROOT, dir);
+  const restore =
+    inRepo && !inRepo.startsWith('..') && !path.isAbsolute(inRepo)
+      ? `restore it with \`git checkout -- ${inRepo.split(path.sep).join('/')}\` in ${PROJECT_ROOT} (or reinstall stylize-live)`
+      : `restore ${dir} from the stylize-live repository`;
+  return `${restore}, or run with --model random-multiscale`;
+}
+
+const INSTALLED_FIX = 'reinstall with `stylize models fetch vgg19` (or `stylize models import vgg19 <file>`)';
+
 export async function loadNetwork(options: LoadNetworkOptions): Promise<LoadedNetwork> {
+  if (options.model === 'random-multiscale' || options.model === 'vgg19-blocks1-3') {
+    if (options.weights) throw new WeightsError(`--weights is for vgg19 and auto; ${options.model} has its own`);
+  }
   if (options.model === 'random-multiscale') {
-    if (options.weights) throw new WeightsError('--weights is for vgg19; random-multiscale makes its own');
     return { network: createRandomMultiscale(options.seed), reason: 'chosen with --model' };
   }
   if (options.weights) {
@@ -43,18 +62,24 @@ export async function loadNetwork(options: LoadNetworkOptions): Promise<LoadedNe
     return { network: createVgg19({ weights, source }), reason: `weights from ${options.weights}` };
   }
   const installed = installedVgg19Dir(options.modelsDir);
-  if (await isDirectory(installed)) {
-    const { weights, source } = await readWeights(installed);
-    return { network: createVgg19({ weights, source }), reason: `installed weights in ${installed}` };
+  if (options.model !== 'vgg19-blocks1-3' && (await isDirectory(installed))) {
+    const { weights } = await readWeightStore(installed, { fix: INSTALLED_FIX });
+    return { network: createVgg19({ weights, source: { kind: 'stylize', path: installed } }), reason: `installed weights in ${installed}` };
   }
   if (options.model === 'vgg19') {
     throw new WeightsMissingError(
-      `no VGG19 weights in ${installed}: run \`stylize models fetch vgg19\`, \`stylize models import vgg19 <file.h5>\`, or pass --weights`,
+      `no VGG19 weights in ${installed}: run \`stylize models fetch vgg19\`, \`stylize models import vgg19 <file.h5>\`, or pass --weights ` +
+        '(--model auto uses the blocks 1–3 shipped in models/)',
     );
   }
+  const shipped = options.shippedDir ?? SHIPPED_VGG19_DIR;
+  const { weights } = await readWeightStore(shipped, { fix: shippedVgg19Fix(shipped) });
   return {
-    network: createRandomMultiscale(options.seed),
-    reason: 'no VGG19 weights installed (`stylize models fetch vgg19` adds them); using the embedded default',
+    network: createVgg19({ weights, source: { kind: 'stylize', path: shipped } }),
+    reason:
+      options.model === 'auto'
+        ? 'the ImageNet VGG19 blocks 1–3 shipped in models/ (`stylize models fetch vgg19` adds the full net)'
+        : 'chosen with --model',
   };
 }
 
