@@ -69,8 +69,14 @@ export const SERVER_DEFAULTS = {
    * stream goes on with a cheaper plan. Normal frames stay far below it (see paint-turns.ts).
    */
   maxFrameMs: 3000,
-  /** Live streams painted at once (each has its own painter process); more are refused (503). */
+  /** Live streams painted at once (each has its own painter process); more are refused (BUSY). */
   maxLiveStreams: 4,
+  /**
+   * The most pixels a live frame is painted at (256×144); a larger stream is painted at this and
+   * scaled up. The optimiser's memory grows with the pixels (about 7 kB a pixel for the VGG net,
+   * 10 kB for random-multiscale, on wasm), so this bounds what one stream can make a painter take.
+   */
+  maxWorkPixels: 256 * 144,
   /** The one pixel limit for every image decode (live frames, styles, job style images). */
   maxImagePixels: 25_000_000,
   /** Rooms that may exist at once. */
@@ -187,6 +193,7 @@ export const serverOptionsSchema = z.object({
   maxLiveSteps: z.number().int().min(1).max(50).default(SERVER_DEFAULTS.maxLiveSteps),
   maxFrameMs: z.number().int().min(200).max(600_000).default(SERVER_DEFAULTS.maxFrameMs),
   maxLiveStreams: z.number().int().min(1).max(1000).default(SERVER_DEFAULTS.maxLiveStreams),
+  maxWorkPixels: z.number().int().min(32 * 32).max(4096 * 4096).default(SERVER_DEFAULTS.maxWorkPixels),
   maxImagePixels: z.number().int().min(64 * 64).max(268_402_689).default(SERVER_DEFAULTS.maxImagePixels),
   maxRooms: z.number().int().min(1).max(1_000_000).default(SERVER_DEFAULTS.maxRooms),
   roomIdleMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(SERVER_DEFAULTS.roomIdleMs),

@@ -183,6 +183,7 @@ async function startFrameProcessor(options: ServerOptions, uploadsDir: string, l
       stylesDir: options.stylesDir,
       uploadsDir,
       maxImagePixels: options.maxImagePixels,
+      maxWorkPixels: options.maxWorkPixels,
     },
     turns: createPaintTurns(1),
     maxStreams: options.maxLiveStreams,

@@ -37,6 +37,7 @@ export function serveCommand(): Command {
     .option('--max-live-steps <n>', `most steps per live frame a publisher may ask for (default ${SERVER_DEFAULTS.maxLiveSteps})`, numberOption)
     .option('--max-frame-ms <ms>', `hard limit for one live frame; its painter is replaced (default ${SERVER_DEFAULTS.maxFrameMs})`, numberOption)
     .option('--max-live-streams <n>', `live streams painted at once; more get 503 (default ${SERVER_DEFAULTS.maxLiveStreams})`, numberOption)
+    .option('--max-work-pixels <n>', `most pixels a live frame is painted at; larger streams are scaled up (default ${SERVER_DEFAULTS.maxWorkPixels})`, numberOption)
     .option('--max-image-pixels <n>', `largest image decoded: frames, styles (default ${SERVER_DEFAULTS.maxImagePixels})`, numberOption)
     .option('--max-rooms <n>', `rooms at once (default ${SERVER_DEFAULTS.maxRooms})`, numberOption)
     .option('--room-idle <duration>', 'forget a room nobody used for this long (default 10m)', durationOption)
@@ -73,6 +74,7 @@ export function serveCommand(): Command {
           maxFrameMs: flags.maxFrameMs,
           maxLiveStreams: flags.maxLiveStreams,
           maxImagePixels: flags.maxImagePixels,
+          maxWorkPixels: flags.maxWorkPixels,
           maxRooms: flags.maxRooms,
           roomIdleMs: typeof flags.roomIdle === 'number' ? Math.round(flags.roomIdle * 1000) : undefined,
           roomsPerMinute: flags.roomsPerMinute,

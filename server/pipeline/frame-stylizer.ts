@@ -37,6 +37,11 @@ export interface FrameStylizerDeps {
   jpegQuality?: number;
   /** The one pixel limit for decoding a frame (checked on its header). */
   maxImagePixels?: number;
+  /**
+   * The most pixels a frame is painted at (the optimiser's memory grows with them: about 7–10 kB
+   * a pixel on wasm); larger streams are painted at this and scaled up. Default: no cap.
+   */
+  maxWorkPixels?: number;
 }
 
 /** A painted frame, and what the full plan the stream asked for would cost (for its share). */
@@ -64,16 +69,21 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       const label = `frame ${frame.seq}`;
       const source = await probeImage(frame.jpeg, label, deps.maxImagePixels);
       const full = sizeForShortSide(source, settings.size);
-      const pixels = full.width * full.height;
+      // The largest working size this stream may have (the memory cap), then the plan within it.
+      const cap = Math.min(1, Math.sqrt((deps.maxWorkPixels ?? Number.POSITIVE_INFINITY) / (full.width * full.height)));
+      const pixels = full.width * full.height * cap * cap;
       const budget = settings.targetFps > 0 ? Math.min(budgetMs, 1000 / settings.targetFps) : budgetMs;
       const plan = settings.steps === 0 ? { steps: 0, scale: 1 } : deadline.plan(budget, pixels, settings.steps);
-      const workShort = Math.max(deps.minSide, Math.round(settings.size * plan.scale));
+      const workShort = Math.max(deps.minSide, Math.round(settings.size * cap * plan.scale));
       const exact = workShort >= settings.size ? full : sizeForShortSide(source, workShort);
       const content = await decodeImage(frame.jpeg, { exact, label, probed: source, maxPixels: deps.maxImagePixels });
 
-      const key = `${settings.style}@${Math.max(full.width, full.height)}`;
+      // The style is seen at the stream's largest working size (where the strokes are painted),
+      // which also bounds the memory its targets take.
+      const styleSide = Math.max(deps.minSide, Math.round(Math.max(full.width, full.height) * cap));
+      const key = `${settings.style}@${styleSide}`;
       if (key !== styleKey) {
-        deps.stylizer.setStyle([{ image: await deps.styleImage(settings.style, Math.max(full.width, full.height)) }]);
+        deps.stylizer.setStyle([{ image: await deps.styleImage(settings.style, styleSide) }]);
         styleKey = key;
         restartPending = true;
       }

@@ -1,7 +1,8 @@
 /**
  * Painter processes for live streams: one per stream (its memory goes when the stream ends),
- * at most `maxStreams` at once (more are refused with BusyError), one started ahead so a new
- * stream paints at once. Streams paint in turns (paint-turns.ts) within a budget; a frame that
+ * at most `maxStreams` at once (more are refused with BusyError). While no stream is live, one
+ * painter is kept started, so the first stream paints at once; later ones start their own
+ * (about a second) rather than every stream costing a second idle process. Streams paint in turns (paint-turns.ts) within a budget; a frame that
  * overruns `maxFrameMs` is abandoned and its painter replaced, and the stream goes on cold, with
  * the cautious first-frame plan. A painter that grew past `maxPainterRss` is replaced between
  * frames. `close()` kills every painter and is safe twice.
@@ -33,6 +34,8 @@ export interface PainterPool extends FrameProcessor {
   ready(): Promise<PainterInfo>;
   /** Painters alive now (open streams + the one started ahead). */
   readonly processes: number;
+  /** Their process ids (tests and benches measure their memory). */
+  pids(): number[];
   readonly streams: number;
 }
 
@@ -69,9 +72,9 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
     return painter;
   }
 
-  /** Keeps one painter started ahead while there is room for another stream. */
+  /** Keeps one painter started ahead while no stream is live. */
   function refillSpare(): void {
-    if (closed || spare || streams >= options.maxStreams) return;
+    if (closed || spare || streams > 0) return;
     spare = spawn();
   }
 
@@ -171,6 +174,7 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
     get processes() {
       return alive.size;
     },
+    pids: () => [...alive].flatMap((p) => (p.pid !== undefined ? [p.pid] : [])),
     get streams() {
       return streams;
     },

@@ -13,6 +13,8 @@ export interface PainterInit {
   stylesDir: string;
   uploadsDir: string;
   maxImagePixels: number;
+  /** The most pixels a frame is painted at. */
+  maxWorkPixels: number;
 }
 
 export interface PaintRequest {

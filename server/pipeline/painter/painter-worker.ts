@@ -43,6 +43,7 @@ async function init(message: PainterInit): Promise<void> {
       minSide: network.minSide,
       styleImage: (id, longSide) => styles.decoded(id, longSide, network.minSide),
       maxImagePixels: message.maxImagePixels,
+      maxWorkPixels: message.maxWorkPixels,
     });
     send({ type: 'ready', backend: backend.name, threads: backend.threads, model: network.name, description: network.description });
   } catch (error) {
