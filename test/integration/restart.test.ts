@@ -3,6 +3,7 @@
  * at the first unfinished chunk, and the output is complete.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -60,7 +61,65 @@ describe('graceful shutdown', () => {
     expect(await closed).toBe(1001);
     expect(await exited).toBe(0);
   });
+
+  it('SIGTERM ends it within seconds while a stream paints and a job runs; no child outlives it', async () => {
+    const port = await freePort();
+    const { child } = await serve(port);
+    const base = `http://127.0.0.1:${port}`;
+    const room = (await (await fetch(`${base}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { room: string; publishToken: string };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=${room.room}&role=publish&token=${room.publishToken}`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'config', size: 360, steps: 10 }));
+    const jpeg = await readFile(path.join(ROOT, 'fixtures/content/chelsea_cat.jpg'));
+    const header = Buffer.alloc(8);
+    const sender = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(Buffer.concat([header, jpeg])), 100);
+    const form = new FormData();
+    form.append('video', new Blob([new Uint8Array(await readFile(WEBM))]), 'bbb.webm');
+    form.append('size', '64');
+    expect((await fetch(`${base}/api/jobs`, { method: 'POST', body: form })).status).toBe(202);
+    // Painters and chunk workers are running: the server's children.
+    let kids: number[] = [];
+    for (let i = 0; i < 100 && kids.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      kids = childrenOf(child.pid!);
+    }
+    expect(kids.length).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = performance.now();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    await exited;
+    clearInterval(sender);
+    expect(performance.now() - started).toBeLessThan(12_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kids.filter(alive)).toEqual([]);
+  });
 });
+
+/** Process ids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // The parent is the 4th field, after "(comm)", which may contain spaces.
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 describe('restart', () => {
   it('finishes a job after the server is killed with SIGKILL mid-job', async () => {
