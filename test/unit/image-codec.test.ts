@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
-import { decodeImage, encodeImage, formatForPath } from '../../server/codec/image-codec.js';
+import { ImageTooLargeError, decodeImage, encodeImage, formatForPath, probeImage, sniffImageFormat } from '../../server/codec/image-codec.js';
 import { FileNotFoundError, NotAnImageError } from '../../server/errors.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -63,6 +63,44 @@ describe('decodeImage', () => {
     await expect(decodeImage(text)).rejects.toThrow(/notes\.jpg is not an image/);
     await expect(decodeImage(path.join(dir, 'missing.png'))).rejects.toThrow(FileNotFoundError);
     await expect(decodeImage(new Uint8Array([1, 2, 3]), { label: 'upload' })).rejects.toThrow(/upload is not an image/);
+  });
+});
+
+describe('decode limits', () => {
+  it('tells the raster formats we take by their first bytes; SVG, PDF and the rest are refused', async () => {
+    const encoders: [string, (s: Sharp) => Sharp][] = [
+      ['jpeg', (x) => x.jpeg()],
+      ['png', (x) => x.png()],
+      ['webp', (x) => x.webp()],
+      ['gif', (x) => x.gif()],
+      ['tiff', (x) => x.tiff()],
+    ];
+    for (const [format, encode] of encoders) {
+      expect(sniffImageFormat(await encode(sharp(scene.data, raw)).toBuffer())).toBe(format);
+    }
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+    expect(sniffImageFormat(svg)).toBeUndefined();
+    expect(sniffImageFormat(Buffer.from('%PDF-1.7'))).toBeUndefined();
+    // sharp itself would render this SVG; we never hand it over.
+    expect((await sharp(svg).metadata()).format).toBe('svg');
+    await expect(decodeImage(svg, { label: 'the style' })).rejects.toThrow(NotAnImageError);
+    await expect(probeImage(svg)).rejects.toThrow(NotAnImageError);
+  });
+
+  it('refuses an image over the pixel limit from its header, before decoding it', async () => {
+    // A 64×64 progressive JPEG whose frame header (SOF2) is patched to claim 16383×16383.
+    const bomb = Buffer.from(await sharp(scene.data, raw).resize(64, 64).jpeg({ progressive: true }).toBuffer());
+    const sof = bomb.indexOf(Buffer.from([0xff, 0xc2]));
+    bomb.writeUInt16BE(16383, sof + 5);
+    bomb.writeUInt16BE(16383, sof + 7);
+    expect(bomb.length).toBeLessThan(2000);
+    const before = process.memoryUsage.rss();
+    await expect(decodeImage(bomb, { maxPixels: 25_000_000 })).rejects.toThrow(ImageTooLargeError);
+    await expect(decodeImage(bomb, { maxPixels: 25_000_000 })).rejects.toThrow(/16383×16383 \(268\.4 megapixels\); the limit is 25\.0 megapixels/);
+    expect(process.memoryUsage.rss() - before).toBeLessThan(100 * 1024 * 1024); // 800 MB had it been decoded
+    // Under the limit, the same limit lets a normal image through.
+    expect((await decodeImage(await sharp(scene.data, raw).jpeg().toBuffer(), { maxPixels: 60 * 40 })).width).toBe(60);
+    await expect(decodeImage(await sharp(scene.data, raw).jpeg().toBuffer(), { maxPixels: 60 * 40 - 1 })).rejects.toThrow(ImageTooLargeError);
   });
 });
 
