@@ -19,6 +19,8 @@ export interface AbuseRow {
   rssMb: { before: number | null; peak: number | null; after: number | null };
   /** recovered in N s / not recovered in N s / died / killed at the RSS cap. */
   server: string;
+  /** The machine's 1-minute load average at the end of the attack (the bench shares the CPUs). */
+  loadAverage: number;
   /** How the server took SIGTERM at the end. */
   shutdown: string;
   answers: Answers;
@@ -48,16 +50,16 @@ function notes(row: AbuseRow): string {
 
 export function markdownTable(rows: AbuseRow[]): string {
   const head = [
-    '| # | attack | healthy round trip p50 before / during / after (ms) | healthy frames lost | probe p99 during /healthz, /api/styles (ms) | event-loop lag p99 / max during (ms) | frozen | RSS before / peak / after (MB) | server after | SIGTERM | attacker got | observed |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| # | attack | healthy round trip p50 before / during / after (ms) | healthy frames lost | probe p99 during /healthz, /api/styles (ms) | event-loop lag p99 / max during (ms) | frozen | RSS before / peak / after (MB) | server after | SIGTERM | load | attacker got | observed |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const lines = rows.map((row) => {
-    if (row.skipped) return `| ${row.id} | ${row.title} | skipped: ${row.skipped} | | | | | | | | | |`;
+    if (row.skipped) return `| ${row.id} | ${row.title} | skipped: ${row.skipped} | | | | | | | | | | |`;
     const lag = typeof row.eventLoopLagMs === 'string' ? row.eventLoopLagMs : `${row.eventLoopLagMs.p99} / ${row.eventLoopLagMs.max}`;
     const probe = Object.values(row.probeP99Ms).map(ms).join(', ') + (row.probeFailures > 0 ? ` (${row.probeFailures} refused)` : '');
     const rt = row.roundTripP50Ms;
     const rss = row.rssMb;
-    return `| ${row.id} | ${row.title} | ${ms(rt.before)} / ${ms(rt.during)} / ${ms(rt.after)} | ${row.healthyFramesUnanswered} | ${probe} | ${lag} | ${frozen(row)} | ${ms(rss.before)} / ${ms(rss.peak)} / ${ms(rss.after)} | ${row.server} | ${row.shutdown} | ${answers(row)} | ${notes(row)} |`;
+    return `| ${row.id} | ${row.title} | ${ms(rt.before)} / ${ms(rt.during)} / ${ms(rt.after)} | ${row.healthyFramesUnanswered} | ${probe} | ${lag} | ${frozen(row)} | ${ms(rss.before)} / ${ms(rss.peak)} / ${ms(rss.after)} | ${row.server} | ${row.shutdown} | ${row.loadAverage} | ${answers(row)} | ${notes(row)} |`;
   });
   return [...head, ...lines].join('\n');
 }

@@ -14,6 +14,7 @@
  * 127.0.0.1, so per-address caps keep them apart as they would two real clients.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -185,7 +186,8 @@ async function runAttack(spec: AttackSpec, settings: Settings): Promise<AbuseRow
     await scrapeLag(running.baseUrl, 5000);
 
     const duringFrom = performance.now();
-    const hardStop = setTimeout(() => attackAbort.abort(), settings.durationMs + 30_000);
+    // Attacks wait up to a minute for answers they need (answerWithin); past that, stop them.
+    const hardStop = setTimeout(() => attackAbort.abort(), settings.durationMs + 150_000);
     let result: AttackResult;
     try {
       result = await spec.run({
@@ -203,13 +205,14 @@ async function runAttack(spec: AttackSpec, settings: Settings): Promise<AbuseRow
       clearTimeout(hardStop);
     }
     const duringTo = performance.now();
-    const lag = await scrapeLag(running.baseUrl, 2000);
+    const lag = await scrapeLag(running.baseUrl, settings.recoveryMs);
 
     const ok = await until(() => running.ended() !== undefined || recovered(healthy, probe, duringTo), settings.recoveryMs);
     let state: string;
     let afterFrom = performance.now();
     if (running.ended() !== undefined) {
-      state = rssCapHit ? `killed at the ${Math.round(settings.maxRssBytes / 1024 / 1024)} MB RSS cap` : `died (${running.ended()})`;
+      state = `died (${running.ended()})`;
+      if (!rssCapHit) result.observed.serverLastWords = lastWords(running.logTail());
     } else if (ok) {
       state = `recovered in ${((performance.now() - duringTo) / 1000).toFixed(1)} s`;
       afterFrom = performance.now();
@@ -218,6 +221,7 @@ async function runAttack(spec: AttackSpec, settings: Settings): Promise<AbuseRow
       const closed = healthy.closedWith();
       state = `not recovered in ${settings.recoveryMs / 1000} s${closed !== undefined ? ` (healthy publisher closed ${closed})` : ''}`;
     }
+    if (rssCapHit) state = `killed at the ${Math.round(settings.maxRssBytes / 1024 / 1024)} MB RSS cap (${state})`;
     const afterTo = performance.now();
     // Everything is measured before a kill: requests the kill would cut count as unanswered.
     const now = performance.now();
@@ -242,6 +246,7 @@ async function runAttack(spec: AttackSpec, settings: Settings): Promise<AbuseRow
         after: state.startsWith('recovered') ? rssMb(rss.samples, afterFrom, afterTo + 1, 'median') : null,
       },
       server: state,
+      loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
       shutdown: '',
       answers: result.answers,
       observed: result.observed,
@@ -278,6 +283,13 @@ async function restartOnFullDisk(row: AbuseRow, dataDir: string): Promise<void> 
   row.answers[`restart on the full disk: ${outcome}`] = 1;
 }
 
+/** The error lines of a dead server's output (its stack frames left out), and its last line. */
+function lastWords(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /error|XNN|abort|out of memory|ENOSPC/i.test(l) && !l.startsWith('at '));
+  return [...new Set([...errors.slice(-3), lines.at(-1) ?? ''])].join(' | ').slice(0, 400);
+}
+
 function skippedRow(spec: AttackSpec, why: string): AbuseRow {
   return {
     id: spec.id,
@@ -290,6 +302,7 @@ function skippedRow(spec: AttackSpec, why: string): AbuseRow {
     longestHealthzWaitMs: 0,
     rssMb: { before: null, peak: null, after: null },
     server: 'skipped',
+    loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
     shutdown: '',
     answers: {},
     observed: {},

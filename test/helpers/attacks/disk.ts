@@ -8,7 +8,7 @@ import { open, mkdtemp, readFile, readdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type AttackResult, type Bounds, type HttpAnswer, type Target, answerKey, count, postMultipart } from './http.js';
+import { type AttackResult, type Bounds, type HttpAnswer, type Target, answerKey, answerWithin, count, postMultipart } from './http.js';
 import { sceneJpeg } from './media.js';
 
 const run = promisify(execFile);
@@ -120,8 +120,7 @@ export async function fullDiskUploads(
   { fsDir, dataDir, video, ...bounds }: Bounds & { fsDir: string; dataDir: string; video: string },
 ): Promise<AttackResult> {
   const answers = {};
-  // Each request gets at least 15 s: a server busy painting answers slowly, yet it does answer.
-  const timeoutMs = Math.max(bounds.durationMs, 15_000);
+  const timeoutMs = answerWithin(bounds);
   const from = target.from ? { from: target.from } : {};
   const videoBytes = await readFile(video);
   const uploadJob = (): Promise<HttpAnswer> =>

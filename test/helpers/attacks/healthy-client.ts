@@ -5,7 +5,6 @@
  * timed samples; window statistics count a frame or request still unanswered at the time of the
  * question as lasting at least until then, so a frozen server shows as slow, not as no data.
  */
-import http from 'node:http';
 import type WebSocket from 'ws';
 import { type Target, createRoom, liveFrame, openSocket, request } from './http.js';
 
@@ -124,16 +123,20 @@ export function startHttpProbe(
   { routes = ['/healthz', '/api/styles'], intervalMs = 100, timeoutMs = 120_000 }: { routes?: string[]; intervalMs?: number; timeoutMs?: number } = {},
 ): HttpProbe {
   const samples: Record<string, Sample[]> = Object.fromEntries(routes.map((r) => [r, []]));
-  const agents = routes.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const busy = new Set<string>();
+  const inFlight = new Set<AbortController>();
   let stopped = false;
   const timer = setInterval(() => {
-    routes.forEach((route, i) => {
+    routes.forEach((route) => {
       if (busy.has(route) || stopped) return;
       busy.add(route);
       const sample: Sample = { sentAt: performance.now() };
       samples[route]!.push(sample);
-      void request(`${target.baseUrl}${route}`, { agent: agents[i]!, timeoutMs, ...(target.from ? { from: target.from } : {}) }).then((answer) => {
+      // A fresh connection each time: a kept-alive one can be reset by the server's keep-alive
+      // timer right after a long stall, which would read as a failure of the server.
+      const controller = new AbortController();
+      inFlight.add(controller);
+      void request(`${target.baseUrl}${route}`, { signal: controller.signal, timeoutMs, ...(target.from ? { from: target.from } : {}) }).then((answer) => {
         busy.delete(route);
         if (stopped) return; // cut off by stop(): not an answer
         sample.ms = answer.ms;
@@ -146,7 +149,7 @@ export function startHttpProbe(
     stop() {
       stopped = true;
       clearInterval(timer);
-      for (const agent of agents) agent.destroy();
+      for (const controller of inFlight) controller.abort();
     },
   };
 }

@@ -228,6 +228,13 @@ export interface Bounds {
   signal?: AbortSignal;
 }
 
+/**
+ * How long one request the attack needs answered (a job submission, a handshake) may wait: a
+ * server whose event loop is busy painting answers late but does answer, and the attack means
+ * nothing if it gives up first. Floods are bounded by `durationMs` alone.
+ */
+export const answerWithin = (bounds: Bounds): number => Math.max(bounds.durationMs, 60_000);
+
 /** A live frame as docs/protocol.md defines it: uint32 BE seq, uint32 BE timestamp (ms), JPEG. */
 export function liveFrame(seq: number, jpeg: Uint8Array, timestampMs = Math.round(performance.now())): Buffer {
   const header = Buffer.alloc(8);

@@ -10,6 +10,7 @@ import {
   type AttackResult,
   type Bounds,
   type Target,
+  answerWithin,
   closedByServer,
   count,
   createRoom,
@@ -151,24 +152,27 @@ export async function muteViewerFlood(
  */
 export async function perAddressCap(target: Target, { connections = 40, ...bounds }: Bounds & { connections?: number }): Promise<AttackResult> {
   const answers = {};
+  // All at once, as the users behind one NAT would be: each waits for its own handshake.
+  const opened = await Promise.all(
+    Array.from({ length: connections }, (_, i) =>
+      openSocket(`${wsBase(target)}/ws?room=behind-nat&role=view`, {
+        from: target.from,
+        headers: { 'X-Forwarded-For': `203.0.113.${(i % 250) + 1}` },
+        timeoutMs: answerWithin(bounds),
+      }),
+    ),
+  );
   const sockets: WebSocket[] = [];
-  let firstRefused: number | null = null;
-  for (let i = 0; i < connections && !bounds.signal?.aborted; i++) {
-    const opened = await openSocket(`${wsBase(target)}/ws?room=behind-nat&role=view`, {
-      from: target.from,
-      headers: { 'X-Forwarded-For': `203.0.113.${(i % 250) + 1}` },
-    });
-    if ('refused' in opened) {
-      count(answers, opened.refused);
-      firstRefused ??= i + 1;
-      continue;
+  for (const o of opened) {
+    if ('refused' in o) count(answers, o.refused);
+    else {
+      count(answers, 'WS upgrade 101');
+      sockets.push(o.socket);
     }
-    count(answers, 'WS upgrade 101');
-    sockets.push(opened.socket);
   }
   await sleep(bounds.durationMs, bounds.signal);
   for (const socket of sockets) hangUp(socket);
-  return { attack: `${connections} WebSocket clients behind one address`, answers, observed: { opened: sockets.length, firstRefusedConnection: firstRefused } };
+  return { attack: `${connections} WebSocket clients behind one address`, answers, observed: { opened: sockets.length, refused: connections - sockets.length } };
 }
 
 /**
@@ -197,7 +201,7 @@ export async function hugeTextMessage(target: Target, { bytes = 900_000, ...boun
     });
     socket.on('error', () => undefined);
     socket.send(text);
-    const message = await Promise.race([reply, sleep(Math.min(5000, bounds.durationMs), bounds.signal).then(() => undefined)]);
+    const message = await Promise.race([reply, sleep(answerWithin(bounds), bounds.signal).then(() => undefined)]);
     replies[name] = message === undefined ? null : Buffer.byteLength(message);
     if (message) {
       count(answers, `WS error ${(JSON.parse(message) as { code?: string }).code}`);
@@ -241,7 +245,7 @@ export async function dnsRebinding(target: Target, bounds: Bounds): Promise<Atta
       const timer = setTimeout(() => {
         req.destroy();
         resolve('timeout');
-      }, Math.min(bounds.durationMs, 10_000));
+      }, answerWithin(bounds));
       req.on('upgrade', (res, socket) => {
         clearTimeout(timer);
         socket.destroy();

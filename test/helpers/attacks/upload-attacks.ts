@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { type AttackResult, type Bounds, type HttpAnswer, type Target, answerKey, count, postMultipart, request, sleep } from './http.js';
+import { type AttackResult, type Bounds, type HttpAnswer, type Target, answerKey, answerWithin, count, postMultipart, request, sleep } from './http.js';
 import { filterBombSvg, pixelBombJpeg } from './media.js';
 import { chunkWorkers } from './process-tree.js';
 
@@ -21,7 +21,7 @@ interface PublicJob {
 }
 
 async function getJob(target: Target, id: string): Promise<PublicJob | undefined> {
-  const answer = await request(`${target.baseUrl}/api/jobs/${id}`, { timeoutMs: 5000 });
+  const answer = await request(`${target.baseUrl}/api/jobs/${id}`, { timeoutMs: 30_000 });
   return answer.status === 200 ? (JSON.parse(answer.body) as PublicJob) : undefined;
 }
 
@@ -38,14 +38,19 @@ export async function pollJob(target: Target, id: string, done: (job: PublicJob)
 
 const FINAL = new Set(['done', 'failed', 'canceled']);
 
-async function submitJob(target: Target, video: Buffer, extra: { styleImage?: Buffer } = {}, timeoutMs = 60_000): Promise<{ answer: HttpAnswer; job?: PublicJob }> {
+async function submitJob(
+  target: Target,
+  video: Buffer,
+  extra: { styleImage?: Buffer; signal?: AbortSignal | undefined } = {},
+  timeoutMs = 60_000,
+): Promise<{ answer: HttpAnswer; job?: PublicJob }> {
   const answer = await postMultipart(
     `${target.baseUrl}/api/jobs`,
     [
       { name: 'video', filename: 'clip.mkv', contentType: 'video/x-matroska', data: video },
       ...(extra.styleImage ? [{ name: 'styleImage', filename: 'style.jpg', contentType: 'image/jpeg', data: extra.styleImage }] : []),
     ],
-    { timeoutMs, ...from(target) },
+    { timeoutMs, ...from(target), ...(extra.signal ? { signal: extra.signal } : {}) },
   );
   return { answer, ...(answer.status === 202 ? { job: JSON.parse(answer.body) as PublicJob } : {}) };
 }
@@ -55,7 +60,7 @@ async function submitJob(target: Target, video: Buffer, extra: { styleImage?: Bu
  * `Content-Type: text/plain` one (what any web page may send cross-origin without a preflight).
  * Then a different client (the default address) tries to create one room.
  */
-export async function roomFlood(target: Target, { rooms = 10_000, concurrency = 16, ...bounds }: Bounds & { rooms?: number; concurrency?: number }): Promise<AttackResult> {
+export async function roomFlood(target: Target, { rooms = 10_000, concurrency = 64, ...bounds }: Bounds & { rooms?: number; concurrency?: number }): Promise<AttackResult> {
   const answers = {};
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const deadline = performance.now() + bounds.durationMs;
@@ -79,7 +84,7 @@ export async function roomFlood(target: Target, { rooms = 10_000, concurrency = 
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsedMs = performance.now() - started;
   agent.destroy();
-  const victim = await request(`${target.baseUrl}/api/rooms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', timeoutMs: 10_000 });
+  const victim = await request(`${target.baseUrl}/api/rooms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', timeoutMs: answerWithin(bounds) });
   return {
     attack: `${rooms} POST /api/rooms (JSON and text/plain)`,
     answers,
@@ -107,9 +112,9 @@ export async function svgStyleFlood(target: Target, { uploads = 4, ...bounds }: 
 /** 4 (job). POST /api/jobs with a small valid `video` and the pixel-bomb JPEG as `styleImage`. */
 export async function pixelBombJob(target: Target, { video, ...bounds }: Bounds & { video: string }): Promise<AttackResult> {
   const answers = {};
-  const deadline = performance.now() + bounds.durationMs;
-  const { answer, job } = await submitJob(target, await readFile(video), { styleImage: await pixelBombJpeg() }, bounds.durationMs);
+  const { answer, job } = await submitJob(target, await readFile(video), { styleImage: await pixelBombJpeg(), signal: bounds.signal }, answerWithin(bounds));
   count(answers, answerKey(answer));
+  const deadline = performance.now() + bounds.durationMs;
   const last = job ? await pollJob(target, job.id, (j) => FINAL.has(j.status), deadline, bounds.signal) : undefined;
   return { attack: 'job with a 16383×16383-claiming styleImage', answers, observed: { answerMs: Math.round(answer.ms), job: last ?? null } };
 }
@@ -123,16 +128,16 @@ export async function lyingDurationJobs(
   { video, healthyVideo, jobs = 3, ...bounds }: Bounds & { video: string; healthyVideo: string; jobs?: number },
 ): Promise<AttackResult> {
   const answers = {};
-  const deadline = performance.now() + bounds.durationMs;
   const bytes = await readFile(video);
   const accepted: { framesTotal: number | undefined; status: string }[] = [];
-  for (let i = 0; i < jobs && performance.now() < deadline; i++) {
-    const { answer, job } = await submitJob(target, bytes, {}, remaining(deadline) + 1000);
+  for (let i = 0; i < jobs && !bounds.signal?.aborted; i++) {
+    const { answer, job } = await submitJob(target, bytes, { signal: bounds.signal }, answerWithin(bounds));
     count(answers, answerKey(answer));
     if (job) accepted.push({ framesTotal: job.framesTotal, status: job.status });
   }
-  const healthy = await submitJob({ baseUrl: target.baseUrl }, await readFile(healthyVideo), {}, remaining(deadline) + 1000);
+  const healthy = await submitJob({ baseUrl: target.baseUrl }, await readFile(healthyVideo), { signal: bounds.signal }, answerWithin(bounds));
   const submittedAt = performance.now();
+  const deadline = submittedAt + bounds.durationMs;
   let healthyStartedAfterMs: number | null = null;
   let healthyStatus = answerKey(healthy.answer);
   if (healthy.job) {
@@ -162,7 +167,7 @@ export async function malformedMultipart(target: Target, bounds: Bounds): Promis
         method: 'POST',
         headers: { 'Content-Type': c.contentType },
         body: c.body,
-        timeoutMs: Math.min(10_000, bounds.durationMs),
+        timeoutMs: answerWithin(bounds),
         ...from(target),
       });
       count(answers, `${route} ${name}: ${answerKey(answer)}`);
@@ -174,9 +179,9 @@ export async function malformedMultipart(target: Target, bounds: Bounds): Promis
 /** 9. A job whose video ffprobe accepts but ffmpeg cannot decode: what error text the job shows. */
 export async function ffmpegFailingJob(target: Target, { video, ...bounds }: Bounds & { video: string }): Promise<AttackResult> {
   const answers = {};
-  const deadline = performance.now() + bounds.durationMs;
-  const { answer, job } = await submitJob(target, await readFile(video), {}, bounds.durationMs);
+  const { answer, job } = await submitJob(target, await readFile(video), { signal: bounds.signal }, answerWithin(bounds));
   count(answers, answerKey(answer));
+  const deadline = performance.now() + bounds.durationMs;
   const last = job ? await pollJob(target, job.id, (j) => FINAL.has(j.status), deadline, bounds.signal) : undefined;
   if (last) count(answers, `job ${last.status}`);
   return { attack: 'a job whose ffmpeg fails', answers, observed: { jobError: last?.error ?? null, answerBody: job ? null : answer.body.slice(0, 300) } };
@@ -189,9 +194,9 @@ export async function ffmpegFailingJob(target: Target, { video, ...bounds }: Bou
  */
 export async function killWorkerMidJob(target: Target, { video, serverPid, ...bounds }: Bounds & { video: string; serverPid: number }): Promise<AttackResult> {
   const answers = {};
-  const deadline = performance.now() + bounds.durationMs;
-  const { answer, job } = await submitJob(target, await readFile(video), {}, bounds.durationMs);
+  const { answer, job } = await submitJob(target, await readFile(video), { signal: bounds.signal }, answerWithin(bounds));
   count(answers, answerKey(answer));
+  const deadline = performance.now() + bounds.durationMs;
   if (!job) return { attack: 'SIGKILL a chunk worker mid-job', answers, observed: {} };
   let killed: { pid: number; framesDone: number | undefined } | undefined;
   while (performance.now() < deadline && killed === undefined && !bounds.signal?.aborted) {
