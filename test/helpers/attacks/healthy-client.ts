@@ -137,6 +137,7 @@ export function startHttpProbe(
       const controller = new AbortController();
       inFlight.add(controller);
       void request(`${target.baseUrl}${route}`, { signal: controller.signal, timeoutMs, ...(target.from ? { from: target.from } : {}) }).then((answer) => {
+        inFlight.delete(controller);
         busy.delete(route);
         if (stopped) return; // cut off by stop(): not an answer
         sample.ms = answer.ms;
