@@ -5,6 +5,7 @@
 import path from 'node:path';
 import {
   type AttackResult,
+  type Bounds,
   type Target,
   bigLiveFrame,
   dnsRebinding,
@@ -32,6 +33,8 @@ export interface AttackContext {
   /** The small file system's mount point (attacks with needsSmallFs). */
   fsDir?: string;
   durationMs: number;
+  /** How long a request the attack needs answered may wait (answerWithin). */
+  answerTimeoutMs: number;
   signal: AbortSignal;
   media: Media;
 }
@@ -66,7 +69,7 @@ export function createMedia(dir: string, { mkvFrames }: { mkvFrames: number }): 
   };
 }
 
-const bounds = (ctx: AttackContext): { durationMs: number; signal: AbortSignal } => ({ durationMs: ctx.durationMs, signal: ctx.signal });
+const bounds = (ctx: AttackContext): Bounds => ({ durationMs: ctx.durationMs, signal: ctx.signal, answerTimeoutMs: ctx.answerTimeoutMs });
 
 export const ATTACKS: AttackSpec[] = [
   { id: '1a', title: 'live config size 1024, steps 2 + one 1820×1024 JPEG', run: (ctx) => bigLiveFrame(ctx.target, { size: 1024, ...bounds(ctx) }) },

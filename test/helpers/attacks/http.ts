@@ -226,6 +226,8 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 export interface Bounds {
   durationMs: number;
   signal?: AbortSignal;
+  /** See answerWithin (default: durationMs, at least a minute). */
+  answerTimeoutMs?: number;
 }
 
 /**
@@ -233,7 +235,7 @@ export interface Bounds {
  * server whose event loop is busy painting answers late but does answer, and the attack means
  * nothing if it gives up first. Floods are bounded by `durationMs` alone.
  */
-export const answerWithin = (bounds: Bounds): number => Math.max(bounds.durationMs, 60_000);
+export const answerWithin = (bounds: Bounds): number => bounds.answerTimeoutMs ?? Math.max(bounds.durationMs, 60_000);
 
 /** A live frame as docs/protocol.md defines it: uint32 BE seq, uint32 BE timestamp (ms), JPEG. */
 export function liveFrame(seq: number, jpeg: Uint8Array, timestampMs = Math.round(performance.now())): Buffer {
