@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [options]`: speed figures as JSON lines (one per configuration).
  * Benchmarks, not tests: they measure, they do not pass or fail.
  */
+import { runAbuseBench } from './abuse.js';
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runLiveBench } from './live.js';
@@ -9,6 +10,7 @@ import { runQualityBench } from './quality.js';
 import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
+  abuse: runAbuseBench,
   engine: runEngineBench,
   fanout: runFanoutBench,
   live: runLiveBench,
