@@ -12,12 +12,13 @@ export interface TestServer extends RunningServer {
   dataDir: string;
 }
 
-export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+/** `where.dataDir`: use this data directory (kept) instead of a fresh one. */
+export async function startTestServer(overrides: Partial<ServerOptions> = {}, where: { dataDir?: string } = {}): Promise<TestServer> {
   const { dir, cleanup } = await tempDir('stylize-server-');
   const options = parseServerOptions(
     { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', ...overrides },
     readEnv({}),
-    { stylesDir: path.join(dir, 'styles-dir'), dataDir: path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
+    { stylesDir: path.join(dir, 'styles-dir'), dataDir: where.dataDir ?? path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
   );
   const server = await startServer(options).catch(async (error: unknown) => {
     await cleanup();
