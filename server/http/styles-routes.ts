@@ -3,6 +3,7 @@ import { Router } from 'express';
 import multer from 'multer';
 import { BadInputError } from '../errors.js';
 import type { StyleLibrary } from '../styles/style-library.js';
+import { parseUpload } from './upload.js';
 
 export function stylesRoutes(styles: StyleLibrary, maxUploadBytes: number): Router {
   const router = Router();
@@ -17,7 +18,7 @@ export function stylesRoutes(styles: StyleLibrary, maxUploadBytes: number): Rout
     res.type(contentType).set('Cache-Control', 'public, max-age=3600').send(bytes);
   });
 
-  router.post('/api/styles', upload.single('image'), async (req, res) => {
+  router.post('/api/styles', parseUpload(upload.single('image')), async (req, res) => {
     if (!req.file) throw new BadInputError('send the style as multipart/form-data with the file in the field "image"');
     const style = await styles.add(req.file.buffer, req.file.originalname);
     res.status(201).json({ id: style.id, name: style.name, url: style.url });

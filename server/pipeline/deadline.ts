@@ -46,6 +46,10 @@ export interface DeadlineController {
   predict(pixels: number, steps: number): number | undefined;
   /** The overhead part of a frame (decode, encode, targets), ms. */
   readonly overheadMs: number;
+  /** The learnt cost, ms per step per pixel; undefined until learnt. */
+  readonly msPerStepPerPixel: number | undefined;
+  /** Starts from another stream's measured costs (same machine, same network) instead of nothing. */
+  seed(cost: { msPerStepPerPixel: number; overheadMs: number }): void;
   /** Report how a frame went. */
   observe(sample: { steps: number; pixels: number; stepMs: number; overheadMs: number }): void;
 }
@@ -77,6 +81,14 @@ export function createDeadlineController(smoothing = 0.3): DeadlineController {
     },
     get overheadMs() {
       return overheadMs;
+    },
+    get msPerStepPerPixel() {
+      return msPerStepPerPixel;
+    },
+    seed(cost) {
+      if (msPerStepPerPixel !== undefined) return;
+      msPerStepPerPixel = cost.msPerStepPerPixel;
+      overheadMs = cost.overheadMs;
     },
     observe({ steps, pixels, stepMs, overheadMs: overhead }) {
       if (steps > 0 && pixels > 0) msPerStepPerPixel = blend(msPerStepPerPixel, stepMs / pixels);

@@ -48,11 +48,19 @@ export interface FrameStylizerDeps {
 export interface PaintedFrame extends StylizedFrame {
   /** Predicted ms for `settings.steps` at the full stream size; undefined until learnt. */
   fullPlanMs: number | undefined;
+  /** The cost model after this frame, to seed other streams' first frames. */
+  cost: { msPerStepPerPixel: number; overheadMs: number } | undefined;
 }
 
+/** Costs measured by another stream of this server (same machine and network). */
+export type CostHint = { msPerStepPerPixel: number; overheadMs: number };
+
 export interface FrameStylizer {
-  /** `budgetMs`: the time this frame may take (Infinity: no limit). */
-  process(frame: IncomingFrame, settings: LiveSettings, budgetMs?: number): Promise<PaintedFrame>;
+  /**
+   * `budgetMs`: the time this frame may take (Infinity: no limit). `hint`: other streams' costs,
+   * used until this stream has measured its own (so even its first frame fits its budget).
+   */
+  process(frame: IncomingFrame, settings: LiveSettings, budgetMs?: number, hint?: CostHint): Promise<PaintedFrame>;
 }
 
 export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
@@ -62,8 +70,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   let restartPending = true;
 
   return {
-    async process(frame, settings, budgetMs = Number.POSITIVE_INFINITY) {
+    async process(frame, settings, budgetMs = Number.POSITIVE_INFINITY, hint) {
       const started = performance.now();
+      if (hint) deadline.seed(hint);
       const queueAgeMs = started - frame.receivedAt;
       // The stream's size (short side settings.size) and the working size; one decode, at the latter.
       const label = `frame ${frame.seq}`;
@@ -118,6 +127,7 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       });
       return {
         fullPlanMs: deadline.predict(pixels, settings.steps),
+        cost: deadline.msPerStepPerPixel === undefined ? undefined : { msPerStepPerPixel: deadline.msPerStepPerPixel, overheadMs: deadline.overheadMs },
         seq: frame.seq,
         timestampMs: frame.timestampMs,
         message: encodeFrame(frame, jpeg),

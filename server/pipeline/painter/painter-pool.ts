@@ -10,7 +10,7 @@
 import { BusyError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { FrameProcessor, StreamProcessor } from '../frame-processor.js';
-import type { LiveSettings } from '../frame-stylizer.js';
+import type { CostHint, LiveSettings } from '../frame-stylizer.js';
 import type { IncomingFrame, StylizedFrame } from '../frame.js';
 import type { PaintTurns, Turn } from '../paint-turns.js';
 import type { PainterInfo, PainterInit } from './painter-protocol.js';
@@ -49,6 +49,8 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
   let info: PainterInfo | undefined;
   let streams = 0;
   let closed = false;
+  /** The latest cost any painter measured: a new stream's first frame is planned with it. */
+  let costHint: CostHint | undefined;
   const maxRss = options.maxPainterRss ?? DEFAULT_MAX_PAINTER_RSS;
   /** Without a deadline, a frame may take at most this long (half the hard limit). */
   const softLimitMs = options.maxFrameMs / 2;
@@ -114,7 +116,11 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
     }
 
     return {
-      turn: () => turns.acquire(),
+      // A painter still starting does not hold the CPU turn while it loads.
+      turn: async () => {
+        await current().ready.catch(() => undefined);
+        return turns.acquire();
+      },
       async process(frame: IncomingFrame, settings: LiveSettings, turn: Turn): Promise<StylizedFrame> {
         const limitMs = settings.targetFps > 0 ? Math.min(softLimitMs, 1000 / settings.targetFps) : softLimitMs;
         const started = performance.now();
@@ -125,17 +131,18 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
           const budgetMs = Math.min(turn.budgetMs, limitMs);
           const granted = performance.now();
           const report = await active.paint(
-            { seq: frame.seq, timestampMs: frame.timestampMs, jpeg: frame.jpeg, settings, budgetMs },
+            { seq: frame.seq, timestampMs: frame.timestampMs, jpeg: frame.jpeg, settings, budgetMs, costHint },
             hardLimitMs(),
           );
           framesOnPainter++;
           abandoned = 0;
+          if (report.cost) costHint = report.cost;
           turns.wish(settings.targetFps > 0 ? 1000 / settings.targetFps : report.fullPlanMs, limitMs);
           if (report.rss > maxRss) {
             log.warn({ rss: report.rss, pid: active.pid }, 'painter grew too large; replacing it');
             active.kill();
           }
-          const { message, fullPlanMs: _plan, rss: _rss, ...rest } = report;
+          const { message, fullPlanMs: _plan, rss: _rss, cost: _cost, ...rest } = report;
           return {
             ...rest,
             message: Buffer.from(message.buffer, message.byteOffset, message.byteLength),

@@ -1,6 +1,6 @@
 /** Messages between the server and a live painter process (child_process IPC, advanced serialization). */
 import type { BackendName, ModelChoice } from '../../config.js';
-import type { LiveSettings } from '../frame-stylizer.js';
+import type { CostHint, LiveSettings } from '../frame-stylizer.js';
 
 export interface PainterInit {
   type: 'init';
@@ -27,6 +27,8 @@ export interface PaintRequest {
   settings: LiveSettings;
   /** How long this frame may take (the stream's share of the painter), ms. */
   budgetMs: number;
+  /** Costs measured on other streams, for a painter that has measured nothing yet. */
+  costHint: CostHint | undefined;
 }
 
 export type ToPainter = PainterInit | PaintRequest;
@@ -54,6 +56,8 @@ export interface PaintedReport {
   stylizeMs: number;
   /** Predicted ms for the stream's full plan (its asked steps at full size); undefined until learnt. */
   fullPlanMs: number | undefined;
+  /** This painter's cost model after the frame. */
+  cost: CostHint | undefined;
   /** The painter's resident memory after the frame, bytes. */
   rss: number;
 }

@@ -78,6 +78,7 @@ async function paint(request: PaintRequest): Promise<void> {
       { seq: request.seq, timestampMs: request.timestampMs, jpeg: request.jpeg, receivedAt: performance.now() },
       request.settings,
       request.budgetMs,
+      request.costHint,
     );
     const { queueAgeMs: _queued, ...report } = painted;
     send({ type: 'painted', id: request.id, frame: { ...report, rss: process.memoryUsage.rss() } });
