@@ -44,6 +44,8 @@ export interface AttackSpec {
   title: string;
   /** The data dir lives on a small file system that the attack fills. */
   needsSmallFs?: boolean;
+  /** Flags for `stylize serve` in this attack (an operator's setting it is meant to show). */
+  serverArgs?: string[];
   run(ctx: AttackContext): Promise<AttackResult>;
 }
 
@@ -92,6 +94,12 @@ export const ATTACKS: AttackSpec[] = [
   },
   { id: '8', title: '40 WebSocket clients behind one address', run: (ctx) => perAddressCap(ctx.target, bounds(ctx)) },
   {
+    id: '8b',
+    title: '40 WebSocket clients behind one proxy, --trust-proxy loopback',
+    serverArgs: ['--trust-proxy', 'loopback'],
+    run: (ctx) => perAddressCap(ctx.target, bounds(ctx)),
+  },
+  {
     id: '9a',
     title: 'SIGKILL a chunk worker mid-job',
     run: async (ctx) => killWorkerMidJob(ctx.target, { video: await ctx.media.tenSecondVideo(), serverPid: ctx.serverPid, ...bounds(ctx) }),
@@ -100,6 +108,12 @@ export const ATTACKS: AttackSpec[] = [
   { id: '9c', title: '900 KB WebSocket text messages', run: (ctx) => hugeTextMessage(ctx.target, bounds(ctx)) },
   { id: '9d', title: 'a job whose ffmpeg fails', run: async (ctx) => ffmpegFailingJob(ctx.target, { video: await ctx.media.failingVideo(), ...bounds(ctx) }) },
   { id: '9e', title: 'DNS rebinding (Host and Origin evil.example)', run: (ctx) => dnsRebinding(ctx.target, bounds(ctx)) },
+  {
+    id: '9f',
+    title: 'DNS rebinding, --allowed-hosts 127.0.0.1,localhost',
+    serverArgs: ['--allowed-hosts', '127.0.0.1,localhost'],
+    run: (ctx) => dnsRebinding(ctx.target, bounds(ctx)),
+  },
 ];
 
 /** `--only 1,9c`: "1" picks 1a and 1b; "9c" only 9c. */

@@ -165,7 +165,7 @@ async function runAttack(spec: AttackSpec, settings: Settings): Promise<AbuseRow
       cleanups.add(fs.remove);
     }
     const dataDir = fs ? path.join(fs.dir, 'data') : path.join(settings.runDir, `data-${spec.id}`);
-    server = await startAbuseServer(dataDir);
+    server = await startAbuseServer(dataDir, { extraArgs: spec.serverArgs ?? [] });
     const running = server;
     const attackAbort = new AbortController();
     let rssCapHit = false;
