@@ -66,9 +66,13 @@ export const SERVER_DEFAULTS = {
   maxLiveSteps: 10,
   /**
    * Hard limit for one live frame: a painter that has not answered by then is killed and the
-   * stream goes on with a cheaper plan. Normal frames stay far below it (see paint-turns.ts).
+   * stream goes on with a cheaper plan. Frames are planned to fit far smaller budgets (see
+   * paint-turns.ts); this only catches a painter that is stuck. Not lower: on an overloaded
+   * machine an honest frame can take seconds, and killing it only throws the work away.
    */
-  maxFrameMs: 3000,
+  maxFrameMs: 10_000,
+  /** Without a target frame rate, a live frame is planned to take at most this long. */
+  freeFrameMs: 2000,
   /** Live streams painted at once (each has its own painter process); more are refused (BUSY). */
   maxLiveStreams: 4,
   /**
@@ -192,6 +196,7 @@ export const serverOptionsSchema = z.object({
   maxLiveSize: z.number().int().min(LIMITS.minSize).max(1080).default(SERVER_DEFAULTS.maxLiveSize),
   maxLiveSteps: z.number().int().min(1).max(50).default(SERVER_DEFAULTS.maxLiveSteps),
   maxFrameMs: z.number().int().min(200).max(600_000).default(SERVER_DEFAULTS.maxFrameMs),
+  freeFrameMs: z.number().int().min(50).max(600_000).default(SERVER_DEFAULTS.freeFrameMs),
   maxLiveStreams: z.number().int().min(1).max(1000).default(SERVER_DEFAULTS.maxLiveStreams),
   maxWorkPixels: z.number().int().min(32 * 32).max(4096 * 4096).default(SERVER_DEFAULTS.maxWorkPixels),
   maxImagePixels: z.number().int().min(64 * 64).max(268_402_689).default(SERVER_DEFAULTS.maxImagePixels),

@@ -188,6 +188,7 @@ async function startFrameProcessor(options: ServerOptions, uploadsDir: string, l
     turns: createPaintTurns(1),
     maxStreams: options.maxLiveStreams,
     maxFrameMs: options.maxFrameMs,
+    freeFrameMs: options.freeFrameMs,
     log,
     onAbandoned: () => metrics.framesAbandoned.inc(),
   });

@@ -36,6 +36,7 @@ export function serveCommand(): Command {
     .option('--max-live-size <px>', `largest live size a publisher may ask for; more is clamped (default ${SERVER_DEFAULTS.maxLiveSize})`, numberOption)
     .option('--max-live-steps <n>', `most steps per live frame a publisher may ask for (default ${SERVER_DEFAULTS.maxLiveSteps})`, numberOption)
     .option('--max-frame-ms <ms>', `hard limit for one live frame; its painter is replaced (default ${SERVER_DEFAULTS.maxFrameMs})`, numberOption)
+    .option('--free-frame-ms <ms>', `without a target fps, a live frame is planned to take at most this long (default ${SERVER_DEFAULTS.freeFrameMs})`, numberOption)
     .option('--max-live-streams <n>', `live streams painted at once; more get 503 (default ${SERVER_DEFAULTS.maxLiveStreams})`, numberOption)
     .option('--max-work-pixels <n>', `most pixels a live frame is painted at; larger streams are scaled up (default ${SERVER_DEFAULTS.maxWorkPixels})`, numberOption)
     .option('--max-image-pixels <n>', `largest image decoded: frames, styles (default ${SERVER_DEFAULTS.maxImagePixels})`, numberOption)
@@ -72,6 +73,7 @@ export function serveCommand(): Command {
           maxLiveSize: flags.maxLiveSize,
           maxLiveSteps: flags.maxLiveSteps,
           maxFrameMs: flags.maxFrameMs,
+          freeFrameMs: flags.freeFrameMs,
           maxLiveStreams: flags.maxLiveStreams,
           maxImagePixels: flags.maxImagePixels,
           maxWorkPixels: flags.maxWorkPixels,

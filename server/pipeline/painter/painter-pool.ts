@@ -22,6 +22,8 @@ export interface PainterPoolOptions {
   maxStreams: number;
   /** Hard limit for one frame, ms. */
   maxFrameMs: number;
+  /** Without a target frame rate, a frame is planned to take at most this long, ms. */
+  freeFrameMs: number;
   /** A painter above this resident size is replaced after its frame, bytes. */
   maxPainterRss?: number;
   log: Logger;
@@ -52,8 +54,8 @@ export function createPainterPool(options: PainterPoolOptions): PainterPool {
   /** The latest cost any painter measured: a new stream's first frame is planned with it. */
   let costHint: CostHint | undefined;
   const maxRss = options.maxPainterRss ?? DEFAULT_MAX_PAINTER_RSS;
-  /** Without a deadline, a frame may take at most this long (half the hard limit). */
-  const softLimitMs = options.maxFrameMs / 2;
+  /** Without a deadline, a frame is planned to take at most this long (well inside the hard limit). */
+  const softLimitMs = Math.min(options.freeFrameMs, options.maxFrameMs / 2);
 
   function spawn(): PainterProcess {
     const painter = startPainter(options.init);

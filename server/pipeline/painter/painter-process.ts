@@ -4,6 +4,7 @@
  * step in progress), or when the server closes. `kill()` is safe twice.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, StylizeError } from '../../errors.js';
 import { PROJECT_ROOT } from '../../paths.js';
@@ -44,8 +45,25 @@ export interface PainterProcess {
   kill(): void;
 }
 
+/**
+ * While it loads (backend, network, warm-up: about a CPU-second), a painter runs at a lower CPU
+ * priority, so streams already painting do not slow down while another starts; once ready it
+ * paints at normal priority (where the system lets us raise it back; otherwise it stays lowered,
+ * like every other painter started here).
+ */
+const STARTING_NICENESS = 10;
+
+function setNiceness(child: ChildProcess, value: number): void {
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, value);
+  } catch {
+    // Not permitted (raising priority needs CAP_SYS_NICE): it stays as it is.
+  }
+}
+
 export function startPainter(init: Omit<PainterInit, 'type'>): PainterProcess {
   const child: ChildProcess = fork(PAINTER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  setNiceness(child, STARTING_NICENESS);
   let state: PainterState = PainterState.STARTING;
   let nextId = 1;
   let pending: { id: number; resolve: (r: PaintedReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
@@ -78,6 +96,7 @@ export function startPainter(init: Omit<PainterInit, 'type'>): PainterProcess {
   child.on('message', (message: FromPainter) => {
     switch (message.type) {
       case 'ready':
+        setNiceness(child, 0);
         state = PainterState.READY;
         settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
         settleReady = undefined;
