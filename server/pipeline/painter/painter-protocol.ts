@@ -1,15 +1,10 @@
 /** Messages between the server and a live painter process (child_process IPC, advanced serialization). */
-import type { BackendName, ModelChoice } from '../../config.js';
+import type { EngineOptions } from '../../engine/load-engine.js';
 import type { CostHint, LiveSettings } from '../frame-stylizer.js';
+import type { StylizedFrame } from '../frame.js';
 
-export interface PainterInit {
+export interface PainterInit extends EngineOptions {
   type: 'init';
-  model: ModelChoice;
-  weights: string | undefined;
-  modelsDir: string;
-  seed: number;
-  backend: BackendName | undefined;
-  threads: number | undefined;
   stylesDir: string;
   uploadsDir: string;
   maxImagePixels: number;
@@ -40,20 +35,12 @@ export interface PainterInfo {
   description: string;
 }
 
-/** What a painted frame reports; the frame itself travels as header + JPEG in `message`. */
-export interface PaintedReport {
-  seq: number;
-  timestampMs: number;
+/**
+ * What a painted frame reports: the frame itself travels as header + JPEG in `message` (a
+ * Uint8Array after IPC); its wait is measured on the server's side.
+ */
+export interface PaintedReport extends Omit<StylizedFrame, 'message' | 'queueAgeMs'> {
   message: Uint8Array;
-  width: number;
-  height: number;
-  steps: number;
-  workWidth: number;
-  workHeight: number;
-  warmStarted: boolean;
-  /** Decode + stylize + encode inside the painter. */
-  processMs: number;
-  stylizeMs: number;
   /** Predicted ms for the stream's full plan (its asked steps at full size); undefined until learnt. */
   fullPlanMs: number | undefined;
   /** This painter's cost model after the frame. */

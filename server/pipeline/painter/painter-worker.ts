@@ -6,10 +6,9 @@
  * frame overruns the hard limit, or when it grows too large; all its memory goes with it.
  */
 import { decodeImage, encodeImage } from '../../codec/image-codec.js';
-import { selectBackend } from '../../engine/backend.js';
+import { loadEngine } from '../../engine/load-engine.js';
 import type { RgbImage } from '../../engine/image.js';
 import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
-import { loadNetwork } from '../../engine/networks/load-network.js';
 import { StylizeError, ErrorCode } from '../../errors.js';
 import { createStyleLibrary } from '../../styles/style-library.js';
 import { createFrameStylizer, type FrameStylizer } from '../frame-stylizer.js';
@@ -33,8 +32,7 @@ function describe(error: unknown): { code: string; message: string } {
 
 async function init(message: PainterInit): Promise<void> {
   try {
-    const backend = await selectBackend({ prefer: message.backend, wasmThreads: message.threads });
-    const { network } = await loadNetwork({ model: message.model, weights: message.weights, modelsDir: message.modelsDir, seed: message.seed });
+    const { backend, network } = await loadEngine(message);
     const styles = createStyleLibrary({ stylesDir: message.stylesDir, uploadsDir: message.uploadsDir });
     const stylizer = createStylizer(network, {}, { ownsNetwork: true });
     await warmUp(stylizer);
