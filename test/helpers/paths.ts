@@ -22,5 +22,5 @@ export const SHIPPED_VGG19 = path.join(ROOT, 'models/vgg19-blocks1-3');
 /** A fresh temp directory, removed by the returned cleanup. */
 export async function tempDir(prefix = 'stylize-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 3 }) };
 }

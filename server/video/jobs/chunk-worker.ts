@@ -35,10 +35,14 @@ process.on('message', (message: ToWorker) => {
     });
   });
 });
-process.on('disconnect', () => {
+// The runner going away (disconnect) or closing us (SIGTERM): stop the encoder first, or the
+// ffmpeg child, seeing its input end, would go on to finish a segment in a folder being deleted.
+const stop = (): void => {
   activeSink?.abort();
   process.exit(0);
-});
+};
+process.on('disconnect', stop);
+process.on('SIGTERM', stop);
 
 async function handle(message: ToWorker): Promise<void> {
   if (message.type === 'init') {

@@ -68,7 +68,8 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
   let closed = false;
 
   function spawn(i: number): Slot {
-    const child = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    // Its own process group, so that a worker stuck in a step is killed with its ffmpeg children.
+    const child = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true });
     try {
       if (child.pid !== undefined) os.setPriority(child.pid, WORKER_NICENESS);
     } catch {
@@ -165,7 +166,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       } catch (error) {
         // A worker that could not start is replaced (its exit frees the slot and wakes a waiter).
         slot.busy = false;
-        slot.child.kill('SIGKILL');
+        killGroup(slot.child);
         throw error;
       }
       if (aborted.has(task.jobId)) {
@@ -181,7 +182,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
     },
     abortJob(jobId) {
       aborted.add(jobId);
-      for (const slot of slots) if (slot?.task?.task.jobId === jobId) slot.child.kill('SIGKILL');
+      for (const slot of slots) if (slot?.task?.task.jobId === jobId) killGroup(slot.child);
     },
     pids: () => slots.flatMap((s) => (s?.child.pid !== undefined ? [s.child.pid] : [])),
     async close() {
@@ -193,7 +194,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
                 slot.child.once('exit', () => resolve());
                 slot.child.kill('SIGTERM');
                 // A worker in the middle of a tfjs step may not get to its handlers: make sure.
-                setTimeout(() => slot.child.kill('SIGKILL'), 2000).unref();
+                setTimeout(() => killGroup(slot.child), 2000).unref();
               })
             : undefined,
         ),
@@ -201,4 +202,14 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       for (const w of waiting.splice(0)) w.wake();
     },
   };
+}
+
+/** SIGKILL for a worker and everything it started (its ffmpeg children share its group). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
