@@ -1,7 +1,7 @@
 /** A real server on port 0 with its own temporary data directory. */
 import path from 'node:path';
 import { parseServerOptions, readEnv, type ServerOptions } from '../../server/config.js';
-import { startServer, type RunningServer } from '../../server/main.js';
+import { startServer, type RunningServer, type ServerParts } from '../../server/main.js';
 import { DEFAULT_MODELS_DIR } from '../../server/paths.js';
 import { tempDir } from './paths.js';
 
@@ -12,14 +12,14 @@ export interface TestServer extends RunningServer {
   dataDir: string;
 }
 
-export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerOptions> = {}, parts: ServerParts = {}): Promise<TestServer> {
   const { dir, cleanup } = await tempDir('stylize-server-');
   const options = parseServerOptions(
     { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', ...overrides },
     readEnv({}),
     { stylesDir: path.join(dir, 'styles-dir'), dataDir: path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
   );
-  const server = await startServer(options).catch(async (error: unknown) => {
+  const server = await startServer(options, parts).catch(async (error: unknown) => {
     await cleanup();
     throw error;
   });

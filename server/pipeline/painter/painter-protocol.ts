@@ -13,6 +13,8 @@ export interface PainterInit {
   stylesDir: string;
   uploadsDir: string;
   maxImagePixels: number;
+  /** The floor of the working size in deadline mode (short side, px). */
+  minWorkingSize: number;
 }
 
 export interface PaintRequest {
