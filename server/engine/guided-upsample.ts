@@ -72,18 +72,20 @@ export function guidedUpsample(painted: RgbImage, guideLow: RgbImage, guideFull:
   }
   const up = resizePlane({ width: w, height: h, channels: 7, data: packed }, W, H, kernel).data;
   const full = guideFull.data;
-  const out = new Uint8Array(W * H * 3);
-  for (let i = 0; i < W * H; i++) {
-    const o = i * 7;
-    const detail = (0.299 * full[i * 3]! + 0.587 * full[i * 3 + 1]! + 0.114 * full[i * 3 + 2]!) / 255 - up[o + 6]!;
-    for (let c = 0; c < 3; c++) {
-      // The cubic may overshoot a little: keep A within its bounds.
-      const gain = Math.min(maxGain, Math.max(0, up[o + 3 + c]!));
-      const v = up[o + c]! + gain * detail;
-      out[i * 3 + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
-    }
+  // Clamped: stores round and clip to 0–255 by themselves.
+  const out = new Uint8ClampedArray(W * H * 3);
+  for (let i = 0, o = 0, j = 0; i < W * H; i++, o += 7, j += 3) {
+    const detail = (0.299 * full[j]! + 0.587 * full[j + 1]! + 0.114 * full[j + 2]!) / 255 - up[o + 6]!;
+    // The cubic may overshoot a little: keep A within its bounds.
+    out[j] = 255 * (up[o]! + bounded(up[o + 3]!, maxGain) * detail);
+    out[j + 1] = 255 * (up[o + 1]! + bounded(up[o + 4]!, maxGain) * detail);
+    out[j + 2] = 255 * (up[o + 2]! + bounded(up[o + 5]!, maxGain) * detail);
   }
-  return { width: W, height: H, data: out };
+  return { width: W, height: H, data: new Uint8Array(out.buffer) };
+}
+
+function bounded(gain: number, max: number): number {
+  return gain < 0 ? 0 : gain > max ? max : gain;
 }
 
 /** Rec. 601 luma in [0, 1]. */
@@ -108,7 +110,9 @@ function localGains(guide: Float32Array, painted: Plane, radius: number, eps: nu
   const { width: w, height: h } = painted;
   const n = w * h;
   const meanI = boxMean(guide, w, h, radius);
-  const meanII = boxMean(guide.map((v) => v * v), w, h, radius);
+  const squares = new Float32Array(n);
+  for (let i = 0; i < n; i++) squares[i] = guide[i]! * guide[i]!;
+  const meanII = boxMean(squares, w, h, radius);
   const a = new Float32Array(n * 3);
   const channel = new Float32Array(n);
   const product = new Float32Array(n);
@@ -123,7 +127,7 @@ function localGains(guide: Float32Array, painted: Plane, radius: number, eps: nu
     for (let i = 0; i < n; i++) {
       const variance = meanII[i]! - meanI[i]! * meanI[i]!;
       const covariance = meanIP[i]! - meanI[i]! * meanP[i]!;
-      slope[i] = Math.min(maxGain, Math.max(0, covariance / (variance + eps)));
+      slope[i] = bounded(covariance / (variance + eps), maxGain);
     }
     const smoothed = boxMean(slope, w, h, radius);
     for (let i = 0; i < n; i++) a[i * 3 + c] = smoothed[i]!;

@@ -75,34 +75,53 @@ function taps(src: number, dst: number, kernel: Kernel): Taps {
 export function resizePlane(src: Plane, width: number, height: number, kernel: Kernel): Plane {
   if (src.width === width && src.height === height) return { ...src, data: src.data.slice() };
   const c = src.channels;
-  const tx = taps(src.width, width, kernel);
-  const ty = taps(src.height, height, kernel);
-  // Rows first (width changes), then columns; each tap is looked up once for all channels.
+  // Rows first (the width changes), then columns.
   const rows = new Float32Array(width * src.height * c);
-  const data = src.data;
-  for (let y = 0; y < src.height; y++) {
-    const inRow = y * src.width * c;
-    const outRow = y * width * c;
-    for (let x = 0; x < width; x++) {
-      const o = outRow + x * c;
-      for (let k = x * tx.count, end = k + tx.count; k < end; k++) {
-        const w = tx.weight[k]!;
-        if (w === 0) continue;
-        const s = inRow + tx.index[k]! * c;
-        for (let ch = 0; ch < c; ch++) rows[o + ch]! += w * data[s + ch]!;
-      }
-    }
-  }
+  const tx = taps(src.width, width, kernel);
+  for (let y = 0; y < src.height; y++) horizontal(src.data, y * src.width * c, rows, y * width * c, width, c, tx);
   const out = new Float32Array(width * height * c);
+  const ty = taps(src.height, height, kernel);
   const stride = width * c;
-  for (let y = 0; y < height; y++) {
-    const outRow = y * stride;
-    for (let k = 0; k < ty.count; k++) {
-      const w = ty.weight[y * ty.count + k]!;
+  for (let y = 0; y < height; y++) vertical(rows, out, y * stride, stride, y, ty);
+  return { width, height, channels: c, data: out };
+}
+
+/** One row, resampled along x: each tap is looked up once for all channels. */
+function horizontal(data: Float32Array, inRow: number, rows: Float32Array, outRow: number, width: number, c: number, tx: Taps): void {
+  const { count, index, weight } = tx;
+  for (let x = 0; x < width; x++) {
+    const o = outRow + x * c;
+    const k = x * count;
+    if (count === 4) {
+      // The cubic upscale, unrolled: the hot loop of every live frame.
+      const w0 = weight[k]!, w1 = weight[k + 1]!, w2 = weight[k + 2]!, w3 = weight[k + 3]!;
+      const s0 = inRow + index[k]! * c, s1 = inRow + index[k + 1]! * c, s2 = inRow + index[k + 2]! * c, s3 = inRow + index[k + 3]! * c;
+      for (let ch = 0; ch < c; ch++) rows[o + ch] = w0 * data[s0 + ch]! + w1 * data[s1 + ch]! + w2 * data[s2 + ch]! + w3 * data[s3 + ch]!;
+      continue;
+    }
+    for (let t = k; t < k + count; t++) {
+      const w = weight[t]!;
       if (w === 0) continue;
-      const inRow = ty.index[y * ty.count + k]! * stride;
-      for (let i = 0; i < stride; i++) out[outRow + i]! += w * rows[inRow + i]!;
+      const s = inRow + index[t]! * c;
+      for (let ch = 0; ch < c; ch++) rows[o + ch]! += w * data[s + ch]!;
     }
   }
-  return { width, height, channels: c, data: out };
+}
+
+/** One output row from the rows above and below it (columns resampled along y). */
+function vertical(rows: Float32Array, out: Float32Array, outRow: number, stride: number, y: number, ty: Taps): void {
+  const { count, index, weight } = ty;
+  const k = y * count;
+  if (count === 4) {
+    const w0 = weight[k]!, w1 = weight[k + 1]!, w2 = weight[k + 2]!, w3 = weight[k + 3]!;
+    const r0 = index[k]! * stride, r1 = index[k + 1]! * stride, r2 = index[k + 2]! * stride, r3 = index[k + 3]! * stride;
+    for (let i = 0; i < stride; i++) out[outRow + i] = w0 * rows[r0 + i]! + w1 * rows[r1 + i]! + w2 * rows[r2 + i]! + w3 * rows[r3 + i]!;
+    return;
+  }
+  for (let t = k; t < k + count; t++) {
+    const w = weight[t]!;
+    if (w === 0) continue;
+    const inRow = index[t]! * stride;
+    for (let i = 0; i < stride; i++) out[outRow + i]! += w * rows[inRow + i]!;
+  }
 }
