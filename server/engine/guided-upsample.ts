@@ -3,23 +3,25 @@
  * resolution input frame puts back the sharp edges a plain resize cannot, where — and only
  * where — the painting follows the photo.
  *
- *   out_c = up(P_c) + A_c · (I − up(i))
+ *   out_c = up(P_c) + A · (I − up(i))
  *
  * P: the painting at the working size; i, I: the photo's luminance at the working and at the
  * output size, so I − up(i) is exactly the detail the working size lost; up: a cubic resize.
- * A_c is the local linear fit of the painting to the photo, as in He et al.'s guided filter
- * (a = cov(i, P_c) / (var(i) + ε) over a (2r+1)² window at the working size, averaged over the
- * window, then upsampled with the rest): about 1 where the painting keeps an edge of the photo, so
- * the edge comes back sharp; about 0 where the painting paints its own strokes over flat or
- * unrelated parts of the photo, so no photo texture is pasted over the painting. With A ≡ 1 this
- * is the plain detail transfer up(P − p) + I (p: the photo at the working size), which also pastes
- * the photo's texture and edges over brush strokes that replaced them.
+ * A is the local linear fit of the painting's luminance to the photo's, as in He et al.'s guided
+ * filter (a = cov(i, L(P)) / (var(i) + ε) over a (2r+1)² window at the working size, averaged
+ * over the window, upsampled with the rest): about 1 where the painting keeps an edge of the
+ * photo, so the edge comes back sharp; about 0 where the painting paints its own strokes over
+ * flat or unrelated parts of the photo, so no photo texture is pasted over the painting. The
+ * detail is luminance only and the same for the three channels: it sharpens, it adds no colour
+ * fringes. With A ≡ 1 this is the plain detail transfer up(P − p) + I (p: the photo at the working
+ * size, luminance detail), which also pastes the photo's texture and edges over brush strokes
+ * that replaced them.
  *
  * At equal sizes I − up(i) = 0: the painting comes back unchanged. Plain typed-array loops, no
- * tensors: at 256×144 it costs a few milliseconds (see `npm run bench -- upsample`).
+ * tensors: at 256×144 a few milliseconds (see `npm run bench -- upsample`).
  */
 import type { RgbImage } from './image.js';
-import { resizePlane, type Kernel, type Plane } from './resample.js';
+import { resizePlane, type Kernel } from './resample.js';
 
 export interface GuidedUpsampleOptions {
   /** Window radius of the local fit, in working-size pixels. */
@@ -35,6 +37,9 @@ export interface GuidedUpsampleOptions {
 }
 
 export const GUIDED_DEFAULTS = { radius: 2, eps: 1e-3, maxGain: 1, kernel: 'cubic' as Kernel };
+
+/** Planes resized together: the painting's three channels, the gain A and the photo's luminance. */
+const PLANES = 5;
 
 /**
  * `painted` (at the working size) brought to `guideFull`'s size. `guideLow` is the photo the
@@ -52,109 +57,89 @@ export function guidedUpsample(painted: RgbImage, guideLow: RgbImage, guideFull:
   if (guideFull.width === painted.width && guideFull.height === painted.height) return painted;
   const { width: w, height: h } = painted;
   const { width: W, height: H } = guideFull;
-
-  const low = luminance(guideLow);
-  const p = toPlane(painted);
-  const gains = fixedGain === undefined ? localGains(low, p, radius, eps, maxGain) : new Float32Array(p.data.length).fill(fixedGain);
-
-  // One resize for all seven: the painting (3), its gains (3) and the photo's luminance (1).
   const n = w * h;
-  const packed = new Float32Array(n * 7);
-  for (let i = 0; i < n; i++) {
-    const o = i * 7;
-    packed[o] = p.data[i * 3]!;
-    packed[o + 1] = p.data[i * 3 + 1]!;
-    packed[o + 2] = p.data[i * 3 + 2]!;
-    packed[o + 3] = gains[i * 3]!;
-    packed[o + 4] = gains[i * 3 + 1]!;
-    packed[o + 5] = gains[i * 3 + 2]!;
-    packed[o + 6] = low[i]!;
+
+  const photoLuma = luminance(guideLow.data, n);
+  const paintedLuma = luminance(painted.data, n);
+  const gains = fixedGain === undefined ? localGains(photoLuma, paintedLuma, w, h, radius, eps, maxGain) : new Float32Array(n).fill(fixedGain);
+
+  // One resize for all five planes.
+  const packed = new Float32Array(n * PLANES);
+  const p = painted.data;
+  for (let i = 0, o = 0, j = 0; i < n; i++, o += PLANES, j += 3) {
+    packed[o] = p[j]! / 255;
+    packed[o + 1] = p[j + 1]! / 255;
+    packed[o + 2] = p[j + 2]! / 255;
+    packed[o + 3] = gains[i]!;
+    packed[o + 4] = photoLuma[i]!;
   }
-  const up = resizePlane({ width: w, height: h, channels: 7, data: packed }, W, H, kernel).data;
+  const up = resizePlane({ width: w, height: h, channels: PLANES, data: packed }, W, H, kernel).data;
   const full = guideFull.data;
   // Clamped: stores round and clip to 0–255 by themselves.
   const out = new Uint8ClampedArray(W * H * 3);
-  for (let i = 0, o = 0, j = 0; i < W * H; i++, o += 7, j += 3) {
-    const detail = (0.299 * full[j]! + 0.587 * full[j + 1]! + 0.114 * full[j + 2]!) / 255 - up[o + 6]!;
-    // The cubic may overshoot a little: keep A within its bounds.
-    out[j] = 255 * (up[o]! + bounded(up[o + 3]!, maxGain) * detail);
-    out[j + 1] = 255 * (up[o + 1]! + bounded(up[o + 4]!, maxGain) * detail);
-    out[j + 2] = 255 * (up[o + 2]! + bounded(up[o + 5]!, maxGain) * detail);
+  for (let o = 0, j = 0; j < out.length; o += PLANES, j += 3) {
+    // The cubic may overshoot a little: A stays within its bounds.
+    const gain = up[o + 3]! < 0 ? 0 : up[o + 3]! > maxGain ? maxGain : up[o + 3]!;
+    const detail = gain * ((0.299 * full[j]! + 0.587 * full[j + 1]! + 0.114 * full[j + 2]!) / 255 - up[o + 4]!);
+    out[j] = 255 * (up[o]! + detail);
+    out[j + 1] = 255 * (up[o + 1]! + detail);
+    out[j + 2] = 255 * (up[o + 2]! + detail);
   }
   return { width: W, height: H, data: new Uint8Array(out.buffer) };
 }
 
-function bounded(gain: number, max: number): number {
-  return gain < 0 ? 0 : gain > max ? max : gain;
-}
-
-/** Rec. 601 luma in [0, 1]. */
-function luminance(image: RgbImage): Float32Array {
-  const out = new Float32Array(image.width * image.height);
-  const d = image.data;
-  for (let i = 0; i < out.length; i++) out[i] = (0.299 * d[i * 3]! + 0.587 * d[i * 3 + 1]! + 0.114 * d[i * 3 + 2]!) / 255;
+/** Rec. 601 luma in [0, 1] of `n` packed RGB pixels. */
+function luminance(d: Uint8Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (0.299 * d[j]! + 0.587 * d[j + 1]! + 0.114 * d[j + 2]!) / 255;
   return out;
 }
 
-function toPlane(image: RgbImage): Plane {
-  const data = new Float32Array(image.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = image.data[i]! / 255;
-  return { width: image.width, height: image.height, channels: 3, data };
-}
-
 /**
- * Per pixel and channel, the window-averaged slope a of the painting against the photo's
- * luminance (He et al.'s mean_a), clamped to [0, maxGain].
+ * Per pixel, the window-averaged slope a of the painting's luminance against the photo's (He et
+ * al.'s mean_a), each slope clamped to [0, maxGain] first.
  */
-function localGains(guide: Float32Array, painted: Plane, radius: number, eps: number, maxGain: number): Float32Array {
-  const { width: w, height: h } = painted;
+function localGains(guide: Float32Array, painted: Float32Array, w: number, h: number, radius: number, eps: number, maxGain: number): Float32Array {
   const n = w * h;
-  const meanI = boxMean(guide, w, h, radius);
   const squares = new Float32Array(n);
-  for (let i = 0; i < n; i++) squares[i] = guide[i]! * guide[i]!;
-  const meanII = boxMean(squares, w, h, radius);
-  const a = new Float32Array(n * 3);
-  const channel = new Float32Array(n);
-  const product = new Float32Array(n);
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) {
-      channel[i] = painted.data[i * 3 + c]!;
-      product[i] = channel[i]! * guide[i]!;
-    }
-    const meanP = boxMean(channel, w, h, radius);
-    const meanIP = boxMean(product, w, h, radius);
-    const slope = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const variance = meanII[i]! - meanI[i]! * meanI[i]!;
-      const covariance = meanIP[i]! - meanI[i]! * meanP[i]!;
-      slope[i] = bounded(covariance / (variance + eps), maxGain);
-    }
-    const smoothed = boxMean(slope, w, h, radius);
-    for (let i = 0; i < n; i++) a[i * 3 + c] = smoothed[i]!;
+  const products = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    squares[i] = guide[i]! * guide[i]!;
+    products[i] = guide[i]! * painted[i]!;
   }
-  return a;
+  const meanI = boxMean(guide, w, h, radius);
+  const meanII = boxMean(squares, w, h, radius);
+  const meanP = boxMean(painted, w, h, radius);
+  const meanIP = boxMean(products, w, h, radius);
+  const slope = squares; // reused
+  for (let i = 0; i < n; i++) {
+    const a = (meanIP[i]! - meanI[i]! * meanP[i]!) / (meanII[i]! - meanI[i]! * meanI[i]! + eps);
+    slope[i] = a < 0 ? 0 : a > maxGain ? maxGain : a;
+  }
+  return boxMean(slope, w, h, radius);
 }
 
-/** Mean over the (2r+1)² window, clipped at the borders (each pixel divided by its own count). */
+/** Mean over the (2r+1)² window, clipped at the borders: running sums along rows, then columns. */
 function boxMean(values: Float32Array, w: number, h: number, r: number): Float32Array {
-  // Integral image, one row and column of zeros in front; float64 so long sums keep their digits.
-  const sums = new Float64Array((w + 1) * (h + 1));
+  const rows = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    let row = 0;
+    const row = y * w;
+    let sum = 0;
+    for (let x = 0; x < Math.min(r, w); x++) sum += values[row + x]!;
     for (let x = 0; x < w; x++) {
-      row += values[y * w + x]!;
-      sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1]! + row;
+      if (x + r < w) sum += values[row + x + r]!;
+      if (x - r - 1 >= 0) sum -= values[row + x - r - 1]!;
+      rows[row + x] = sum / (Math.min(w - 1, x + r) - Math.max(0, x - r) + 1);
     }
   }
   const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - r);
-    const y1 = Math.min(h, y + r + 1);
-    for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(w, x + r + 1);
-      const sum = sums[y1 * (w + 1) + x1]! - sums[y0 * (w + 1) + x1]! - sums[y1 * (w + 1) + x0]! + sums[y0 * (w + 1) + x0]!;
-      out[y * w + x] = sum / ((y1 - y0) * (x1 - x0));
+  for (let x = 0; x < w; x++) {
+    let sum = 0;
+    for (let y = 0; y < Math.min(r, h); y++) sum += rows[y * w + x]!;
+    for (let y = 0; y < h; y++) {
+      if (y + r < h) sum += rows[(y + r) * w + x]!;
+      if (y - r - 1 >= 0) sum -= rows[(y - r - 1) * w + x]!;
+      out[y * w + x] = sum / (Math.min(h - 1, y + r) - Math.max(0, y - r) + 1);
     }
   }
   return out;
