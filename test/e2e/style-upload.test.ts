@@ -79,8 +79,9 @@ describe('style upload', () => {
     // Ready for another try, and nothing else changed.
     expect(await page.isDisabled('#style-upload')).toBe(false);
     expect(await page.textContent('#style-upload-label')).toBe('Upload your own…');
-    expect(await page.locator('#gallery button').count()).toBe(4);
-    expect(await page.getAttribute('#gallery button[aria-selected="true"]', 'data-style')).toBe('swirls');
+    // The seven built-in paintings and four drawn patterns; The Starry Night is the default.
+    expect(await page.locator('#gallery button').count()).toBe(7 + 4);
+    expect(await page.getAttribute('#gallery button[aria-selected="true"]', 'data-style')).toBe('starry-night');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -107,7 +108,7 @@ describe('style upload', () => {
     expect(await page.textContent('#style-upload-status')).toBe('Added my-scene.png and selected it.');
 
     // The new style is in the gallery and the only one selected.
-    expect(await page.locator('#gallery button').count()).toBe(5);
+    expect(await page.locator('#gallery button').count()).toBe(7 + 4 + 1);
     const selected = await page.$$eval('#gallery button[aria-selected="true"]', (bs) => bs.map((b) => (b as HTMLElement).dataset.style));
     expect(selected).toHaveLength(1);
     expect(selected[0]).toMatch(/^user-[0-9a-f]{16}$/);
