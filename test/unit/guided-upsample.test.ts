@@ -1,10 +1,14 @@
 /** Guided upsampling and the resampler under it: identities, hand-checked cases and a real photo. */
-import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, resizeImage } from '../../server/codec/image-codec.js';
 import { guidedUpsample } from '../../server/engine/guided-upsample.js';
 import type { RgbImage } from '../../server/engine/image.js';
 import { resizePlane } from '../../server/engine/resample.js';
+import { useWasm } from '../helpers/backend.js';
 import { CAT } from '../helpers/paths.js';
+
+beforeAll(useWasm);
 
 const luma = (d: Uint8Array, i: number): number => (0.299 * d[i * 3]! + 0.587 * d[i * 3 + 1]! + 0.114 * d[i * 3 + 2]!) / 255;
 
@@ -77,6 +81,13 @@ describe('guidedUpsample', () => {
     // A painting that inverts the photo: A is clamped at 0, so no edge comes back the wrong way round.
     const inverted = paintedFrom(low, (l) => 1 - l);
     expect(meanAbs(guidedUpsample(inverted, low, full), cubic(inverted, 256, 144))).toBeLessThan(0.5);
+  });
+
+  it('makes no tensors (plain loops: nothing to leak, nothing to dispose)', () => {
+    const before = tf.memory().numTensors;
+    const photo = grey(32, 18, (x, y) => ((x + y) % 5) / 4);
+    guidedUpsample(grey(16, 9, (x) => x / 15), grey(16, 9, () => 0.5), photo);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('refuses a painting that is not the size of its photo, or a smaller output', () => {
