@@ -3,7 +3,7 @@
  * publisher, against `stylize serve` running in its own process (as in production).
  *
  *   npm run bench -- live [--clip <file>] [--seconds 20] [--size 144] [--target-fps 10]
- *                         [--configs default,random-deadline,random-fixed,plain-deadline,plain-fixed,vgg19-deadline,vgg19-fixed]
+ *                         [--serve-args="--max-frame-ms 30000"] [--configs default,random-deadline,random-fixed,plain-deadline,plain-fixed,vgg19-deadline,vgg19-fixed]
  *
  * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
  * frame back), frames dropped, steps per frame and working size chosen, and how the stream
@@ -41,6 +41,8 @@ export async function runLiveBench(argv: string[]): Promise<void> {
       seconds: { type: 'string', default: '20' },
       size: { type: 'string', default: '144' },
       'target-fps': { type: 'string', default: '10' },
+      /** More `stylize serve` flags for every configuration, e.g. "--max-frame-ms 30000" on a loaded machine. */
+      'serve-args': { type: 'string', default: '' },
       configs: { type: 'string', default: 'default,vgg19-fixed,random-deadline' },
     },
   });
@@ -67,7 +69,8 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   }
   process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames at ${info.fps} fps, sent as ${width}×${size} JPEG\n`);
   for (const config of all.filter((c) => values.configs.split(',').includes(c.name))) {
-    const result = await runOne(config, frames, info.fps, Number(values.seconds), size);
+    const extra = values['serve-args'].split(' ').filter(Boolean);
+    const result = await runOne({ ...config, serveArgs: [...config.serveArgs, ...extra] }, frames, info.fps, Number(values.seconds), size);
     process.stdout.write(`${JSON.stringify({ bench: 'live', clip: path.basename(values.clip), size: `${width}x${size}`, ...result })}\n`);
   }
 }
@@ -146,7 +149,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     return {
       config: config.name,
       model: last?.model,
-      targetFps: config.targetFps || null,
+      targetFps: last?.targetFps ?? (config.targetFps || null),
       inputFps: round(sent / seconds),
       outputFps: round(out / seconds),
       latencyP50Ms: pct(0.5),
