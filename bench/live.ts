@@ -3,10 +3,13 @@
  * publisher, against `stylize serve` running in its own process (as in production).
  *
  *   npm run bench -- live [--clip <file>] [--seconds 20] [--size 144] [--target-fps 10]
- *                         [--configs random-deadline,random-fixed,plain-deadline,plain-fixed,vgg19-deadline,vgg19-fixed]
+ *                         [--serve-args="--max-frame-ms 30000"] [--configs default,random-deadline,random-fixed,plain-deadline,plain-fixed,vgg19-deadline,vgg19-fixed]
  *
  * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
- * frame back), frames dropped, steps per frame and working size chosen.
+ * frame back), frames dropped, steps per frame and working size chosen, and how the stream
+ * started: the time from the first frame sent to the first painted frame back, and the working
+ * sizes of the first painted frames (the progressive cold start). `default` is `stylize serve`
+ * as it starts, with nothing set (the shipped VGG19, the default target rate, steps and floor).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,8 @@ import { BBB_MP4 } from '../test/helpers/paths.js';
 
 interface LiveConfig {
   name: string;
+  /** Send no config at all: the server's defaults. */
+  defaults?: boolean;
   serveArgs: string[];
   targetFps: number;
   steps: number;
@@ -36,7 +41,9 @@ export async function runLiveBench(argv: string[]): Promise<void> {
       seconds: { type: 'string', default: '20' },
       size: { type: 'string', default: '144' },
       'target-fps': { type: 'string', default: '10' },
-      configs: { type: 'string', default: 'random-deadline,random-fixed,vgg19-deadline' },
+      /** More `stylize serve` flags for every configuration, e.g. "--max-frame-ms 30000" on a loaded machine. */
+      'serve-args': { type: 'string', default: '' },
+      configs: { type: 'string', default: 'default,vgg19-fixed,random-deadline' },
     },
   });
   const size = Number(values.size);
@@ -44,6 +51,7 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   const random = ['--model', 'random-multiscale'];
   const shipped = ['--model', 'vgg19-blocks1-3'];
   const all: LiveConfig[] = [
+    { name: 'default', serveArgs: [], targetFps: 0, steps: 0, defaults: true },
     { name: 'random-deadline', serveArgs: random, targetFps, steps: 4 },
     { name: 'random-fixed', serveArgs: random, targetFps: 0, steps: 2 },
     // What following the motion costs: the same, with the plain warm start.
@@ -61,13 +69,19 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   }
   process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames at ${info.fps} fps, sent as ${width}×${size} JPEG\n`);
   for (const config of all.filter((c) => values.configs.split(',').includes(c.name))) {
-    const result = await runOne(config, frames, info.fps, Number(values.seconds), size);
+    const extra = values['serve-args'].split(' ').filter(Boolean);
+    const result = await runOne({ ...config, serveArgs: [...config.serveArgs, ...extra] }, frames, info.fps, Number(values.seconds), size);
     process.stdout.write(`${JSON.stringify({ bench: 'live', clip: path.basename(values.clip), size: `${width}x${size}`, ...result })}\n`);
   }
 }
 
 async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds: number, size: number) {
-  const server = await startServe(['--size', String(size), '--steps', String(config.steps), '--log-level', 'warn', ...config.serveArgs]);
+  const server = await startServe([
+    ...(config.defaults ? [] : ['--size', String(size), '--steps', String(config.steps)]),
+    '--log-level',
+    'warn',
+    ...config.serveArgs,
+  ]);
   const { port } = server;
   try {
     const created = await fetch(`http://127.0.0.1:${port}/api/rooms`, {
@@ -78,11 +92,14 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     const { publishToken } = (await created.json()) as { publishToken: string };
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?room=bench&role=publish&token=${publishToken}`);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps, motion: config.motion, temporalWeight: config.temporalWeight }));
+    if (!config.defaults) {
+      ws.send(JSON.stringify({ type: 'config', targetFps: config.targetFps || null, steps: config.steps, motion: config.motion, temporalWeight: config.temporalWeight }));
+    }
     const sentAt = new Map<number, number>();
     const latencies: number[] = [];
     const stats: StatsMessage[] = [];
     let received = 0;
+    let firstFrameMs: number | undefined;
     ws.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) {
         const message = JSON.parse(data.toString()) as { type: string };
@@ -93,6 +110,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
       if (isProtocolError(frame)) return;
       const t = sentAt.get(frame.seq);
       if (t !== undefined) latencies.push(performance.now() - t);
+      firstFrameMs ??= performance.now() - sentAt.get(0)!;
       received++;
     });
     // Warm-up: 2 s not counted (XNNPACK caches, the deadline controller's first estimates).
@@ -124,12 +142,14 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN);
     const last = stats.at(-1);
+    // Working heights in the stats of the first seconds: the cold start's coarse frames, then the plan's.
+    const startHeights = [...new Set(stats.slice(0, 4).filter((m) => m.framesOut > 0).map((m) => m.height))];
     const sent = seq - measuredFrom;
     const out = received - receivedAtStart;
     return {
       config: config.name,
       model: last?.model,
-      targetFps: config.targetFps || null,
+      targetFps: last?.targetFps ?? (config.targetFps || null),
       inputFps: round(sent / seconds),
       outputFps: round(out / seconds),
       latencyP50Ms: pct(0.5),
@@ -138,6 +158,10 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
       stepsPerFrame: last?.stepsPerFrame,
       workingSize: last ? `${last.width}x${last.height}` : null,
       stylizeMs: last?.stylizeMs,
+      latencyMsServer: last?.latencyMs,
+      statsFps: last ? { in: last.inputFps, out: last.outputFps } : null,
+      firstFrameMs: firstFrameMs === undefined ? null : Math.round(firstFrameMs),
+      startHeights,
     };
   } finally {
     await server.stop();

@@ -7,6 +7,7 @@ import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runLiveBench } from './live.js';
 import { runQualityBench } from './quality.js';
+import { runUpsampleBench } from './upsample.js';
 import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
@@ -15,6 +16,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   fanout: runFanoutBench,
   live: runLiveBench,
   quality: runQualityBench,
+  upsample: runUpsampleBench,
   video: runVideoBench,
 };
 

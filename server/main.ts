@@ -38,14 +38,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+/** Parts a caller may supply instead of the ones `options` would make (tests: a fake painter). */
+export interface ServerParts {
+  /** What paints live frames; the server closes it when it closes. */
+  processor?: FrameProcessor;
+}
+
+export async function startServer(options: ServerOptions, parts: ServerParts = {}): Promise<RunningServer> {
   const log = createLogger(options.logLevel);
   await ensureClientBuilt();
   const trustProxy = compileTrustProxy(options.trustProxy);
   const origins = createOriginPolicy({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts });
   const uploadsDir = path.join(options.dataDir, 'styles');
   const metrics = createMetrics();
-  const processor = await startFrameProcessor(options, uploadsDir, log, metrics);
+  const processor = parts.processor ?? (await startFrameProcessor(options, uploadsDir, log, metrics));
 
   const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir, maxImagePixels: options.maxImagePixels });
   const liveDefaults = {
@@ -184,6 +190,7 @@ async function startFrameProcessor(options: ServerOptions, uploadsDir: string, l
       uploadsDir,
       maxImagePixels: options.maxImagePixels,
       maxWorkPixels: options.maxWorkPixels,
+      minWorkingSize: options.minWorkingSize,
     },
     turns: createPaintTurns(1),
     maxStreams: options.maxLiveStreams,

@@ -28,6 +28,7 @@ function connect(): void {
       const message = JSON.parse(event.data) as ServerMessage;
       if (message.type === 'stats') {
         $('stat-out').textContent = message.outputFps.toFixed(1);
+        $('stat-latency').textContent = message.latencyMs > 0 ? String(message.latencyMs) : '–';
         $('stat-viewers').textContent = String(message.viewers);
         $('stat-skipped').textContent = String(message.skipped ?? 0);
         $('stat-model').textContent = message.model;

@@ -23,7 +23,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))
     .option('--size <px>', `short side of live frames (default ${SERVER_DEFAULTS.liveSize})`, numberOption)
     .option('--steps <n>', `optimisation steps per frame (default ${SERVER_DEFAULTS.liveSteps})`, numberOption)
-    .option('--target-fps <fps>', 'deadline mode: choose steps and size to keep this frame rate (0 = off)', numberOption)
+    .option('--target-fps <fps>', `deadline mode: choose steps and size to keep this frame rate (0 = off; default ${SERVER_DEFAULTS.targetFps})`, numberOption)
+    .option('--min-working-size <px>', `deadline mode paints no smaller than this short side; fewer fps instead (default ${SERVER_DEFAULTS.minWorkingSize})`, numberOption)
     .option('--max-frame-bytes <n>', `largest WebSocket message (default ${SERVER_DEFAULTS.maxFrameBytes})`, numberOption)
     .option('--workers <n>', 'video job worker processes (default: one per core)', numberOption)
     .option('--max-video-bytes <n>', `largest video upload (default ${SERVER_DEFAULTS.maxVideoBytes})`, numberOption)
@@ -66,6 +67,7 @@ export function serveCommand(): Command {
           liveSize: flags.size,
           liveSteps: flags.steps,
           targetFps: flags.targetFps,
+          minWorkingSize: flags.minWorkingSize,
           maxFrameBytes: flags.maxFrameBytes,
           workers: flags.workers,
           allowedOrigins: typeof flags.allowedOrigins === 'string' ? listOption(flags.allowedOrigins) : undefined,

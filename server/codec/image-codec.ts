@@ -221,6 +221,24 @@ function encodeWith(image: RgbImage, format: ImageFormat, quality: number, resiz
   }
 }
 
+/** sharp's resampling kernels, for resizeImage. */
+export type ResizeKernel = 'linear' | 'cubic' | 'lanczos3';
+
+/**
+ * Raw RGB resized to exactly width × height (aspect ratio not kept): a live frame decoded once at
+ * the stream size gives its working-size copy this way; benches use it for plain upscales.
+ */
+export async function resizeImage(image: RgbImage, size: { width: number; height: number }, kernel: ResizeKernel = 'lanczos3'): Promise<RgbImage> {
+  if (size.width === image.width && size.height === image.height) return image;
+  return withSharp(async () => {
+    const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(size.width, size.height, { fit: 'fill', kernel })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  });
+}
+
 export async function writeImage(image: RgbImage, path: string): Promise<void> {
   await writeFile(path, await encodeImage(image, formatForPath(path), 92));
 }

@@ -2,7 +2,10 @@
  * Plans each live frame within a time budget: how many steps, at what working resolution.
  * Cost model, learnt online: ms per frame ≈ overhead + steps · k · pixels, with k (ms per step
  * per pixel) and the overhead (decode, encode, targets) as running averages. Steps are given up
- * before resolution; resolution only when even one step at full size misses the budget.
+ * before resolution; resolution only when even one step at full size misses the budget, and
+ * never below the floor (`minScale`): below it the painting is a blurred photo, not worth
+ * showing (bench upsample), so when one step at the floor misses the budget the frame simply
+ * takes longer — the stream gets fewer frames a second, never a smaller picture.
  *
  * Every live frame has a budget now, not only in deadline mode: the server gives each stream a
  * share of the painter (paint-turns.ts), so a stream that asks for more than its share gets a
@@ -11,7 +14,7 @@
 
 import type { MotionMode } from '../config.js';
 
-/** Working-size factors tried, largest first; never below a quarter of the configured size. */
+/** Working-size factors tried, largest first (then the floor); never below a quarter of the configured size. */
 export const SCALES = [1, 0.75, 0.5, 0.375, 0.25] as const;
 export const MIN_SCALE = 0.25;
 
@@ -39,9 +42,11 @@ export function affordableMotion(requested: MotionMode, plan: DeadlinePlan): Mot
 export interface DeadlineController {
   /**
    * What to do for the next frame at `pixels` (the stream's full size) with up to `maxSteps`,
-   * within `budgetMs` (Infinity: no limit).
+   * within `budgetMs` (Infinity: no limit), at a working scale of at least `minScale`.
    */
-  plan(budgetMs: number, pixels: number, maxSteps: number): DeadlinePlan;
+  plan(budgetMs: number, pixels: number, maxSteps: number, minScale?: number): DeadlinePlan;
+  /** The most steps (1 … maxSteps) that fit `budgetMs` at exactly `pixels` (a bounded first frame while nothing is learnt). */
+  stepsWithin(budgetMs: number, pixels: number, maxSteps: number): number;
   /** Expected ms for `steps` steps at `pixels`, overhead included; undefined until learnt. */
   predict(pixels: number, steps: number): number | undefined;
   /** The overhead part of a frame (decode, encode, targets), ms. */
@@ -59,22 +64,31 @@ export function createDeadlineController(smoothing = 0.3): DeadlineController {
   let overheadMs = 0;
   const blend = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + smoothing * (sample - old));
   return {
-    plan(budgetMs, pixels, maxSteps) {
+    plan(budgetMs, pixels, maxSteps, minScale = MIN_SCALE) {
       const most = Math.max(1, maxSteps);
+      const floor = Math.min(1, Math.max(MIN_SCALE, minScale));
+      const scales = [...SCALES.filter((s) => s > floor), floor];
       if (msPerStepPerPixel === undefined) {
         // Nothing learnt yet: a bounded first frame (full plan if it is small).
         if (pixels * most <= FIRST_FRAME_WORK) return { steps: most, scale: 1 };
-        const scale = SCALES.find((s) => pixels * s * s <= FIRST_FRAME_WORK) ?? MIN_SCALE;
+        const scale = scales.find((s) => pixels * s * s <= FIRST_FRAME_WORK) ?? floor;
         return { steps: Math.max(1, Math.min(most, Math.floor(FIRST_FRAME_WORK / (pixels * scale * scale)))), scale };
       }
       if (!Number.isFinite(budgetMs)) return { steps: most, scale: 1 };
       const budget = budgetMs - overheadMs;
-      for (const scale of SCALES) {
+      for (const scale of scales) {
         const stepMs = msPerStepPerPixel * pixels * scale * scale;
         const steps = Math.min(most, Math.floor(budget / stepMs));
         if (steps >= 1) return { steps, scale };
       }
-      return { steps: 1, scale: MIN_SCALE };
+      // Even one step at the floor misses the budget: that step anyway (fewer fps, not a smaller picture).
+      return { steps: 1, scale: floor };
+    },
+    stepsWithin(budgetMs, pixels, maxSteps) {
+      const most = Math.max(1, maxSteps);
+      if (msPerStepPerPixel === undefined) return Math.max(1, Math.min(most, Math.floor(FIRST_FRAME_WORK / pixels)));
+      if (!Number.isFinite(budgetMs)) return most;
+      return Math.max(1, Math.min(most, Math.floor((budgetMs - overheadMs) / (msPerStepPerPixel * pixels))));
     },
     predict(pixels, steps) {
       return msPerStepPerPixel === undefined ? undefined : overheadMs + steps * msPerStepPerPixel * pixels;

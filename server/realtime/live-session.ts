@@ -72,6 +72,8 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
   const outRate = createRate();
   const stylizeMs = createAverage();
   const queueAge = createAverage();
+  /** Arrival at the server → painted frame ready to send. */
+  const latency = createAverage();
   let last: StylizedFrame | undefined;
   let closed = false;
 
@@ -80,7 +82,12 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
     .pipe(
       latestWins(
         (frame, turn: Turn) =>
-          from(deps.stream.process(frame, settings, turn)).pipe(
+          from(
+            deps.stream.process(frame, settings, turn).then((out) => {
+              latency.add(performance.now() - frame.receivedAt);
+              return out;
+            }),
+          ).pipe(
             catchError((error: unknown) => {
               // A bad frame costs that frame only; the stream goes on.
               if (closed) return EMPTY;
@@ -150,6 +157,7 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
         height: last?.workHeight ?? 0,
         stylizeMs: Math.round(stylizeMs.value),
         queueAgeMs: Math.round(queueAge.value),
+        latencyMs: Math.round(latency.value),
         targetFps: publicTargetFps(settings.targetFps),
         viewers,
         model: deps.model,

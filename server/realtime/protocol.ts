@@ -99,10 +99,12 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
 /** Server → clients, about once a second. */
 export interface StatsMessage {
   type: 'stats';
+  /** Frames per second over the last few seconds (stream-stats.ts): non-zero while frames come, however slowly. */
   inputFps: number;
   outputFps: number;
   framesIn: number;
   framesOut: number;
+  /** Frames replaced by a newer one before their turn (latest frame wins) or over the publish cap: by design, not errors. */
   framesDropped: number;
   stepsPerFrame: number;
   /** Working size the stylizer runs at (deadline mode may lower it). */
@@ -111,6 +113,8 @@ export interface StatsMessage {
   stylizeMs: number;
   /** Age of a frame when its stylizing starts (time spent waiting), ms. */
   queueAgeMs: number;
+  /** A frame's arrival at the server → its painted frame ready to send (moving average), ms. */
+  latencyMs: number;
   targetFps: number | null;
   viewers: number;
   model: string;

@@ -59,6 +59,7 @@ describe('style upload', () => {
     await page.waitForSelector('#gallery button[aria-selected="true"]');
     const styles = await page.locator('#gallery button').count();
     const chosen = await page.getAttribute('#gallery button[aria-selected="true"]', 'data-style');
+    expect(chosen).toBe('starry-night'); // the built-in paintings come first; The Starry Night is the default
     expect(await page.isHidden('#style-upload-status')).toBe(true);
     await recordUploadStates(page);
 

@@ -57,6 +57,11 @@ describe('live page', () => {
       timeout: 60_000,
     });
     await page.waitForFunction(() => document.querySelector('#stat-out')!.textContent !== '–', undefined, { timeout: 10_000 });
+    // Deadline mode at the server's default rate; rates over the last seconds, non-zero while frames flow.
+    expect(await page.inputValue('#fps')).toBe('10');
+    expect(Number(await page.textContent('#stat-out'))).toBeGreaterThan(0);
+    expect(Number(await page.textContent('#stat-in'))).toBeGreaterThan(0);
+    expect(await page.locator('#stat-dropped + span').textContent()).toBe('skipped (latest frame wins)');
 
     const pixels = await page.evaluate(() => {
       const output = document.querySelector<HTMLCanvasElement>('#output')!;

@@ -1,7 +1,7 @@
 /** A real server on port 0 with its own temporary data directory. */
 import path from 'node:path';
 import { parseServerOptions, readEnv, type ServerOptions } from '../../server/config.js';
-import { startServer, type RunningServer } from '../../server/main.js';
+import { startServer, type RunningServer, type ServerParts } from '../../server/main.js';
 import { DEFAULT_MODELS_DIR } from '../../server/paths.js';
 import { tempDir } from './paths.js';
 
@@ -12,15 +12,16 @@ export interface TestServer extends RunningServer {
   dataDir: string;
 }
 
-/** `where.dataDir`: use this data directory (kept) instead of a fresh one. */
-export async function startTestServer(overrides: Partial<ServerOptions> = {}, where: { dataDir?: string } = {}): Promise<TestServer> {
+/** `where.dataDir`: use this data directory (kept) instead of a fresh one; the rest: parts given to startServer. */
+export async function startTestServer(overrides: Partial<ServerOptions> = {}, where: ServerParts & { dataDir?: string } = {}): Promise<TestServer> {
+  const { dataDir, ...parts } = where;
   const { dir, cleanup } = await tempDir('stylize-server-');
   const options = parseServerOptions(
     { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', ...overrides },
     readEnv({}),
-    { stylesDir: path.join(dir, 'styles-dir'), dataDir: where.dataDir ?? path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
+    { stylesDir: path.join(dir, 'styles-dir'), dataDir: dataDir ?? path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
   );
-  const server = await startServer(options).catch(async (error: unknown) => {
+  const server = await startServer(options, parts).catch(async (error: unknown) => {
     await cleanup();
     throw error;
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, parseStylizeOptions, readEnv } from '../../server/config.js';
+import { DEFAULTS, parseServerOptions, parseStylizeOptions, readEnv } from '../../server/config.js';
 import { ConfigError } from '../../server/errors.js';
 
 describe('parseStylizeOptions', () => {
@@ -24,5 +24,19 @@ describe('readEnv', () => {
     expect(readEnv({}).backend).toBeUndefined();
     expect(() => readEnv({ STYLIZE_BACKEND: 'tpu' })).toThrow(/STYLIZE_BACKEND/);
     expect(readEnv({ STYLIZE_WASM_THREADS: '2' }).wasmThreads).toBe(2);
+  });
+});
+
+describe('parseServerOptions', () => {
+  const paths = { stylesDir: 's', dataDir: 'd', modelsDir: 'm' };
+
+  it('starts live streams in deadline mode at 10 fps, with a floor on the working size', () => {
+    const o = parseServerOptions({}, readEnv({}), paths);
+    expect(o).toMatchObject({ targetFps: 10, liveSteps: 4, liveSize: 144, minWorkingSize: 96 });
+    // The environment and then a flag turn it off.
+    expect(parseServerOptions({}, readEnv({ STYLIZE_TARGET_FPS: '0' }), paths).targetFps).toBe(0);
+    expect(parseServerOptions({ targetFps: 0 }, readEnv({ STYLIZE_TARGET_FPS: '12' }), paths).targetFps).toBe(0);
+    expect(parseServerOptions({ minWorkingSize: 128 }, readEnv({}), paths).minWorkingSize).toBe(128);
+    expect(() => parseServerOptions({ minWorkingSize: 8 }, readEnv({}), paths)).toThrow(/--min-working-size/);
   });
 });

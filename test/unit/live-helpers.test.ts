@@ -1,6 +1,7 @@
 /** Scene cuts, the deadline controller and rate counters, by hand. */
 import { describe, expect, it } from 'vitest';
 import { drawScene, drawStrokes } from '../../fixtures/draw.js';
+import { COLD_START_RAMP, createColdStartRamp, rampSteps } from '../../server/pipeline/cold-start.js';
 import { affordableMotion, createDeadlineController } from '../../server/pipeline/deadline.js';
 import { createSceneCutDetector, lumaThumbnail, thumbnailDistance } from '../../server/pipeline/scene-cut.js';
 import { createAverage, createRate } from '../../server/pipeline/stream-stats.js';
@@ -58,6 +59,77 @@ describe('deadline controller', () => {
   });
 });
 
+describe('the working-size floor', () => {
+  it('gives up resolution only down to the floor, then frames take longer: one step at the floor', () => {
+    const c = createDeadlineController(1);
+    // 256×144 = 36 864 px; 1 ms per step per 1000 px, no overhead: one full-size step is 36.9 ms.
+    c.observe({ steps: 1, pixels: 36_864, stepMs: 36.864, overheadMs: 0 });
+    const floor = 96 / 144;
+    // 30 ms: 0.75² (20.7 ms) fits once, above the floor.
+    expect(c.plan(30, 36_864, 4, floor)).toEqual({ steps: 1, scale: 0.75 });
+    // 17 ms: the floor itself (16.4 ms) fits once; 0.5 (9.2 ms) would fit, but is below the floor.
+    expect(c.plan(17, 36_864, 4, floor)).toEqual({ steps: 1, scale: floor });
+    // 5 ms: nothing fits; one step at the floor, never a quarter size.
+    expect(c.plan(5, 36_864, 4, floor)).toEqual({ steps: 1, scale: floor });
+    // Without a floor it would go down to a quarter (2.3 ms a step: two of them).
+    expect(c.plan(5, 36_864, 4)).toEqual({ steps: 2, scale: 0.25 });
+    // A floor at or above the stream size: full size always.
+    expect(c.plan(5, 36_864, 4, 1.5)).toEqual({ steps: 1, scale: 1 });
+  });
+
+  it('bounds the first frame, before anything is learnt, by the floor too', () => {
+    // 640×360 × 10 steps: the first-frame work fits once at 0.5, but the floor is 0.75.
+    expect(createDeadlineController().plan(Infinity, 640 * 360, 10, 0.75)).toEqual({ steps: 1, scale: 0.75 });
+  });
+
+  it('fits steps into a budget at a given size (the cold-start frames)', () => {
+    const c = createDeadlineController(1);
+    expect(c.stepsWithin(100, 10_000, 8)).toBe(7); // nothing learnt: 73 728 px-steps of work
+    c.observe({ steps: 1, pixels: 10_000, stepMs: 10, overheadMs: 20 });
+    expect(c.stepsWithin(100, 10_000, 50)).toBe(8); // (100 − 20) / 10
+    expect(c.stepsWithin(100, 10_000, 3)).toBe(3);
+    expect(c.stepsWithin(10, 10_000, 3)).toBe(1); // at least one
+    expect(c.stepsWithin(Infinity, 10_000, 6)).toBe(6);
+  });
+});
+
+describe('cold-start ramp', () => {
+  it('paints the frames after a cold start coarser, then at the planned size, and starts again on restart', () => {
+    const ramp = createColdStartRamp({ now: () => 0 });
+    expect(ramp.next()).toBe(1); // no cold start yet
+    ramp.restart();
+    const factors = Array.from({ length: COLD_START_RAMP.length + 2 }, () => ramp.next());
+    expect(factors).toEqual([...COLD_START_RAMP, 1, 1]);
+    expect(factors[0]).toBeLessThan(1);
+    for (let i = 1; i < factors.length; i++) expect(factors[i]).toBeGreaterThanOrEqual(factors[i - 1]!);
+    ramp.restart();
+    expect(ramp.next()).toBe(COLD_START_RAMP[0]);
+  });
+
+  it('lasts about a second: a slow stream gets one coarse frame, not four seconds of them', () => {
+    let t = 0;
+    const ramp = createColdStartRamp({ windowMs: 1000, now: () => t });
+    ramp.restart();
+    t += 5000; // the first frame after a cold start is coarse however late it comes
+    expect(ramp.next()).toBe(COLD_START_RAMP[0]);
+    expect(ramp.next()).toBe(1);
+    ramp.restart();
+    expect(ramp.next()).toBe(COLD_START_RAMP[0]);
+    t += 600;
+    expect(ramp.next()).toBe(COLD_START_RAMP[1]);
+    t += 600;
+    expect(ramp.next()).toBe(1);
+    expect(ramp.next()).toBe(1);
+  });
+
+  it('gives a coarse frame the work of a normal one, and no more than the budget allows', () => {
+    expect(rampSteps(2, 0.5, (most) => most)).toBe(8);
+    expect(rampSteps(1, 0.71, (most) => most)).toBe(1);
+    expect(rampSteps(4, 0.71, (most) => most)).toBe(7);
+    expect(rampSteps(2, 0.5, (most) => Math.min(most, 3))).toBe(3);
+  });
+});
+
 describe('affordable motion', () => {
   it('swaps the flow for the residual warm start below half size, and nothing else', () => {
     expect(affordableMotion('flow', { steps: 2, scale: 1 })).toBe('flow');
@@ -69,15 +141,54 @@ describe('affordable motion', () => {
 });
 
 describe('rates and averages', () => {
-  it('counts events in the last window and forgets old ones', () => {
+  it('is exact on a steady stream, fast or much slower than 1 fps, whatever the phase of the reader', () => {
     let t = 0;
-    const rate = createRate(1000, () => t);
-    for (let i = 0; i < 5; i++) {
-      rate.tick();
-      t += 100;
+    const fast = createRate({}, () => t);
+    for (let i = 0; i < 100; i++) {
+      fast.tick();
+      t += 1000 / 15;
     }
-    expect(rate.perSecond()).toBe(5);
+    t -= 1000 / 15;
+    for (const phase of [0, 20, 60]) {
+      t += phase;
+      expect(fast.perSecond()).toBeCloseTo(15, 6);
+      t -= phase;
+    }
+    t = 0;
+    const slow = createRate({}, () => t);
+    for (let i = 0; i < 6; i++) {
+      slow.tick();
+      t += 2500; // 0.4 fps: a one-second window would read 0 or 1
+    }
+    t -= 2500;
+    for (const since of [0, 1000, 2499]) {
+      t += since;
+      expect(slow.perSecond()).toBeCloseTo(0.4, 6);
+      t -= since;
+    }
+  });
+
+  it('decays once the stream stops, and forgets it', () => {
+    let t = 0;
+    const rate = createRate({ windowMs: 5000, forgetMs: 30_000 }, () => t);
+    expect(rate.perSecond()).toBe(0);
+    rate.tick();
+    t += 500;
+    expect(rate.perSecond()).toBe(1); // one event: at most 1 a second
+    t += 3500;
+    expect(rate.perSecond()).toBe(0.25); // one in the 4 s since
+    for (let i = 0; i < 5; i++) {
+      t += 100;
+      rate.tick();
+    }
+    // Events at 0, 4.1 … 4.5 s: past the 5 s window the first one goes (the last two always stay).
+    t += 600;
+    const before = rate.perSecond();
     t += 2000;
+    const later = rate.perSecond();
+    expect(later).toBeLessThan(before);
+    expect(later).toBeGreaterThan(0);
+    t += 30_000;
     expect(rate.perSecond()).toBe(0);
   });
 

@@ -10,6 +10,8 @@ export interface PainterInit extends EngineOptions {
   maxImagePixels: number;
   /** The most pixels a frame is painted at. */
   maxWorkPixels: number;
+  /** The floor of the working size in deadline mode (short side, px). */
+  minWorkingSize: number;
 }
 
 export interface PaintRequest {

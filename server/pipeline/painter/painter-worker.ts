@@ -39,6 +39,7 @@ async function init(message: PainterInit): Promise<void> {
     frames = createFrameStylizer({
       stylizer,
       minSide: network.minSide,
+      floorShortSide: message.minWorkingSize,
       styleImage: (id, longSide) => styles.decoded(id, longSide, network.minSide),
       maxImagePixels: message.maxImagePixels,
       maxWorkPixels: message.maxWorkPixels,
