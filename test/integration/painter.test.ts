@@ -35,6 +35,7 @@ beforeAll(async () => {
     uploadsDir: path.join(dir, 'uploads'),
     maxImagePixels: SERVER_DEFAULTS.maxImagePixels,
     maxWorkPixels: SERVER_DEFAULTS.maxWorkPixels,
+    minWorkingSize: SERVER_DEFAULTS.minWorkingSize,
   };
   const scene = drawScene(128, 72);
   jpeg = await sharp(scene.data, { raw: { width: 128, height: 72, channels: 3 } }).jpeg().toBuffer();

@@ -1,0 +1,113 @@
+/**
+ * What the README's set-up gives a new user: `npm start` is `stylize serve` with nothing chosen
+ * (the real CLI, in its own process; only a free port and a temporary data directory are given).
+ * In real Chromium with a fake webcam: the page paints with the shipped ImageNet VGG19 blocks 1–3
+ * (no weights installed, offline), in deadline mode at 10 fps, never below the 96 px floor, and
+ * the painting is not the camera's picture.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from '../../server/codec/image-codec.js';
+import { launchChromium } from '../helpers/browser.js';
+import { CAT, ROOT, tempDir } from '../helpers/paths.js';
+import { writeY4m } from '../helpers/y4m.js';
+
+let browser: Browser;
+let server: ChildProcess | undefined;
+let url: string;
+let log = '';
+let cleanup: () => Promise<void>;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const tmp = await tempDir('stylize-first-run-');
+  cleanup = tmp.cleanup;
+  // A real photo as the camera: 2 s of it panning slowly, 320×180 at 10 fps.
+  const cat = await decodeImage(CAT, { exact: { width: 400, height: 225 } });
+  const frames = Array.from({ length: 20 }, (_, i) => {
+    const data = new Uint8Array(320 * 180 * 3);
+    for (let y = 0; y < 180; y++) data.set(cat.data.subarray((y * 400 + i * 4) * 3, (y * 400 + i * 4 + 320) * 3), y * 320 * 3);
+    return { width: 320, height: 180, data };
+  });
+  const y4m = path.join(tmp.dir, 'camera.y4m');
+  await writeY4m(y4m, frames, 10);
+
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  // The models folder is the repository's own: nothing installed there beyond what ships.
+  server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', path.join(tmp.dir, 'data')], {
+    env: { ...process.env, STYLIZE_BACKEND: 'wasm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (d: Buffer) => (log = `${log}${d.toString()}`.slice(-8000)));
+  server.stderr!.on('data', (d: Buffer) => (log = `${log}${d.toString()}`.slice(-8000)));
+  for (let i = 0; ; i++) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (i > 600 || server.exitCode !== null) throw new Error(`stylize serve did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server!.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await cleanup?.();
+});
+
+describe('first run (npm start)', () => {
+  it('paints the camera with the shipped VGG19 blocks 1–3, at 10 fps deadline, never below the floor', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('#gallery button[data-style="starry-night"][aria-selected="true"]');
+    await page.click('#start-camera');
+    // VGG on one wasm thread of a loaded CI machine: the first frames can take a while.
+    await page.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#output')!.dataset.frames ?? 0) >= 3, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('#stat-size')!.textContent !== '–', undefined, { timeout: 30_000 });
+
+    expect(await page.textContent('#model')).toMatch(/vgg19/i);
+    expect(await page.inputValue('#fps')).toBe('10');
+    // The stream is 256×144 (the default size); the working size is never below 96 px on its short side.
+    const [workWidth, workHeight] = (await page.textContent('#stat-size'))!.split('×').map(Number);
+    expect(workHeight).toBeGreaterThanOrEqual(96);
+    expect(workWidth! / workHeight!).toBeCloseTo(16 / 9, 1);
+
+    const pixels = await page.evaluate(() => {
+      const output = document.querySelector<HTMLCanvasElement>('#output')!;
+      const video = document.querySelector<HTMLVideoElement>('#source')!;
+      const { width, height } = output;
+      const out = output.getContext('2d')!.getImageData(0, 0, width, height).data;
+      const scratch = document.createElement('canvas');
+      scratch.width = width;
+      scratch.height = height;
+      const ctx = scratch.getContext('2d')!;
+      ctx.drawImage(video, 0, 0, width, height);
+      const src = ctx.getImageData(0, 0, width, height).data;
+      let diff = 0;
+      for (let i = 0; i < out.length; i += 4) diff += Math.abs(out[i]! - src[i]!) + Math.abs(out[i + 1]! - src[i + 1]!) + Math.abs(out[i + 2]! - src[i + 2]!);
+      return { width, height, diff: diff / ((3 * out.length) / 4) };
+    });
+    expect([pixels.width, pixels.height]).toEqual([256, 144]);
+    // Painted: far from the camera's picture (a plain re-encode differs by ~1–3 levels).
+    expect(pixels.diff).toBeGreaterThan(10);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 200_000);
+});
