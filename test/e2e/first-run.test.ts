@@ -107,6 +107,7 @@ describe('first run (npm start)', () => {
     expect([pixels.width, pixels.height]).toEqual([256, 144]);
     // Painted: far from the camera's picture (a plain re-encode differs by ~1–3 levels).
     expect(pixels.diff).toBeGreaterThan(10);
+    if (process.env.STYLIZE_SCREENSHOT) await page.screenshot({ path: process.env.STYLIZE_SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 200_000);
