@@ -24,7 +24,8 @@ import { compileTrustProxy } from './security/client-address.js';
 import { createOriginPolicy } from './security/origin-policy.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
-import { createJobRunner, type JobRunner } from './video/jobs/job-runner.js';
+import type { JobQueue } from './video/jobs/job-queue.js';
+import { createLocalJobQueue } from './video/jobs/local-job-queue.js';
 
 export interface RunningServer {
   url: string;
@@ -33,7 +34,7 @@ export interface RunningServer {
   model: string;
   log: Logger;
   sockets: SocketServer;
-  runner: JobRunner;
+  runner: JobQueue;
   processor: FrameProcessor;
   close(): Promise<void>;
 }
@@ -79,7 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxPublishFps: options.maxPublishFps,
     viewerStallMs: options.viewerStallMs,
   });
-  const runner = createJobRunner({
+  const runner = createLocalJobQueue({
     dataDir: options.dataDir,
     workers: options.workers || os.availableParallelism(),
     limits: { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds },
@@ -93,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxJobsPerClient: options.maxJobsPerClient,
     maxQueuedJobs: options.maxQueuedJobs,
     retentionS: options.jobRetentionS,
+    metrics: metrics.jobs,
   });
   // Uploads cut off by a crash are never finished: start with an empty upload area. A disk that
   // will not even let us delete must not stop the live side from starting.

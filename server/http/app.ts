@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import { publicConfig } from '../realtime/protocol.js';
-import type { JobRunner } from '../video/jobs/job-runner.js';
+import type { JobQueue } from '../video/jobs/job-queue.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { roomsRoutes } from './rooms-routes.js';
 import { stylesRoutes } from './styles-routes.js';
@@ -33,7 +33,7 @@ export interface AppDeps {
   log: Logger;
   health: () => Record<string, unknown>;
   maxUploadBytes: number;
-  jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
+  jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
   /** The live defaults, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
   directory: RoomDirectory;
