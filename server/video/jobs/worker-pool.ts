@@ -38,7 +38,8 @@ export interface ChunkHandlers {
 
 export interface WorkerPool {
   readonly size: number;
-  run(task: ChunkTask, handlers: ChunkHandlers): Promise<number>;
+  /** `signal`: stops this one chunk (its worker process is killed; the run rejects). */
+  run(task: ChunkTask, handlers: ChunkHandlers, signal?: AbortSignal): Promise<number>;
   /** Kills the workers running chunks of this job (their tasks reject). */
   abortJob(jobId: string): void;
   /** Process ids of the running workers (for tests and benches). */
@@ -145,9 +146,10 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
 
   return {
     size: count,
-    async run(task, handlers) {
+    async run(task, handlers, signal) {
+      signal?.throwIfAborted();
       const slot = await acquire(task.jobId);
-      if (aborted.has(task.jobId)) {
+      if (aborted.has(task.jobId) || signal?.aborted) {
         // The job was canceled while this chunk waited for a worker.
         slot.busy = false;
         wake();
@@ -161,17 +163,21 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
         slot.child.kill('SIGKILL');
         throw error;
       }
-      if (aborted.has(task.jobId)) {
+      if (aborted.has(task.jobId) || signal?.aborted) {
         // Canceled while the worker started.
         slot.busy = false;
         wake();
         throw new Error('job canceled');
       }
       handlers.onStart?.(slots.indexOf(slot));
+      const stop = (): void => {
+        if (slot.task?.task === task) slot.child.kill('SIGKILL');
+      };
+      signal?.addEventListener('abort', stop, { once: true });
       return new Promise<number>((resolve, reject) => {
         slot.task = { task, resolve, reject, handlers };
         slot.child.send(task);
-      });
+      }).finally(() => signal?.removeEventListener('abort', stop));
     },
     abortJob(jobId) {
       aborted.add(jobId);
