@@ -156,11 +156,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     throw error;
   }
-  // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
-  await runner.resume();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
   advertised ??= `http://${options.host === '0.0.0.0' || options.host === '::' ? os.hostname() : options.host}:${port}`;
+  // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
+  await runner.resume();
   log.info({ port }, `stylize-live listening on ${url}`);
 
   let closing: Promise<void> | undefined;

@@ -26,6 +26,10 @@ import { onlineWorkers } from './worker-registry.js';
 
 /** How often the watchdog looks at this gateway's unfinished jobs. */
 const WATCHDOG_MS = 5000;
+/** Flows made for one job before it is given up (a job normally needs one). */
+const MAX_FLOWS = 10;
+
+const generationOf = (flow: string | undefined): number => (flow ? Number(flow.split('.')[1] ?? 0) || 0 : 0);
 
 export interface FarmJobQueueOptions {
   redisUrl: string;
@@ -89,9 +93,13 @@ export async function createFarmJobQueue(options: FarmJobQueueOptions): Promise<
   /** A new flow for the chunks not done yet (or the assembly alone when none is left). */
   async function startFlow(job: Job): Promise<void> {
     if (starting.has(job.id) || closed) return;
+    if (generationOf(job.flow) >= MAX_FLOWS) {
+      await markFailed(job.id, 'the farm lost this job\'s chunks too often (the log has the details)');
+      return;
+    }
     starting.add(job.id);
     try {
-      const generation = job.flow ? Number(job.flow.split('.')[1] ?? 0) + 1 : 1;
+      const generation = generationOf(job.flow) + 1;
       const flow = flowId(job.id, generation);
       const recorded = await repo.update(job.id, { from: ACTIVE_STATUSES, set: { flow } });
       if (!recorded) return;
@@ -149,10 +157,15 @@ export async function createFarmJobQueue(options: FarmJobQueueOptions): Promise<
     const id = bull.data.jobId;
     const job = await repo.get(id);
     if (!job || isFinal(job) || job.flow !== bull.id) return 'skipped';
-    const missing = (job.chunks ?? []).filter((c) => !job.chunksDone.includes(c.index));
+    for (const chunk of job.chunks ?? []) {
+      // Stored but not recorded (its worker lost Redis at that moment): the segment is here.
+      if (!job.chunksDone.includes(chunk.index) && (await blobs.has(BLOB.chunk(id, chunk.index)))) await repo.update(id, { chunkDone: chunk.index });
+    }
+    const now = (await repo.get(id)) ?? job;
+    const missing = (now.chunks ?? []).filter((c) => !now.chunksDone.includes(c.index));
     if (missing.length > 0) {
-      // A chunk finished but was not recorded (its worker lost Redis at that moment): paint it again.
-      await startFlow(job);
+      // Chunks that came back without a segment: painted again (a few times at most).
+      await startFlow(now);
       return 'chunks missing';
     }
     const assembling = await repo.update(id, { from: ACTIVE_STATUSES, set: { status: 'running', stage: 'assembling' } });

@@ -107,7 +107,8 @@ export async function startFarmWorker(options: WorkerOptions & { log: Logger }):
     let job = await repo.get(data.jobId);
     if (!job || isFinal(job)) return skipped;
     if (job.status === 'queued') job = (await repo.update(job.id, { from: ['queued'], set: { status: 'running' } })) ?? (await repo.get(job.id));
-    if (!job || isFinal(job) || !job.home) return skipped;
+    if (!job || isFinal(job)) return skipped;
+    if (!job.home) throw new Error('the job does not say which gateway holds its files'); // retried: not the chunk's fault
     const segment = path.join(cacheRoot, job.id, 'chunks', `${bull.id ?? data.chunk.index}.mp4`);
     let transferMs = 0;
     let paintMs = 0;
