@@ -13,7 +13,7 @@ import { drawSwirls } from '../fixtures/draw.js';
 import { createLogger } from '../server/logger.js';
 import { DEFAULT_MODELS_DIR } from '../server/paths.js';
 import { DEFAULT_VIDEO_LIMITS } from '../server/video/ffmpeg.js';
-import { createJobRunner } from '../server/video/jobs/job-runner.js';
+import { createLocalJobQueue } from '../server/video/jobs/local-job-queue.js';
 import { BBB_MP4, COCKATOO } from '../test/helpers/paths.js';
 
 
@@ -34,7 +34,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
       for (const size of values.sizes.split(',').map(Number)) {
         for (const workers of [...new Set([1, cores])]) {
           const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-bench-video-'));
-          const runner = createJobRunner({
+          const runner = createLocalJobQueue({
             dataDir,
             workers,
             limits: DEFAULT_VIDEO_LIMITS,
@@ -65,11 +65,8 @@ export async function runVideoBench(argv: string[]): Promise<void> {
                 temporalWeight: 0,
               },
             });
-            const final = await new Promise<typeof job>((resolve) =>
-              runner.on('update', (u) => {
-                if (u.id === job.id && (u.status === 'done' || u.status === 'failed' || u.status === 'canceled')) resolve(u);
-              }),
-            );
+            let final = job;
+            for await (const update of runner.watch(job.id)) final = update;
             const seconds = (performance.now() - started) / 1000;
             const info = final.info!;
             process.stdout.write(

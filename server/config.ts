@@ -116,6 +116,21 @@ export const SERVER_DEFAULTS = {
   allowedHosts: [] as string[],
 } as const;
 
+/** The worker farm (REDIS_URL): `stylize worker` processes and what the gateway tells them. */
+export const FARM_DEFAULTS = {
+  /** Chunks one `stylize worker` paints at once (each in its own process). */
+  concurrency: 1,
+  /**
+   * BullMQ's lock on a chunk being painted: renewed every half of it while the worker lives; a
+   * killed worker's chunk goes to another worker after about this long plus the stalled check.
+   */
+  lockDurationMs: 30_000,
+  /** How often workers look for chunks whose worker died. */
+  stalledIntervalMs: 15_000,
+  /** How long a worker keeps trying to reach the gateway (restarting, say) before a transfer fails. */
+  transferPatienceMs: 120_000,
+} as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -178,6 +193,8 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+const redisUrlSchema = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+
 export const serverOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(SERVER_DEFAULTS.port),
   host: z.string().min(1).default(SERVER_DEFAULTS.host),
@@ -222,6 +239,10 @@ export const serverOptionsSchema = z.object({
   minFreeBytes: z.number().int().min(0).max(2 ** 50).default(SERVER_DEFAULTS.minFreeBytes),
   trustProxy: z.string().min(1).default(SERVER_DEFAULTS.trustProxy),
   allowedHosts: z.array(z.string().min(1)).default(SERVER_DEFAULTS.allowedHosts),
+  /** With it this server is a gateway of a worker farm (jobs and rooms in Redis). */
+  redisUrl: redisUrlSchema.optional(),
+  /** How farm workers reach this gateway (default http://<host name>:<port>). */
+  advertiseUrl: z.string().url().optional(),
 }).refine((o) => o.liveSize <= o.maxLiveSize, { path: ['size'], message: 'must be at most --max-live-size' })
   .refine((o) => o.liveSteps <= o.maxLiveSteps, { path: ['steps'], message: 'must be at most --max-live-steps' });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
@@ -260,11 +281,50 @@ export function parseServerOptions(flags: Record<string, unknown>, env: EnvSetti
       dataDir: env.dataDir,
       targetFps: env.targetFps,
       logLevel: env.logLevel,
+      redisUrl: env.redisUrl,
+      advertiseUrl: env.advertiseUrl,
     }),
     ...defined(flags),
   };
   const result = serverOptionsSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
+  return result.data;
+}
+
+export const workerOptionsSchema = z.object({
+  redisUrl: redisUrlSchema,
+  dataDir: z.string().min(1),
+  modelsDir: z.string().min(1),
+  model: z.enum(MODEL_NAMES).default(DEFAULTS.model),
+  weights: z.string().min(1).optional(),
+  backend: z.enum(BACKEND_NAMES).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
+  concurrency: z.number().int().min(1).max(64).default(FARM_DEFAULTS.concurrency),
+  /** wasm threads per chunk process (default: the cores shared out among them). */
+  threads: z.number().int().min(1).max(64).optional(),
+  lockDurationMs: z.number().int().min(1000).max(3600_000).default(FARM_DEFAULTS.lockDurationMs),
+  stalledIntervalMs: z.number().int().min(500).max(3600_000).default(FARM_DEFAULTS.stalledIntervalMs),
+  transferPatienceMs: z.number().int().min(1000).max(24 * 3600_000).default(FARM_DEFAULTS.transferPatienceMs),
+  logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
+});
+export type WorkerOptions = z.infer<typeof workerOptionsSchema>;
+
+/** `stylize worker`: flags win over the environment (REDIS_URL is required one way or the other). */
+export function parseWorkerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { dataDir: string; modelsDir: string }): WorkerOptions {
+  const defined = (o: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const merged = {
+    ...paths,
+    ...defined({ redisUrl: env.redisUrl, backend: env.backend, modelsDir: env.modelsDir, dataDir: env.dataDir, logLevel: env.logLevel, threads: env.wasmThreads }),
+    ...defined(flags),
+  };
+  const result = workerOptionsSchema.safeParse(merged);
+  if (!result.success) {
+    if (result.error.issues.some((i) => i.path[0] === 'redisUrl') && (merged as { redisUrl?: unknown }).redisUrl === undefined) {
+      throw new ConfigError('stylize worker needs the farm\'s Redis: set REDIS_URL (or --redis-url), e.g. redis://localhost:6379');
+    }
+    throw new ConfigError(formatIssues(result.error));
+  }
   return result.data;
 }
 
@@ -285,6 +345,10 @@ export interface EnvSettings {
   ffprobePath: string | undefined;
   /** PATH, where executables such as ffmpeg are looked for. */
   searchPath: string;
+  /** REDIS_URL: run as part of a worker farm. */
+  redisUrl: string | undefined;
+  /** STYLIZE_ADVERTISE_URL: how farm workers reach this gateway. */
+  advertiseUrl: string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
@@ -298,6 +362,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     STYLIZE_DATA_DIR: z.string().min(1).optional(),
     STYLIZE_TARGET_FPS: z.coerce.number().min(0).max(60).optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+    REDIS_URL: redisUrlSchema.optional(),
+    STYLIZE_ADVERTISE_URL: z.string().url().optional(),
   });
   const result = schema.safeParse({
     STYLIZE_BACKEND: env.STYLIZE_BACKEND || undefined,
@@ -309,6 +375,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     STYLIZE_DATA_DIR: env.STYLIZE_DATA_DIR || undefined,
     STYLIZE_TARGET_FPS: env.STYLIZE_TARGET_FPS || undefined,
     LOG_LEVEL: env.LOG_LEVEL || undefined,
+    REDIS_URL: env.REDIS_URL || undefined,
+    STYLIZE_ADVERTISE_URL: env.STYLIZE_ADVERTISE_URL || undefined,
   });
   if (!result.success) {
     throw new ConfigError(describeIssues(result.error, 'environment'));
@@ -327,5 +395,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     ffmpegPath: env.FFMPEG_PATH || undefined,
     ffprobePath: env.FFPROBE_PATH || undefined,
     searchPath: env.PATH ?? '',
+    redisUrl: result.data.REDIS_URL,
+    advertiseUrl: result.data.STYLIZE_ADVERTISE_URL,
   };
 }

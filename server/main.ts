@@ -11,6 +11,7 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DEFAULTS, type ServerOptions } from './config.js';
+import { joinFarm } from './farm/gateway-farm.js';
 import { createApp } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
@@ -24,7 +25,9 @@ import { compileTrustProxy } from './security/client-address.js';
 import { createOriginPolicy } from './security/origin-policy.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
-import { createJobRunner, type JobRunner } from './video/jobs/job-runner.js';
+import { createFileBlobStore } from './video/jobs/blob-store.js';
+import type { JobQueue } from './video/jobs/job-queue.js';
+import { createLocalJobQueue } from './video/jobs/local-job-queue.js';
 
 export interface RunningServer {
   url: string;
@@ -33,7 +36,7 @@ export interface RunningServer {
   model: string;
   log: Logger;
   sockets: SocketServer;
-  runner: JobRunner;
+  runner: JobQueue;
   processor: FrameProcessor;
   close(): Promise<void>;
 }
@@ -65,11 +68,22 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     motion: DEFAULTS.motion,
     temporalWeight: DEFAULTS.temporalWeight,
   };
-  const directory = createRoomDirectory({
-    maxRooms: options.maxRooms,
-    idleMs: options.roomIdleMs,
-    onExpire: (room) => log.info({ room }, 'room expired'),
-  });
+  const limits = { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds };
+  /** Where farm workers reach this gateway (its port is known once it listens). */
+  let advertised = options.advertiseUrl;
+  const farm = options.redisUrl
+    ? await joinFarm({ ...options, redisUrl: options.redisUrl }, { log, metrics, limits, home: () => advertised ?? '' }).catch(async (error: unknown) => {
+        await processor.close();
+        throw error;
+      })
+    : undefined;
+  const directory =
+    farm?.directory ??
+    createRoomDirectory({
+      maxRooms: options.maxRooms,
+      idleMs: options.roomIdleMs,
+      onExpire: (room) => log.info({ room }, 'room expired'),
+    });
   const sockets = createSocketServer({
     processor,
     styles,
@@ -84,22 +98,26 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     maxConnectionsPerIp: options.maxConnectionsPerIp,
     maxPublishFps: options.maxPublishFps,
     viewerStallMs: options.viewerStallMs,
+    ...(farm ? { bus: farm.bus, gateway: farm.gateway } : {}),
   });
-  const runner = createJobRunner({
-    dataDir: options.dataDir,
-    workers: options.workers || os.availableParallelism(),
-    limits: { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds },
-    model: options.model,
-    weights: options.weights,
-    modelsDir: options.modelsDir,
-    seed: options.seed,
-    backend: options.backend,
-    log,
-    maxJobCost: options.maxJobCost,
-    maxJobsPerClient: options.maxJobsPerClient,
-    maxQueuedJobs: options.maxQueuedJobs,
-    retentionS: options.jobRetentionS,
-  });
+  const runner: JobQueue =
+    farm?.jobs ??
+    createLocalJobQueue({
+      dataDir: options.dataDir,
+      workers: options.workers || os.availableParallelism(),
+      limits,
+      model: options.model,
+      weights: options.weights,
+      modelsDir: options.modelsDir,
+      seed: options.seed,
+      backend: options.backend,
+      log,
+      metrics: metrics.jobs,
+      maxJobCost: options.maxJobCost,
+      maxJobsPerClient: options.maxJobsPerClient,
+      maxQueuedJobs: options.maxQueuedJobs,
+      retentionS: options.jobRetentionS,
+    });
   // Uploads cut off by a crash are never finished: start with an empty upload area. A disk that
   // will not even let us delete must not stop the live side from starting.
   await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true }).catch((error: unknown) =>
@@ -111,7 +129,8 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     metrics,
     log,
     maxUploadBytes: options.maxUploadBytes,
-    health: () => ({ backend: processor.backend, model: processor.model }),
+    health: async () => ({ backend: processor.backend, model: processor.model, ...(farm ? { gateway: farm.gateway, ...(await farm.jobs.health()) } : {}) }),
+    ...(farm ? { farm: { blobs: createFileBlobStore(path.join(options.dataDir, 'jobs')), secret: farm.jobs.secret } } : {}),
     jobs: {
       runner,
       uploadsDir: path.join(options.dataDir, 'uploads'),
@@ -135,15 +154,19 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   } catch (error) {
     // Port taken, say: nothing started here may outlive the failed start.
     await sockets.close();
-    await runner.close();
     await processor.close();
-    directory.close();
+    if (farm) await farm.close();
+    else {
+      await runner.close();
+      await directory.close();
+    }
     throw error;
   }
-  // Unfinished jobs resume (worker processes start) only once the server is up.
-  await runner.resume();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
+  advertised ??= `http://${options.host === '0.0.0.0' || options.host === '::' ? os.hostname() : options.host}:${port}`;
+  // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
+  await runner.resume();
   log.info({ port }, `stylize-live listening on ${url}`);
 
   let closing: Promise<void> | undefined;
@@ -159,8 +182,8 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     close() {
       closing ??= (async () => {
         await sockets.close();
-        await Promise.all([runner.close(), processor.close()]);
-        directory.close();
+        await Promise.all([farm ? farm.close() : runner.close(), processor.close()]);
+        if (!farm) await directory.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -10,6 +10,7 @@ import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 import { videoCommand } from './video-command.js';
+import { workerCommand } from './worker-command.js';
 
 export function buildProgram(): Command {
   return new Command('stylize')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(imageCommand())
     .addCommand(videoCommand())
+    .addCommand(workerCommand())
     .addCommand(modelsCommand());
 }
 

@@ -1,5 +1,6 @@
 /**
- * `stylize serve` (what `npm start` runs): the web app and the live WebSocket endpoint.
+ * `stylize serve` (what `npm start` runs): the web app and the live WebSocket endpoint. With
+ * REDIS_URL it is a gateway of a worker farm (docs/deploy.md).
  */
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, LOG_LEVELS, MODEL_NAMES, SERVER_DEFAULTS, parseServerOptions, readEnv } from '../config.js';
@@ -51,6 +52,8 @@ export function serveCommand(): Command {
     .option('--min-free-disk <size>', 'refuse uploads that would leave less free on the data disk (default 256M)', byteSizeOption)
     .option('--trust-proxy <value>', 'behind a reverse proxy: true, a hop count, or its addresses/subnets (Express "trust proxy"; default false)')
     .option('--allowed-hosts <list>', 'comma-separated Host names the server answers to (a DNS-rebinding guard; default any)')
+    .option('--redis-url <url>', 'be a gateway of a worker farm: jobs and rooms in this Redis (env REDIS_URL; see docs/deploy.md)')
+    .option('--advertise-url <url>', 'how farm workers reach this gateway (env STYLIZE_ADVERTISE_URL; default http://<host name>:<port>)')
     .addOption(new Option('--engine <engine>', 'passthrough returns frames unpainted (fan-out load tests)').choices(['stylize', 'passthrough']).hideHelp())
     .addOption(new Option('--log-level <level>', 'pino log level').choices([...LOG_LEVELS]))
     .action(async (flags: Record<string, unknown>) => {
@@ -92,6 +95,8 @@ export function serveCommand(): Command {
           maxPublishFps: flags.maxPublishFps,
           viewerStallMs: flags.viewerStallMs,
           engine: flags.engine,
+          redisUrl: flags.redisUrl,
+          advertiseUrl: flags.advertiseUrl,
           maxVideoBytes: flags.maxVideoBytes,
           maxVideoSeconds: flags.maxVideoSeconds,
           logLevel: flags.logLevel,

@@ -12,7 +12,9 @@ import { BadInputError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_MODELS_DIR } from '../paths.js';
 import { DEFAULT_VIDEO_LIMITS, probeVideo } from '../video/ffmpeg.js';
-import { createJobRunner, progressOf } from '../video/jobs/job-runner.js';
+import { progressOf, type JobQueue } from '../video/jobs/job-queue.js';
+import type { Job } from '../video/jobs/job-store.js';
+import { createLocalJobQueue } from '../video/jobs/local-job-queue.js';
 import { checkOutputLocation } from './output-file.js';
 import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
@@ -48,7 +50,7 @@ export function videoCommand(): Command {
       await probeVideo(input, DEFAULT_VIDEO_LIMITS, input);
       const style = await decodeImage(flags.style as string, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style as string}` });
       const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
-      let runner: ReturnType<typeof createJobRunner> | undefined;
+      let runner: JobQueue | undefined;
       // Ctrl-C (or a kill) ends the wait below, so the finally block stops the workers and
       // removes the temporary folder, which holds a copy of the input.
       let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
@@ -62,7 +64,7 @@ export function videoCommand(): Command {
         await copyFile(input, staged).catch(() => {
           throw new BadInputError(`cannot read ${input}`);
         });
-        runner = createJobRunner({
+        runner = createLocalJobQueue({
           dataDir,
           workers,
           limits: DEFAULT_VIDEO_LIMITS,
@@ -84,27 +86,28 @@ export function videoCommand(): Command {
         // The runner reports every frame painted while still 'running', then puts the MP4
         // together: that last step gets its own line instead of a frozen progress line.
         let assembling = false;
-        const final = await Promise.race([
-          interrupted,
-          new Promise<typeof job>((resolve) => {
-            runner!.on('update', (update) => {
-              if (update.id !== job.id) return;
-              if (!assembling) {
-                const fps = update.framesDone / ((performance.now() - started) / 1000);
-                progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
-              }
-              if (!assembling && update.status === 'running' && update.framesDone >= update.framesTotal) {
-                assembling = true;
-                progress.stop();
-                process.stderr.write(`assembling MP4 ${info.audio ? 'with audio' : '(no audio)'}…\n`);
-              }
-              if (update.status === 'done' || update.status === 'failed' || update.status === 'canceled') resolve(update);
-            });
-          }),
-        ]);
+        const follow = async (): Promise<Job> => {
+          let last: Job = job;
+          for await (const update of runner!.watch(job.id)) {
+            last = update;
+            if (!assembling) {
+              const fps = update.framesDone / ((performance.now() - started) / 1000);
+              progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
+            }
+            if (!assembling && update.status === 'running' && (update.stage === 'assembling' || update.framesDone >= update.framesTotal)) {
+              assembling = true;
+              progress.stop();
+              process.stderr.write(`assembling MP4 ${info.audio ? 'with audio' : '(no audio)'}…\n`);
+            }
+          }
+          return last;
+        };
+        const final = await Promise.race([interrupted, follow()]);
         progress.stop();
         if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
-        await copyFile(runner.outputPath(job.id), output);
+        const painted = await runner.output(job.id);
+        if (!painted || !('path' in painted)) throw new Error('the painted video is missing');
+        await copyFile(painted.path, output);
         const seconds = (performance.now() - started) / 1000;
         process.stderr.write(`done: ${output} (${seconds.toFixed(1)} s)\n`);
         process.stdout.write(

@@ -13,7 +13,9 @@ import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import type { LiveSettings } from '../pipeline/frame-stylizer.js';
 import { publicConfig } from '../realtime/protocol.js';
-import type { JobRunner } from '../video/jobs/job-runner.js';
+import type { JobQueue } from '../video/jobs/job-queue.js';
+import type { BlobStore } from '../video/jobs/blob-store.js';
+import { blobRoutes } from './blob-routes.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { roomsRoutes } from './rooms-routes.js';
 import { stylesRoutes } from './styles-routes.js';
@@ -31,15 +33,18 @@ export interface AppDeps {
   styles: StyleLibrary;
   metrics: Metrics;
   log: Logger;
-  health: () => Record<string, unknown>;
+  /** `ok: false` in it (Redis away, on the farm) answers 503: a load balancer then looks elsewhere. */
+  health: () => Promise<Record<string, unknown>>;
   maxUploadBytes: number;
-  jobs: { runner: JobRunner; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
+  jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
   /** The live defaults, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
   directory: RoomDirectory;
   origins: OriginPolicy;
   trustProxy: TrustFunction;
   roomsPerMinute: number;
+  /** Worker farm: the blob endpoints workers and other gateways use, and their secret. */
+  farm?: { blobs: BlobStore; secret: () => string };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -57,8 +62,9 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, ...deps.health() });
+  app.get('/healthz', async (_req, res) => {
+    const health = { ok: true, ...(await deps.health()) };
+    res.status(health.ok === false ? 503 : 200).json(health);
   });
   app.get('/api/config', (_req, res) => {
     res.json(publicConfig(deps.liveDefaults));
@@ -69,6 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(stylesRoutes(deps.styles, deps.maxUploadBytes));
   app.use(roomsRoutes(deps.directory, { roomsPerMinute: deps.roomsPerMinute, log: deps.log }));
   app.use(jobsRoutes({ ...deps.jobs, styles: deps.styles, log: deps.log }));
+  if (deps.farm) app.use(blobRoutes(deps.farm.blobs, deps.farm.secret));
   if (existsSync(deps.clientDir)) {
     app.use(express.static(deps.clientDir, { index: 'index.html' }));
     // The viewer page: one HTML for every room; the script reads the room from the path.

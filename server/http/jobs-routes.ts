@@ -4,9 +4,10 @@
  * GET /api/jobs/:id/preview (latest stylized frame), GET /api/jobs/:id/output, DELETE /api/jobs/:id
  * (cancels a job still going; deletes an ended one with its files).
  */
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Router, type Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { Router } from 'express';
 import multer from 'multer';
 import { LIMITS, parseVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
@@ -14,7 +15,7 @@ import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
 import type { Job } from '../video/jobs/job-store.js';
-import { progressOf, type JobRunner } from '../video/jobs/job-runner.js';
+import { progressOf, type JobQueue } from '../video/jobs/job-queue.js';
 import { parseUpload, requireSpace } from './upload.js';
 
 const MAX_STYLE_BYTES = 20 * 1024 * 1024;
@@ -35,9 +36,8 @@ export function publicJob(job: Job): Record<string, unknown> {
 }
 
 const FINAL = new Set(['done', 'failed', 'canceled']);
-
 export interface JobsRoutesDeps {
-  runner: JobRunner;
+  runner: JobQueue;
   styles: StyleLibrary;
   uploadsDir: string;
   maxVideoBytes: number;
@@ -114,40 +114,43 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   });
 
   router.get('/api/jobs/:id/events', async (req, res) => {
-    const job = await find(req.params.id);
+    await find(req.params.id);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const send = (j: Job): void => {
-      res.write(`event: progress\ndata: ${JSON.stringify(publicJob(j))}\n\n`);
-    };
-    send(job);
-    if (FINAL.has(job.status)) return void res.end();
-    const onUpdate = (update: Job): void => {
-      if (update.id !== job.id) return;
-      send(update);
-      if (FINAL.has(update.status)) end(res);
-    };
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    const end = (r: Response): void => {
+    const left = new AbortController();
+    req.on('close', () => left.abort());
+    try {
+      // The job now, then every change until it ends (or the client leaves).
+      for await (const job of runner.watch(req.params.id, { signal: left.signal })) {
+        res.write(`event: progress\ndata: ${JSON.stringify(publicJob(job))}\n\n`);
+      }
+    } catch (error) {
+      // The stream has begun: the client sees it end (and may reconnect); the log says why.
+      deps.log.warn({ err: error, job: req.params.id }, 'job event stream failed');
+    } finally {
       clearInterval(keepAlive);
-      runner.off('update', onUpdate);
-      r.end();
-    };
-    runner.on('update', onUpdate);
-    req.on('close', () => end(res));
+      res.end();
+    }
   });
 
   router.get('/api/jobs/:id/preview', async (req, res) => {
     await find(req.params.id);
-    const file = runner.previewPath(req.params.id);
-    if (!(await stat(file).catch(() => undefined))) throw new StylizeError(ErrorCode.NOT_FOUND, 'no frame stylized yet');
-    res.set('Cache-Control', 'no-store').type('image/jpeg').sendFile(file);
+    const jpeg = await runner.preview(req.params.id);
+    if (!jpeg) throw new StylizeError(ErrorCode.NOT_FOUND, 'no frame stylized yet');
+    res.set('Cache-Control', 'no-store').type('image/jpeg').send(jpeg);
   });
 
   router.get('/api/jobs/:id/output', async (req, res) => {
     const job = await find(req.params.id);
     if (job.status !== 'done') throw new StylizeError(ErrorCode.NOT_READY, `job is ${job.status}; the output exists once it is done`);
+    const output = await runner.output(job.id);
+    if (!output) throw new StylizeError(ErrorCode.NOT_FOUND, 'the output is gone');
     const name = `${path.parse(job.inputName).name || 'video'}-stylized.mp4`.replace(/[^\w.-]+/g, '_');
-    res.type('video/mp4').set('Content-Disposition', `inline; filename="${name}"`).sendFile(runner.outputPath(job.id));
+    res.type('video/mp4').set('Content-Disposition', `inline; filename="${name}"`);
+    if ('path' in output) return void res.sendFile(output.path);
+    // Held by another gateway of the farm: passed through.
+    if (output.size !== undefined) res.set('Content-Length', String(output.size));
+    await pipeline(output.stream, res);
   });
 
   router.delete('/api/jobs/:id', async (req, res) => {

@@ -25,10 +25,10 @@ export function roomsRoutes(directory: RoomDirectory, options: { roomsPerMinute:
     const wait = limiter.take(req.ip ?? 'unknown');
     if (wait > 0) return next(new RateLimitedError(`too many rooms created from this address; try again in ${wait} s`, wait));
     next();
-  }, express.json({ limit: '4kb' }), (req, res) => {
+  }, express.json({ limit: '4kb' }), async (req, res) => {
     const parsed = createRoomSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw new BadInputError(describeIssues(parsed.error, 'body'));
-    const grant = directory.create(parsed.data);
+    const grant = await directory.create(parsed.data);
     options.log.info({ room: grant.room, private: grant.viewToken !== undefined, client: req.ip }, 'room created');
     const viewUrl = `/watch/${grant.room}${grant.viewToken ? `?token=${grant.viewToken}` : ''}`;
     res.status(201).json({ ...grant, viewUrl });

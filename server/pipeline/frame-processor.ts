@@ -3,9 +3,8 @@
  * painter process per stream, painting in turns) or `passthrough` (frames returned as they came,
  * for fan-out load tests). A stream asks for its turn first, then hands over the newest frame.
  */
-import { encodeFrame } from '../realtime/protocol.js';
-import type { LiveSettings } from './frame-stylizer.js';
-import type { IncomingFrame, StylizedFrame } from './frame.js';
+import { encodeFrame, type IncomingFrame, type StylizedFrame } from './frame.js';
+import type { LiveSettings } from './live-settings.js';
 import type { Turn } from './paint-turns.js';
 
 export interface StreamProcessor {

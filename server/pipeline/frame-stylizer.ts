@@ -9,30 +9,15 @@
  * Runs inside a painter process (painter-worker.ts), never on the server's loop.
  */
 import { decodeImage, encodeImage, probeImage, resizeImage, sizeForShortSide } from '../codec/image-codec.js';
-import type { MotionMode } from '../config.js';
 import { guidedUpsample } from '../engine/guided-upsample.js';
 import type { Stylizer } from '../engine/stylizer.js';
-import { encodeFrame } from '../realtime/protocol.js';
 import { createColdStartRamp, rampSteps } from './cold-start.js';
 import { affordableMotion, createDeadlineController } from './deadline.js';
-import type { IncomingFrame, StylizedFrame } from './frame.js';
+import { encodeFrame, type IncomingFrame, type StylizedFrame } from './frame.js';
+import type { LiveSettings } from './live-settings.js';
 import { createSceneCutDetector } from './scene-cut.js';
 
-export interface LiveSettings {
-  style: string;
-  /** Short side of the stream, in pixels. */
-  size: number;
-  steps: number;
-  contentWeight: number;
-  styleWeight: number;
-  preserveColors: boolean;
-  /** 0: off. */
-  targetFps: number;
-  /** How warm starts follow the video: 'flow', 'residual' (cheap) or 'none'. */
-  motion: MotionMode;
-  /** Ruder et al.'s temporal loss (0 = off); needs motion 'flow'. */
-  temporalWeight: number;
-}
+export type { LiveSettings } from './live-settings.js';
 
 export interface FrameStylizerDeps {
   stylizer: Stylizer;

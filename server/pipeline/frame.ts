@@ -1,5 +1,21 @@
-/** Frames as they move through a live stream. */
-import type { FrameHeader } from '../realtime/protocol.js';
+/** Frames as they move through a live stream, and the binary form they travel in. */
+
+/** Binary frame: uint32 BE seq | uint32 BE timestampMs (sender's clock mod 2³²) | JPEG bytes. */
+export const FRAME_HEADER_BYTES = 8;
+
+export interface FrameHeader {
+  seq: number;
+  timestampMs: number;
+}
+
+/** A frame ready to send: encoded once, the same buffer for every client. */
+export function encodeFrame(header: FrameHeader, jpeg: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + jpeg.length);
+  out.writeUInt32BE(header.seq >>> 0, 0);
+  out.writeUInt32BE(header.timestampMs >>> 0, 4);
+  out.set(jpeg, FRAME_HEADER_BYTES);
+  return out;
+}
 
 /** A publisher's frame as received: still JPEG. */
 export interface IncomingFrame extends FrameHeader {

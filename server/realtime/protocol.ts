@@ -6,16 +6,13 @@
  * Text: JSON objects with a "type".
  */
 import { z } from 'zod';
-import { MOTION_MODES, describeIssues } from '../config.js';
-import type { LiveSettings } from '../pipeline/frame-stylizer.js';
+import { describeIssues } from '../config.js';
+import { FRAME_HEADER_BYTES, type FrameHeader } from '../pipeline/frame.js';
+import { liveSettingsSchema, type LiveSettings } from '../pipeline/live-settings.js';
 
-export const FRAME_HEADER_BYTES = 8;
+export { FRAME_HEADER_BYTES, encodeFrame, type FrameHeader } from '../pipeline/frame.js';
+
 const JPEG_SOI = [0xff, 0xd8];
-
-export interface FrameHeader {
-  seq: number;
-  timestampMs: number;
-}
 
 export interface EncodedFrame extends FrameHeader {
   jpeg: Uint8Array;
@@ -25,14 +22,6 @@ export interface EncodedFrame extends FrameHeader {
 export interface ProtocolError {
   code: 'BAD_FRAME' | 'BAD_MESSAGE' | 'UNKNOWN_TYPE';
   message: string;
-}
-
-export function encodeFrame(header: FrameHeader, jpeg: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + jpeg.length);
-  out.writeUInt32BE(header.seq >>> 0, 0);
-  out.writeUInt32BE(header.timestampMs >>> 0, 4);
-  out.set(jpeg, FRAME_HEADER_BYTES);
-  return out;
 }
 
 export function decodeFrame(data: Uint8Array): EncodedFrame | ProtocolError {
@@ -51,20 +40,14 @@ export function isProtocolError(value: unknown): value is ProtocolError {
   return typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !('type' in value);
 }
 
-/** Publisher → server: any subset, applied from the next frame on. */
-export const configMessageSchema = z
-  .object({
-    type: z.literal('config'),
-    style: z.string().min(1).max(128).optional(),
-    size: z.number().int().min(32).max(1024).optional(),
-    steps: z.number().int().min(0).max(50).optional(),
-    contentWeight: z.number().finite().min(0).max(1e6).optional(),
-    styleWeight: z.number().finite().min(0).max(1e6).optional(),
-    preserveColors: z.boolean().optional(),
-    targetFps: z.number().finite().min(0).max(60).nullable().optional(),
-    motion: z.enum(MOTION_MODES).optional(),
-    temporalWeight: z.number().finite().min(0).max(1e9).optional(),
-  })
+/**
+ * Publisher → server: any subset of the live settings (pipeline/live-settings.ts), applied from
+ * the next frame on; `targetFps: null` turns the deadline off.
+ */
+export const configMessageSchema = liveSettingsSchema
+  .extend({ targetFps: liveSettingsSchema.shape.targetFps.nullable() })
+  .partial()
+  .extend({ type: z.literal('config') })
   .strict();
 export type ConfigMessage = z.infer<typeof configMessageSchema>;
 

@@ -4,6 +4,10 @@
  * Rooms are bounded: at most `maxRooms` exist, and a room nobody is connected to is forgotten
  * (tokens and all) `idleMs` after its last connection left — or after its creation, if nobody
  * ever came. So neither a script creating rooms nor years of uptime can fill the table.
+ *
+ * `RoomDirectory` is what the socket server and routes use; its answers may come later (a
+ * directory shared by several gateways lives in Redis: server/farm/redis-room-directory.ts).
+ * This file's in-memory directory answers at once and is the one a lone server uses.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { BusyError, ErrorCode, StylizeError } from '../errors.js';
@@ -19,7 +23,30 @@ export interface RoomGrant {
 
 export type Access = 'ok' | 'forbidden';
 
+type Awaitable<T> = T | Promise<T>;
+
 export interface RoomDirectory {
+  create(request: { room?: string | undefined; private?: boolean | undefined }): Awaitable<RoomGrant>;
+  canPublish(room: string, token: string | undefined): Awaitable<Access>;
+  canView(room: string, token: string | undefined): Awaitable<Access>;
+  has(room: string): Awaitable<boolean>;
+  enter(room: string): Awaitable<void>;
+  leave(room: string): Awaitable<void>;
+  /**
+   * One publisher per room across every gateway: true when `gateway` may hold the room's stream
+   * (nobody holds it, or `gateway` already does — its own publisher rule then decides).
+   */
+  claimPublisher(room: string, gateway: string): Awaitable<boolean>;
+  /** The stream of `room` on `gateway` ended. */
+  releasePublisher(room: string, gateway: string): Awaitable<void>;
+  /** This gateway has `local` viewers in the room; returns the room's viewers on every gateway. */
+  reportViewers(room: string, gateway: string, local: number): Awaitable<number>;
+  sweep(): Awaitable<number>;
+  close(): Awaitable<void>;
+}
+
+/** The in-memory directory: every answer at once. */
+export interface MemoryRoomDirectory extends RoomDirectory {
   create(request: { room?: string | undefined; private?: boolean | undefined }): RoomGrant;
   canPublish(room: string, token: string | undefined): Access;
   canView(room: string, token: string | undefined): Access;
@@ -33,6 +60,10 @@ export interface RoomDirectory {
   readonly size: number;
   /** Stops the sweep timer. */
   close(): void;
+  /** One server: its own publisher rule is the only one. */
+  claimPublisher(room: string, gateway: string): boolean;
+  releasePublisher(room: string, gateway: string): void;
+  reportViewers(room: string, gateway: string, local: number): number;
 }
 
 interface Entry {
@@ -58,7 +89,7 @@ export interface RoomDirectoryOptions {
   onExpire?: (room: string) => void;
 }
 
-export function createRoomDirectory(options: RoomDirectoryOptions = {}): RoomDirectory {
+export function createRoomDirectory(options: RoomDirectoryOptions = {}): MemoryRoomDirectory {
   const maxRooms = options.maxRooms ?? 1000;
   const idleMs = options.idleMs ?? 10 * 60_000;
   const now = options.now ?? (() => Date.now());
@@ -113,6 +144,9 @@ export function createRoomDirectory(options: RoomDirectoryOptions = {}): RoomDir
       if (entry.sockets === 0) entry.idleSince = now();
     },
     sweep,
+    claimPublisher: () => true,
+    releasePublisher: () => undefined,
+    reportViewers: (_room, _gateway, local) => local,
     get size() {
       return rooms.size;
     },

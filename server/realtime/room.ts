@@ -8,6 +8,7 @@
 import WebSocket from 'ws';
 import { ErrorCode, WsClose } from '../errors.js';
 import type { StylizedFrame } from '../pipeline/frame.js';
+import type { LiveSettings } from '../pipeline/live-settings.js';
 import type { LiveSession } from './live-session.js';
 import type { ServerMessage, StatsMessage } from './protocol.js';
 
@@ -34,7 +35,11 @@ export interface Room {
   readonly viewers: Set<WebSocket>;
   readonly clients: WeakMap<WebSocket, ClientState>;
   /** The newest stylized frame, for viewers who join mid-stream. */
-  latest: StylizedFrame | undefined;
+  latest: Pick<StylizedFrame, 'message'> | undefined;
+  /** The settings of a publisher on another gateway (from its status on the frame bus). */
+  remoteSettings?: LiveSettings | undefined;
+  /** Stops following the room on the frame bus. */
+  unsubscribe?: (() => void) | undefined;
   /** Frames skipped over all clients. */
   skipped: number;
   readonly stallMs: number;
@@ -54,7 +59,8 @@ export function track(room: Room, socket: WebSocket): ClientState {
   return state;
 }
 
-export function broadcastFrame(room: Room, frame: StylizedFrame, now = performance.now()): void {
+/** `frame`: painted here, or by a publisher's gateway and received on the frame bus. */
+export function broadcastFrame(room: Room, frame: Pick<StylizedFrame, 'message'>, now = performance.now()): void {
   room.latest = frame;
   const limit = frame.message.length * BACKLOG_FRAMES;
   for (const socket of clientsOf(room)) {

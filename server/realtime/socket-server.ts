@@ -4,6 +4,11 @@
  * everyone receives stylized frames and stats. Client bytes never crash the server: bad input
  * gets {"type":"error"} (recoverable) or a close code (abuse), as docs/protocol.md says.
  *
+ * With several gateways (the worker farm), the room directory and a frame bus are shared in
+ * Redis: a publish token works on any gateway, one publisher per room cluster-wide (another
+ * gateway answers 409), viewer counts are the cluster's, and viewers here receive the frames a
+ * publisher on another gateway has painted there. Alone, both are this process's own.
+ *
  * Nothing a client does can grow this process without bound: messages are capped by size
  * (viewers may send next to nothing), replies to a client that does not read are dropped like
  * frames, error texts are short and never echo input, and painting happens elsewhere (the
@@ -16,10 +21,11 @@ import { ErrorCode, StylizeError, WsClose, wsCloseFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameProcessor } from '../pipeline/frame-processor.js';
-import type { LiveSettings } from '../pipeline/frame-stylizer.js';
+import type { LiveSettings } from '../pipeline/live-settings.js';
 import { clientAddress, type TrustFunction } from '../security/client-address.js';
 import type { OriginPolicy } from '../security/origin-policy.js';
 import type { StyleLibrary } from '../styles/style-library.js';
+import { createLocalFrameBus, type FrameBus, type StreamStatus } from './frame-bus.js';
 import { createLiveSession, type LiveLimits } from './live-session.js';
 import { decodeFrame, isProtocolError, parseClientMessage, publicConfig } from './protocol.js';
 import { ROOM_NAME, type RoomDirectory } from './room-directory.js';
@@ -47,6 +53,10 @@ export interface SocketServerDeps {
   maxConnectionsPerIp: number;
   maxPublishFps: number;
   viewerStallMs: number;
+  /** Other gateways' frames (default: none, a lone server). */
+  bus?: FrameBus;
+  /** This gateway's name in the shared directory (default 'local'). */
+  gateway?: string;
 }
 
 export interface SocketServer {
@@ -67,12 +77,32 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   const perIp = new Map<string, number>();
   let closing: Promise<void> | undefined;
 
+  const bus = deps.bus ?? createLocalFrameBus();
+  const gateway = deps.gateway ?? 'local';
+  let reporting = false;
   const statsTimer = setInterval(() => {
-    for (const room of rooms.values()) {
-      if (room.publisher) broadcastStats(room, room.publisher.session.stats(room.viewers.size));
-    }
+    // One round at a time: a slow shared directory must not pile rounds up.
+    if (reporting) return;
+    reporting = true;
+    void Promise.all([...rooms.values()].map(reportRoom)).finally(() => (reporting = false));
   }, STATS_INTERVAL_MS);
   statsTimer.unref();
+
+  /** Viewer counts into the directory; the publisher's stats to its room, here and on the bus. */
+  async function reportRoom(room: Room): Promise<void> {
+    try {
+      const viewers = await deps.directory.reportViewers(room.name, gateway, room.viewers.size);
+      const publisher = room.publisher;
+      if (!publisher) return;
+      // Renews this gateway's hold on the room's stream (it lapses if the gateway dies).
+      if (!(await deps.directory.claimPublisher(room.name, gateway))) deps.log.warn({ room: room.name }, 'another gateway holds this room\'s stream now');
+      const stats = publisher.session.stats(viewers);
+      broadcastStats(room, stats);
+      bus.publishStatus(room.name, { stats, settings: publisher.session.settings() });
+    } catch (error) {
+      deps.log.debug({ err: error, room: room.name }, 'room report failed (shared directory away?)');
+    }
+  }
 
   const heartbeat = setInterval(() => {
     for (const socket of [...publishers.clients, ...viewers.clients]) {
@@ -91,6 +121,14 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   }
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    admit(request, socket, head).catch((error: unknown) => {
+      // The shared directory is unreachable (Redis away): try again later.
+      deps.log.warn({ err: error }, 'could not check a WebSocket upgrade');
+      reject(socket, 503, 'Service unavailable, try again');
+    });
+  }
+
+  async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
     if (closing) return reject(socket, 503, 'Server shutting down');
@@ -101,13 +139,18 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     if (!deps.origins.hostAllowed(request.headers.host)) return reject(socket, 403, 'host not allowed');
     if (!deps.origins.originAllowed(request.headers.origin, request.headers.host)) return reject(socket, 403, 'origin not allowed');
     const token = url.searchParams.get('token') ?? headerValue(request.headers['x-stylize-token']);
-    if (role === 'publish' && deps.directory.canPublish(room, token) !== 'ok') {
+    if (role === 'publish' && (await deps.directory.canPublish(room, token)) !== 'ok') {
       return reject(socket, 401, 'publishing needs the room\'s token (POST /api/rooms)');
     }
-    if (role === 'view' && deps.directory.canView(room, token) !== 'ok') return reject(socket, 401, 'this room is private');
+    if (role === 'view' && (await deps.directory.canView(room, token)) !== 'ok') return reject(socket, 401, 'this room is private');
     if (role === 'publish' && hasLivePublisher(rooms.get(room))) return reject(socket, 409, 'room already has a publisher');
+    if (role === 'publish' && !(await deps.directory.claimPublisher(room, gateway))) return reject(socket, 409, 'room already has a publisher (on another gateway)');
     const ip = clientAddress(request, deps.trustProxy);
-    if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) return reject(socket, 429, 'too many connections from this address');
+    if ((perIp.get(ip) ?? 0) >= deps.maxConnectionsPerIp) {
+      if (role === 'publish' && !hasLivePublisher(rooms.get(room))) await deps.directory.releasePublisher(room, gateway);
+      return reject(socket, 429, 'too many connections from this address');
+    }
+    if (closing || socket.destroyed) return void socket.destroy();
     const server = role === 'publish' ? publishers : viewers;
     server.handleUpgrade(request, socket, head, (ws) => {
       perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
@@ -138,15 +181,39 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
   }
 
   function forget(room: Room): void {
-    if (!room.publisher && room.viewers.size === 0) rooms.delete(room.name);
+    if (room.publisher || room.viewers.size > 0) return;
+    rooms.delete(room.name);
+    room.unsubscribe?.();
+    // Nobody here any more: the cluster's count drops now, not when this gateway's lease runs out.
+    void Promise.resolve(deps.directory.reportViewers(room.name, gateway, 0)).catch(() => undefined);
+  }
+
+  /** Frames and stats of a publisher on another gateway, for this gateway's viewers. */
+  function follow(room: Room): void {
+    room.unsubscribe ??= bus.subscribe(room.name, {
+      frame: (message) => {
+        if (!room.publisher) broadcastFrame(room, { message });
+      },
+      status: (status: StreamStatus) => {
+        if (room.publisher) return;
+        room.remoteSettings = status.settings;
+        broadcastStats(room, status.stats);
+      },
+      ended: () => {
+        if (room.publisher) return;
+        room.latest = undefined;
+        room.remoteSettings = undefined;
+      },
+    });
   }
 
   function onConnection(ws: WebSocket, roomName: string, role: Role, client: string): void {
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
     deps.metrics.connections.inc({ role });
-    deps.directory.enter(roomName);
     const room = roomFor(roomName);
+    void Promise.resolve(deps.directory.enter(roomName)).catch(() => undefined);
+    follow(room);
     track(room, ws);
     const log = deps.log.child({ room: roomName, role });
     const error = (code: string, message: string): void => {
@@ -168,6 +235,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         // At the cap on live streams: the handshake is done so that a browser can read why
         // (it cannot see an HTTP status): error BUSY, then close 1013 "try again later".
         log.info({ client }, 'publisher refused: live streams at the cap');
+        void Promise.resolve(deps.directory.releasePublisher(roomName, gateway)).catch(() => undefined);
         return error(e instanceof StylizeError ? e.code : ErrorCode.INTERNAL, e instanceof Error ? e.message : String(e));
       }
       const session = createLiveSession({
@@ -178,7 +246,10 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         log,
         defaults: deps.defaults,
         limits: deps.limits,
-        onFrame: (frame) => broadcastFrame(room, frame),
+        onFrame: (frame) => {
+          broadcastFrame(room, frame);
+          bus.publishFrame(roomName, frame.message);
+        },
         onError: error,
       });
       room.publisher = { socket: ws, session };
@@ -212,7 +283,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
         if (messages > VIEWER_MAX_MESSAGES) return error(ErrorCode.FLOOD, 'viewers only receive');
         error(ErrorCode.BAD_MESSAGE, 'viewers only receive; connect with role=publish to send');
       });
-      sendJson(ws, ready('view', roomName, room.publisher?.session.settings() ?? deps.defaults));
+      sendJson(ws, ready('view', roomName, room.publisher?.session.settings() ?? room.remoteSettings ?? deps.defaults));
       // Joining mid-stream: the newest frame at once.
       if (room.latest) ws.send(room.latest.message, { binary: true });
     }
@@ -220,12 +291,14 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
     ws.on('error', (e) => log.debug({ err: e }, 'socket error'));
     ws.on('close', (code) => {
       deps.metrics.connections.dec({ role });
-      deps.directory.leave(roomName);
+      void Promise.resolve(deps.directory.leave(roomName)).catch(() => undefined);
       if (role === 'publish' && room.publisher?.socket === ws) {
         const stats = room.publisher.session.stats(room.viewers.size);
         room.publisher.session.close();
         room.publisher = undefined;
         room.latest = undefined;
+        bus.publishEnded(roomName);
+        void Promise.resolve(deps.directory.releasePublisher(roomName, gateway)).catch(() => undefined);
         log.info({ code, framesIn: stats.framesIn, framesOut: stats.framesOut, framesDropped: stats.framesDropped }, 'publisher ended');
       }
       room.viewers.delete(ws);
@@ -272,6 +345,7 @@ export function createSocketServer(deps: SocketServerDeps): SocketServer {
           ),
         );
         await Promise.all([publishers, viewers].map((wss) => new Promise<void>((resolve) => wss.close(() => resolve()))));
+        for (const room of rooms.values()) room.unsubscribe?.();
       })();
       return closing;
     },

@@ -47,6 +47,12 @@ export interface Job {
   client?: string;
   /** Set while the finished chunks are put together with the audio. */
   stage?: 'assembling';
+  /** Worker farm: the URL of the gateway that holds the job's files (workers fetch them there). */
+  home?: string;
+  /** Worker farm: that gateway's id (its assembly queue); absent in-process. */
+  gateway?: string;
+  /** Worker farm: the BullMQ id of the job's current flow. */
+  flow?: string;
 }
 
 export const INPUT_FILE = 'input';

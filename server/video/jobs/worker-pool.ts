@@ -1,6 +1,7 @@
 /**
  * A few chunk worker processes (each its own tfjs backend), started on first use, reused across
- * jobs, one task at a time each. A crashed worker fails its task with WorkerCrashedError (the
+ * jobs, one task at a time each. The in-process job backend and a farm worker (`stylize worker`)
+ * both paint through one of these. A crashed worker fails its task with WorkerCrashedError (the
  * runner retries those) and is replaced on demand.
  *
  * Fair between jobs: a free worker goes to the waiting chunk whose job has the fewest chunks
@@ -12,6 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../paths.js';
+import { ChunkFailedError, WorkerCrashedError } from './job-queue.js';
 import type { ChunkTask, FromWorker, WorkerInit } from './worker-protocol.js';
 
 /** Compiled entry (npm install builds it; tests build it in their global setup). */
@@ -19,34 +21,25 @@ export const WORKER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'video', '
 /** Unix niceness of worker processes (0 is the server's; higher yields the CPU to it). */
 const WORKER_NICENESS = 5;
 
-/** The worker process died while it had the task (killed, out of memory, crashed). */
-export class WorkerCrashedError extends Error {
-  constructor(reason: string) {
-    super(`chunk worker exited (${reason})`);
-    this.name = 'WorkerCrashedError';
-  }
-}
-
-/** The worker reported a failure of the task itself; `detail` is for the log only. */
-export class ChunkFailedError extends Error {
-  readonly detail: string | undefined;
-  constructor(message: string, detail?: string) {
-    super(message);
-    this.name = 'ChunkFailedError';
-    this.detail = detail;
-  }
-}
-
 interface Slot {
   child: ChildProcess;
   ready: Promise<void>;
   busy: boolean;
-  task?: { task: ChunkTask; resolve: (frames: number) => void; reject: (e: Error) => void; onProgress: (kept: number) => void };
+  task?: { task: ChunkTask; resolve: (frames: number) => void; reject: (e: Error) => void; handlers: ChunkHandlers };
+}
+
+export interface ChunkHandlers {
+  onProgress(framesKept: number): void;
+  /** The latest painted frame (JPEG), about once a second. */
+  onPreview?(jpeg: Uint8Array): void;
+  /** The chunk has a worker (`slot`: which one) and starts now. */
+  onStart?(slot: number): void;
 }
 
 export interface WorkerPool {
   readonly size: number;
-  run(task: ChunkTask, onProgress: (framesKept: number) => void): Promise<number>;
+  /** `signal`: stops this one chunk (its worker process is killed; the run rejects). */
+  run(task: ChunkTask, handlers: ChunkHandlers, signal?: AbortSignal): Promise<number>;
   /** Kills the workers running chunks of this job (their tasks reject). */
   abortJob(jobId: string): void;
   /** Process ids of the running workers (for tests and benches). */
@@ -91,7 +84,8 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       const current = slot.task;
       if (message.type === 'error' && message.chunk === undefined) return onFail(new Error(message.message));
       if (!current) return;
-      if (message.type === 'progress') current.onProgress(message.framesKept);
+      if (message.type === 'progress') current.handlers.onProgress(message.framesKept);
+      else if (message.type === 'preview') current.handlers.onPreview?.(message.jpeg);
       else if (message.type === 'done') finish(slot, () => current.resolve(message.frames));
       else if (message.type === 'error') finish(slot, () => current.reject(new ChunkFailedError(message.message, message.detail)));
     });
@@ -153,9 +147,10 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
 
   return {
     size: count,
-    async run(task, onProgress) {
+    async run(task, handlers, signal) {
+      signal?.throwIfAborted();
       const slot = await acquire(task.jobId);
-      if (aborted.has(task.jobId)) {
+      if (aborted.has(task.jobId) || signal?.aborted) {
         // The job was canceled while this chunk waited for a worker.
         slot.busy = false;
         wake();
@@ -169,16 +164,21 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
         killGroup(slot.child);
         throw error;
       }
-      if (aborted.has(task.jobId)) {
+      if (aborted.has(task.jobId) || signal?.aborted) {
         // Canceled while the worker started.
         slot.busy = false;
         wake();
         throw new Error('job canceled');
       }
+      handlers.onStart?.(slots.indexOf(slot));
+      const stop = (): void => {
+        if (slot.task?.task === task) slot.child.kill('SIGKILL');
+      };
+      signal?.addEventListener('abort', stop, { once: true });
       return new Promise<number>((resolve, reject) => {
-        slot.task = { task, resolve, reject, onProgress };
+        slot.task = { task, resolve, reject, handlers };
         slot.child.send(task);
-      });
+      }).finally(() => signal?.removeEventListener('abort', stop));
     },
     abortJob(jobId) {
       aborted.add(jobId);

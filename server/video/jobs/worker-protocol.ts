@@ -1,4 +1,4 @@
-/** Messages between the job runner and its chunk worker processes (child_process IPC). */
+/** Messages between a job backend and its chunk worker processes (child_process IPC). */
 import type { BackendName, ModelChoice } from '../../config.js';
 import type { VideoInfo } from '../ffmpeg.js';
 import type { Chunk } from './chunk-plan.js';
@@ -14,6 +14,7 @@ export interface WorkerInit {
   threads: number;
 }
 
+/** One chunk to paint, with local files: the backend fetched its inputs and stores its output. */
 export interface ChunkTask {
   type: 'chunk';
   jobId: string;
@@ -25,8 +26,8 @@ export interface ChunkTask {
   /** Stylize at this size, encode at outSize. */
   workSize: { width: number; height: number };
   outSize: { width: number; height: number };
+  /** Written whole (temp file + rename) once every frame is encoded. */
   segmentPath: string;
-  previewPath: string;
 }
 
 export type ToWorker = WorkerInit | ChunkTask;
@@ -34,6 +35,8 @@ export type ToWorker = WorkerInit | ChunkTask;
 export type FromWorker =
   | { type: 'ready'; backend: string; model: string }
   | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
+  /** The latest painted frame as JPEG, about once a second. */
+  | { type: 'preview'; jobId: string; chunk: number; jpeg: Uint8Array }
   | { type: 'done'; jobId: string; chunk: number; frames: number }
   /** `message` is shown to users; `detail` (ffmpeg's own words, say) goes to the log only. */
   | { type: 'error'; jobId?: string; chunk?: number; message: string; detail?: string };

@@ -1,0 +1,83 @@
+/**
+ * Where job records live, behind one interface: a file per job on this machine (in-process
+ * backend) or Redis (the worker farm). Every change is a patch applied atomically, guarded by the
+ * statuses it may start from, so each status transition has exactly one writer: when `run` and
+ * `cancel` race, one of them wins and the other is told so (undefined) instead of the last write
+ * silently winning. The patch logic itself is pure and shared by both stores.
+ */
+import type { Job, JobStatus } from './job-store.js';
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['done', 'failed', 'canceled']);
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+
+export function isFinal(job: Pick<Job, 'status'>): boolean {
+  return FINAL_STATUSES.has(job.status);
+}
+
+export interface JobPatch {
+  /** The transition's guard: applied only while the job's status is one of these. */
+  from?: readonly JobStatus[];
+  set?: Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt'>>;
+  unset?: readonly ('stage' | 'error')[];
+  /** A chunk whose segment is complete (recorded once, whoever reports it twice). */
+  chunkDone?: number;
+}
+
+/** Quotas checked atomically with the creation of a job. */
+export interface JobQuotas {
+  maxQueuedJobs?: number | undefined;
+  maxJobsPerClient?: number | undefined;
+}
+
+export type JobEvent =
+  /** A stored change. */
+  | { type: 'job'; job: Job }
+  /** Frames kept so far by a chunk still being painted (not stored: it changes every frame). */
+  | { type: 'progress'; id: string; chunk: number; kept: number };
+
+export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client'> & Partial<Pick<Job, 'home' | 'gateway'>>;
+
+export interface JobRepository {
+  /**
+   * A new queued job; throws BusyError / RateLimitedError when the quotas are full (checked and
+   * counted in the same step, so two requests can never both take the last place).
+   */
+  create(fields: NewJob, quotas?: JobQuotas): Promise<Job>;
+  /** Throws as create() would, without creating anything (a refusal before the upload is read). */
+  checkQuotas(client: string | undefined, quotas: JobQuotas): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  /** Every job, oldest first. */
+  all(): Promise<Job[]>;
+  /** Applies the patch atomically; undefined when the job is gone or the guard refused it. */
+  update(id: string, patch: JobPatch): Promise<Job | undefined>;
+  remove(id: string): Promise<void>;
+  /** Announces a running chunk's progress to every watcher (nothing is stored). */
+  progress(id: string, chunk: number, kept: number): void;
+  /** Every change and progress report, wherever it was made; returns the unsubscribe. */
+  subscribe(listener: (event: JobEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Frames of the chunks recorded as complete. */
+export function framesOfDoneChunks(job: Pick<Job, 'chunks' | 'chunksDone'>): number {
+  const done = new Set(job.chunksDone);
+  return (job.chunks ?? []).filter((c) => done.has(c.index)).reduce((sum, c) => sum + c.end - c.start, 0);
+}
+
+/**
+ * The patched job, or undefined when the guard refuses. Pure: the file store and the Redis
+ * store both call it (Redis inside a compare-and-set).
+ */
+export function applyPatch(job: Job, patch: JobPatch, now = new Date()): Job | undefined {
+  if (patch.from && !patch.from.includes(job.status)) return undefined;
+  const next: Job = { ...job, ...patch.set, chunksDone: [...(patch.set?.chunksDone ?? job.chunksDone)] };
+  for (const key of patch.unset ?? []) delete next[key];
+  if (patch.chunkDone !== undefined && !next.chunksDone.includes(patch.chunkDone)) {
+    next.chunksDone.push(patch.chunkDone);
+    next.chunksDone.sort((a, b) => a - b);
+  }
+  if (patch.chunkDone !== undefined || patch.set?.chunksDone) next.framesDone = framesOfDoneChunks(next);
+  if (next.status === 'done') next.framesDone = next.framesTotal;
+  next.updatedAt = now.toISOString();
+  return next;
+}

@@ -1,0 +1,214 @@
+/**
+ * Video jobs on a worker farm of real processes: a real redis-server, `stylize serve` gateways
+ * and `stylize worker`s with data directories of their own (they share no disk), real ffmpeg.
+ * What must hold: the same result as the in-process runner; a worker killed mid-chunk, the
+ * gateway killed mid-job, Redis restarted mid-job — the job still ends (and never hangs); cancel
+ * stops a chunk being painted in a worker process.
+ */
+import path from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../helpers/attacks/process-tree.js';
+import { startGateway, startWorker, waitForWorkers, type FarmProcess, type TestGateway } from '../helpers/farm.js';
+import { makeClip, probe } from '../helpers/media.js';
+import { BBB_MP4, tempDir } from '../helpers/paths.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startTestServer } from '../helpers/server.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let clip: string;
+let started: { redis: TestRedis[]; processes: FarmProcess[] } = { redis: [], processes: [] };
+let dirs = 0;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('stylize-farm-jobs-'));
+  // 8 s at 10 fps with a mono tone: long enough to be cut into several chunks mid-way.
+  clip = await makeClip(path.join(dir, 'clip.mp4'), ['-f', 'lavfi', '-i', 'testsrc=size=96x54:rate=10', '-f', 'lavfi', '-i', 'sine', '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '1']);
+});
+afterEach(async () => {
+  await Promise.all(started.processes.map((p) => p.kill()));
+  await Promise.all(started.redis.map((r) => r.stop()));
+  started = { redis: [], processes: [] };
+});
+afterAll(async () => {
+  await cleanup();
+});
+
+const dataDir = (name: string): string => path.join(dir, `${name}-${dirs++}`);
+
+async function redis(options: { persistence?: boolean } = {}): Promise<TestRedis> {
+  const r = await startRedis(options);
+  started.redis.push(r);
+  return r;
+}
+
+async function gateway(redisUrl: string, options: { dataDir?: string; port?: number } = {}): Promise<TestGateway> {
+  const g = await startGateway(redisUrl, { dataDir: options.dataDir ?? dataDir('gateway'), ...(options.port ? { port: options.port } : {}) });
+  started.processes.push(g);
+  return g;
+}
+
+function worker(redisUrl: string, args: string[] = []): ReturnType<typeof startWorker> {
+  const w = startWorker(redisUrl, { dataDir: dataDir('worker'), args });
+  started.processes.push(w);
+  return w;
+}
+
+interface JobView {
+  id: string;
+  status: string;
+  framesDone: number;
+  framesTotal: number;
+  error?: string;
+}
+
+async function submit(baseUrl: string, file: string, fields: Record<string, string> = {}): Promise<JobView> {
+  const form = new FormData();
+  form.append('video', new Blob([new Uint8Array(await readFile(file))]), path.basename(file));
+  for (const [k, v] of Object.entries({ size: '32', stepsPerFrame: '1', firstFrameSteps: '2', ...fields })) form.append(k, v);
+  const res = await fetch(`${baseUrl}/api/jobs`, { method: 'POST', body: form });
+  expect(res.status, await res.clone().text()).toBe(202);
+  return (await res.json()) as JobView;
+}
+
+/** Polls until `done(job)`; a gateway that does not answer (restarting, Redis away) is asked again. */
+async function waitFor(baseUrl: string, id: string, done: (job: JobView) => boolean, ms = 240_000): Promise<JobView> {
+  const until = Date.now() + ms;
+  let last: JobView | undefined;
+  for (;;) {
+    const res = await fetch(`${baseUrl}/api/jobs/${id}`).catch(() => undefined);
+    if (res?.ok) last = (await res.json()) as JobView;
+    else await res?.body?.cancel();
+    if (last && done(last)) return last;
+    if (Date.now() > until) throw new Error(`job ${id} did not get there: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const ended = (job: JobView): boolean => ['done', 'failed', 'canceled'].includes(job.status);
+
+async function download(baseUrl: string, id: string, name: string): Promise<string> {
+  const file = path.join(dir, name);
+  const res = await fetch(`${baseUrl}/api/jobs/${id}/output`);
+  expect(res.status).toBe(200);
+  await writeFile(file, new Uint8Array(await res.arrayBuffer()));
+  return file;
+}
+
+/** Frames painted per worker, as the gateway's /metrics counts them (chunks completed). */
+async function framesByWorker(baseUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^stylize_worker_frames_total\{worker="([^"]+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+describe('a job on the farm', () => {
+  it('2 workers with separate data directories give the same frames, rate, duration and audio as the in-process runner', async () => {
+    const r = await redis();
+    const g = await gateway(r.url);
+    worker(r.url);
+    worker(r.url);
+    await waitForWorkers(g, 2);
+    const job = await submit(g.url, BBB_MP4);
+    const done = await waitFor(g.url, job.id, ended);
+    expect(done.status, done.error).toBe('done');
+    const farmed = await probe(await download(g.url, job.id, 'farmed.mp4'));
+    // Both workers painted, and between them every frame once.
+    const painted = await framesByWorker(g.url);
+    expect(Object.keys(painted)).toHaveLength(2);
+    expect(Object.values(painted).reduce((a, b) => a + b, 0)).toBe(done.framesTotal);
+
+    const local = await startTestServer({ workers: 2, engine: 'passthrough' });
+    try {
+      const localJob = await submit(local.url, BBB_MP4);
+      expect((await waitFor(local.url, localJob.id, ended)).status).toBe('done');
+      const inProcess = await probe(await download(local.url, localJob.id, 'in-process.mp4'));
+      expect(farmed).toEqual(inProcess);
+      expect(farmed.frames).toBe(120);
+      expect(farmed.audio).toEqual({ codec: 'aac', channels: 2 });
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('kill -9 of a worker mid-chunk: the job still finishes, every frame present once', async () => {
+    const r = await redis();
+    const g = await gateway(r.url);
+    const doomed = worker(r.url);
+    worker(r.url);
+    await waitForWorkers(g, 2);
+    const job = await submit(g.url, clip, { stepsPerFrame: '2' });
+    // Mid-chunk: the doomed worker's chunk process is painting and frames are coming in.
+    await waitFor(g.url, job.id, (j) => j.framesDone > 0 && doomed.chunkPids().length > 0, 120_000);
+    const orphans = doomed.chunkPids();
+    await doomed.kill();
+    const done = await waitFor(g.url, job.id, ended);
+    expect(done.status, done.error).toBe('done');
+    const facts = await probe(await download(g.url, job.id, 'after-worker-kill.mp4'));
+    expect(facts.frames).toBe(80);
+    expect(facts.durationS).toBeCloseTo(8, 0);
+    // Completed chunks add up to every frame exactly once (the killed one was painted again, once).
+    const painted = await framesByWorker(g.url);
+    expect(Object.values(painted).reduce((a, b) => a + b, 0)).toBe(80);
+    // The killed worker's chunk process did not outlive it.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(orphans.filter(isAlive)).toEqual([]);
+  });
+
+  it('kill -9 of the gateway mid-job, restarted: the job finishes', async () => {
+    const r = await redis();
+    const home = dataDir('gateway');
+    const first = await gateway(r.url, { dataDir: home });
+    worker(r.url, ['--transfer-patience', '90s']);
+    await waitForWorkers(first, 1);
+    const job = await submit(first.url, clip);
+    await waitFor(first.url, job.id, (j) => j.framesDone > 0);
+    await first.kill();
+    await new Promise((r) => setTimeout(r, 2000)); // the worker goes on painting meanwhile
+    const second = await gateway(r.url, { dataDir: home, port: first.port });
+    const done = await waitFor(second.url, job.id, ended);
+    expect(done.status, done.error).toBe('done');
+    expect(second.log()).toMatch(new RegExp(`"job":"${job.id}".*resuming job`));
+    expect((await probe(await download(second.url, job.id, 'after-gateway-kill.mp4'))).frames).toBe(80);
+  });
+
+  it('Redis restarted mid-job (persistence on): the job finishes or fails with a clear reason, never hangs', async () => {
+    const r = await redis({ persistence: true });
+    const g = await gateway(r.url);
+    worker(r.url);
+    await waitForWorkers(g, 1);
+    const job = await submit(g.url, clip);
+    await waitFor(g.url, job.id, (j) => j.framesDone > 0);
+    await r.kill();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await r.restart();
+    const end = await waitFor(g.url, job.id, ended, 180_000);
+    if (end.status === 'done') {
+      expect((await probe(await download(g.url, job.id, 'after-redis-restart.mp4'))).frames).toBe(80);
+    } else {
+      expect(end.status).toBe('failed');
+      expect(end.error).toMatch(/^(a worker process stopped unexpectedly|decoding failed|encoding failed|fetching|storing|the upload did not complete)/);
+    }
+  });
+
+  it('cancel from the gateway stops a chunk being painted in a worker process', async () => {
+    const r = await redis();
+    const g = await gateway(r.url);
+    const w = worker(r.url);
+    await waitForWorkers(g, 1);
+    const job = await submit(g.url, clip, { stepsPerFrame: '4' });
+    await waitFor(g.url, job.id, (j) => j.framesDone > 0 && w.chunkPids().length > 0, 120_000);
+    const painting = w.chunkPids();
+    const res = await fetch(`${g.url}/api/jobs/${job.id}`, { method: 'DELETE' });
+    expect(((await res.json()) as JobView).status).toBe('canceled');
+    // The chunk process painting it is stopped within seconds; the worker itself goes on.
+    for (let i = 0; i < 100 && painting.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(painting.filter(isAlive)).toEqual([]);
+    expect(w.log()).toMatch(/chunk stopped: its job has ended/);
+    expect(isAlive(w.child.pid!)).toBe(true);
+    expect((await waitFor(g.url, job.id, ended)).status).toBe('canceled');
+    // …and takes the next job.
+    const next = await submit(g.url, clip, { size: '32', stepsPerFrame: '0', firstFrameSteps: '0' });
+    expect((await waitFor(g.url, next.id, ended)).status).toBe('done');
+  });
+});
