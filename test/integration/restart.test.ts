@@ -42,8 +42,9 @@ async function serve(port: number): Promise<{ child: ChildProcess; log: () => st
   children.push(child);
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  for (let i = 0; i < 300; i++) {
+  for (const until = Date.now() + 120_000; Date.now() < until; ) {
     if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return { child, log: () => log };
+    if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server did not start:\n${log}`);
