@@ -6,6 +6,7 @@ import { runAbuseBench } from './abuse.js';
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runLiveBench } from './live.js';
+import { runPainterBench } from './painter.js';
 import { runQualityBench } from './quality.js';
 import { runUpsampleBench } from './upsample.js';
 import { runVideoBench } from './video.js';
@@ -15,6 +16,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
   fanout: runFanoutBench,
   live: runLiveBench,
+  painter: runPainterBench,
   quality: runQualityBench,
   upsample: runUpsampleBench,
   video: runVideoBench,
