@@ -12,6 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
 import { launchChromium } from '../helpers/browser.js';
+import { paintedCanvasFacts } from '../helpers/painted-canvas.js';
 import { CAT, ROOT, tempDir } from '../helpers/paths.js';
 import { writeY4m } from '../helpers/y4m.js';
 
@@ -89,23 +90,10 @@ describe('first run (npm start)', () => {
     expect(workHeight).toBeGreaterThanOrEqual(96);
     expect(workWidth! / workHeight!).toBeCloseTo(16 / 9, 1);
 
-    const pixels = await page.evaluate(() => {
-      const output = document.querySelector<HTMLCanvasElement>('#output')!;
-      const video = document.querySelector<HTMLVideoElement>('#source')!;
-      const { width, height } = output;
-      const out = output.getContext('2d')!.getImageData(0, 0, width, height).data;
-      const scratch = document.createElement('canvas');
-      scratch.width = width;
-      scratch.height = height;
-      const ctx = scratch.getContext('2d')!;
-      ctx.drawImage(video, 0, 0, width, height);
-      const src = ctx.getImageData(0, 0, width, height).data;
-      let diff = 0;
-      for (let i = 0; i < out.length; i += 4) diff += Math.abs(out[i]! - src[i]!) + Math.abs(out[i + 1]! - src[i + 1]!) + Math.abs(out[i + 2]! - src[i + 2]!);
-      return { width, height, diff: diff / ((3 * out.length) / 4) };
-    });
+    const pixels = await paintedCanvasFacts(page);
     expect([pixels.width, pixels.height]).toEqual([256, 144]);
     // Painted: far from the camera's picture (a plain re-encode differs by ~1–3 levels).
+    expect(pixels.std).toBeGreaterThan(10);
     expect(pixels.diff).toBeGreaterThan(10);
     if (process.env.STYLIZE_SCREENSHOT) await page.screenshot({ path: process.env.STYLIZE_SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launchChromium } from '../helpers/browser.js';
+import { paintedCanvasFacts } from '../helpers/painted-canvas.js';
 import { tempDir } from '../helpers/paths.js';
 import { writeY4m } from '../helpers/y4m.js';
 
@@ -63,29 +64,7 @@ describe('live page', () => {
     expect(Number(await page.textContent('#stat-in'))).toBeGreaterThan(0);
     expect(await page.locator('#stat-dropped + span').textContent()).toBe('skipped (latest frame wins)');
 
-    const pixels = await page.evaluate(() => {
-      const output = document.querySelector<HTMLCanvasElement>('#output')!;
-      const video = document.querySelector<HTMLVideoElement>('#source')!;
-      const { width, height } = output;
-      const out = output.getContext('2d')!.getImageData(0, 0, width, height).data;
-      const scratch = document.createElement('canvas');
-      scratch.width = width;
-      scratch.height = height;
-      const ctx = scratch.getContext('2d')!;
-      ctx.drawImage(video, 0, 0, width, height);
-      const src = ctx.getImageData(0, 0, width, height).data;
-      let mean = 0;
-      let diff = 0;
-      for (let i = 0; i < out.length; i += 4) {
-        mean += out[i]!;
-        diff += Math.abs(out[i]! - src[i]!) + Math.abs(out[i + 1]! - src[i + 1]!) + Math.abs(out[i + 2]! - src[i + 2]!);
-      }
-      const n = out.length / 4;
-      mean /= n;
-      let variance = 0;
-      for (let i = 0; i < out.length; i += 4) variance += (out[i]! - mean) ** 2;
-      return { width, height, std: Math.sqrt(variance / n), diff: diff / (3 * n) };
-    });
+    const pixels = await paintedCanvasFacts(page);
     // The server was started with --size 72: the page adopts it, so the stream is 128×72 for a
     // 16:9 camera. It has a picture, and it is not the camera's.
     expect([pixels.width, pixels.height]).toEqual([128, 72]);
