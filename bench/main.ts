@@ -5,6 +5,7 @@
 import { runAbuseBench } from './abuse.js';
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
+import { runFarmBench } from './farm.js';
 import { runLiveBench } from './live.js';
 import { runPainterBench } from './painter.js';
 import { runQualityBench } from './quality.js';
@@ -15,6 +16,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   abuse: runAbuseBench,
   engine: runEngineBench,
   fanout: runFanoutBench,
+  farm: runFarmBench,
   live: runLiveBench,
   painter: runPainterBench,
   quality: runQualityBench,
