@@ -11,64 +11,33 @@ export interface FollowOptions {
   flow?: FlowOptions;
   /** How the previous output is resampled (default 'spline'). */
   sampling?: Sampling;
-  /**
-   * Where the motion is trusted, the fine part of the unexplained change is dropped below this
-   * size and kept above it (soft coring, 0–1 pixel units); undefined: always dropped.
-   */
-  coring?: number;
-  /** How the previous input is resampled to measure the unexplained change (default 'bilinear'). */
-  inputSampling?: Sampling;
-  /** Per-pixel carry of the previous stylization (see carryMap); undefined: all of it. */
-  anchor?: AnchorOptions;
-}
-
-export interface AnchorOptions {
-  /** Carry everywhere, at most (1: none lost on a still scene). */
-  base?: number;
-  /** Unexplained luminance change (3×3 mean of |Δ|, 0–1) at which the carry falls to 1/e. */
-  change?: number;
-  /** Flow deformation (sum of |∂flow/∂x|, |∂flow/∂y|, px/px) at which the carry falls to 1/e. */
-  deform?: number;
-  /** Carry where the motion is not trusted. */
-  untrusted?: number;
 }
 
 /**
- * How much of the previous painting's stylization (painting − its input) to carry into this
- * frame's start, per pixel ([1,H,W,1] in [0, 1]): less where the change is not explained, where
- * the flow stretches or shears the picture, where the motion is not trusted.
+ * The residual warm start's carry: how much of the previous painting's stylization survives a
+ * change of the input, per pixel: base · exp(−(e / CHANGE)²), e the 3×3 mean of |Δ luminance|.
+ *
+ * Why: without a motion estimate the stylization (painting − its input) stays put on the screen
+ * while the picture moves under it. Carried whole, it holds the edges of where things *were*
+ * (ghosts of the old frame: window bars, a beak two positions back); one or two steps a frame
+ * cannot pull them out, so they pile up and the picture melts (issue 11; `npm run bench --
+ * quality --long`, README). Where the input did not change it is still right and is kept; where
+ * edges moved it is dropped and painted again from this frame's input. Base below 1 lets even a
+ * still scene's stylization renew itself (no endless build-up of one screen-fixed pattern).
  */
-function carryMap(change: tf.Tensor4D, anchor: AnchorOptions, flow?: tf.Tensor4D, mask?: tf.Tensor4D): tf.Tensor4D {
-  const e = tf.avgPool(tf.abs(toGray(change)), 3, 1, 'same');
-  let q = tf.exp(tf.neg(tf.square(tf.div(e, anchor.change ?? Number.POSITIVE_INFINITY)))) as tf.Tensor4D;
-  if (flow && anchor.deform !== undefined) {
-    const [, h, w] = flow.shape;
-    const padded = tf.mirrorPad(flow, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric');
-    const ddx = tf.depthwiseConv2d(tf.slice(padded, [0, 1, 0, 0], [1, h, w + 2, 2]), tf.tensor4d([-0.5, -0.5, 0, 0, 0.5, 0.5], [1, 3, 2, 1]), 1, 'valid');
-    const ddy = tf.depthwiseConv2d(tf.slice(padded, [0, 0, 1, 0], [1, h + 2, w, 2]), tf.tensor4d([-0.5, -0.5, 0, 0, 0.5, 0.5], [3, 1, 2, 1]), 1, 'valid');
-    const g = tf.conv2d(tf.add(tf.abs(ddx), tf.abs(ddy)) as tf.Tensor4D, tf.ones([1, 1, 2, 1]) as tf.Tensor4D, 1, 'valid');
-    q = tf.mul(q, tf.exp(tf.div(tf.neg(g), anchor.deform)));
-  }
-  if (mask && anchor.untrusted !== undefined) q = tf.mul(q, tf.add(mask, tf.mul(tf.sub(1, mask), anchor.untrusted)));
-  return tf.mul(q, anchor.base ?? 1);
-}
-
-/** current + carry·(start − current), the carry repeated over the channels. */
-function anchored(start: tf.Tensor4D, current: tf.Tensor4D, carry: tf.Tensor4D): tf.Tensor4D {
-  const c = current.shape[3];
-  return tf.add(current, tf.mul(tf.sub(start, current), tf.conv2d(carry, tf.ones([1, 1, 1, c]) as tf.Tensor4D, 1, 'valid'))) as tf.Tensor4D;
-}
+export const RESIDUAL_CARRY = { change: 0.05, base: 1 } as const;
 
 /**
- * The cheap warm start (no motion estimate): the previous output plus the input's change, i.e.
- * this frame's input plus the previous stylization where it was.
+ * The cheap warm start (no motion estimate): this frame's input plus the previous painting's
+ * stylization, carried per pixel as RESIDUAL_CARRY says. Inputs [1,H,W,C] in [0, 1].
  */
-export function followChange(previous: tf.Tensor4D, current: tf.Tensor4D, previousOutput: tf.Tensor4D, anchor?: AnchorOptions): tf.Tensor4D {
+export function followChange(previous: tf.Tensor4D, current: tf.Tensor4D, previousOutput: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const change = tf.sub(current, previous) as tf.Tensor4D;
-    let start = tf.add(previousOutput, change) as tf.Tensor4D;
-    if (anchor) start = anchored(start, current, carryMap(change, anchor));
-    return tf.clipByValue(start, 0, 1);
+    const e = tf.avgPool(tf.abs(toGray(tf.sub(current, previous) as tf.Tensor4D)), 3, 1, 'same');
+    const carry = tf.mul(tf.exp(tf.neg(tf.square(tf.div(e, RESIDUAL_CARRY.change)))), RESIDUAL_CARRY.base) as tf.Tensor4D;
+    // Over the channels as a 1×1 convolution (broadcasting is slow on wasm).
+    const perChannel = tf.conv2d(carry, tf.ones([1, 1, 1, current.shape[3]]) as tf.Tensor4D, 1, 'valid');
+    return tf.clipByValue(tf.add(current, tf.mul(tf.sub(previousOutput, previous), perChannel)), 0, 1) as tf.Tensor4D;
   });
 }
 
@@ -128,17 +97,10 @@ export function followMotion(
     const c = current.shape[3];
     // The mask repeated over the channels (a 1×1 convolution; broadcasting it is slow on wasm).
     const trusted = tf.conv2d(mask, tf.ones([1, 1, 1, c]) as tf.Tensor4D, 1, 'valid');
-    const change = tf.sub(current, warp(previous, forward, options.inputSampling ?? 'bilinear')) as tf.Tensor4D;
+    const change = tf.sub(current, warp(previous, forward, 'bilinear')) as tf.Tensor4D;
     const lowpassed = tf.avgPool(change, LOWPASS, 1, 'same');
-    let detail = tf.sub(change, lowpassed);
-    if (options.coring !== undefined) {
-      const squared = tf.square(detail);
-      detail = tf.sub(detail, tf.mul(detail, tf.div(squared, tf.add(squared, options.coring * options.coring))));
-    }
-    const unexplained = tf.sub(change, tf.mul(detail, trusted));
-    let start = tf.add(warp(previousOutput, forward, options.sampling ?? 'spline'), unexplained) as tf.Tensor4D;
-    if (options.anchor) start = anchored(start, current, carryMap(change, options.anchor, forward, mask));
-    const warped = tf.clipByValue(start, 0, 1) as tf.Tensor4D;
+    const unexplained = tf.add(change, tf.mul(tf.sub(lowpassed, change), trusted));
+    const warped = tf.clipByValue(tf.add(warp(previousOutput, forward, options.sampling ?? 'spline'), unexplained), 0, 1) as tf.Tensor4D;
     return { warped, mask };
   });
 }

@@ -11,7 +11,7 @@ import type { MotionMode } from '../config.js';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
-import { followChange, followMotion, type FollowOptions } from './follow-motion.js';
+import { followChange, followMotion } from './follow-motion.js';
 import type { FeatureNetwork } from './networks/network.js';
 import { createRandom, uniformArray } from './random.js';
 
@@ -65,13 +65,6 @@ export interface StylizeFrameOptions {
    * its share of the painter; `StylizeResult.steps` says how many ran.
    */
   stopAfterMs?: number;
-  /**
-   * Share of the previous painting's stylization (painting − its input) carried into this
-   * frame's warm start (flow and residual modes); the rest starts again from this frame's input.
-   */
-  carry?: number;
-  /** Experiments: how flow mode follows the motion. */
-  follow?: FollowOptions;
 }
 
 export interface Costs {
@@ -293,7 +286,7 @@ export function createStylizer(
         /** Per-pixel weight of the temporal loss, over the channels ([1,H,W,C]); flow mode only. */
         let temporalMask: tf.Tensor4D | undefined;
         if (warmWith === 'flow') {
-          const followed = followMotion(previousContent!, optimised, image!, options.follow);
+          const followed = followMotion(previousContent!, optimised, image!);
           warmStartImage = followed.warped;
           frameTensors.push(warmStartImage);
           if ((options.temporalWeight ?? 0) > 0) {
@@ -304,14 +297,8 @@ export function createStylizer(
           }
           followed.mask.dispose();
         } else if (warmWith === 'residual') {
-          warmStartImage = followChange(previousContent!, optimised, image!, options.follow?.anchor);
+          warmStartImage = followChange(previousContent!, optimised, image!);
           frameTensors.push(warmStartImage);
-        }
-        const carry = options.carry ?? 1;
-        if (warmStartImage && carry < 1) {
-          const carried = tf.tidy(() => tf.add(optimised, tf.mul(tf.sub(warmStartImage!, optimised), carry)) as tf.Tensor4D);
-          frameTensors.push(carried);
-          warmStartImage = carried;
         }
         previousContent?.dispose();
         previousContent = optimised.clone();

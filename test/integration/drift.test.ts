@@ -1,13 +1,18 @@
 /**
  * No drift over a real clip: painted as a live stream paints it (one warm step a frame at 10 fps
- * with the shipped VGG19 blocks 1–3, the cheap warm start deadline mode uses at this size), the
- * painting stays anchored to the current frame. The bird walks up to a moving camera; before the
- * fix its face melted into streaks and this drift measure rose to 1.2–1.3.
+ * with the shipped VGG19 blocks 1–3 at 96×54, the cheap "residual" warm start deadline mode uses
+ * below half size), the painting stays anchored to the current frame. The bird walks up to a
+ * moving camera.
  *
  * Drift (as in `npm run bench -- quality --long`): a distance to the current input frame, mean
  * over the last 10 % of the frames ÷ mean over frames 5–15; the bench target is ≤ 1.10. Two
  * distances: the structure of the luminance (1 − SSIM, judge-free: what the eye follows) and
  * the loss net's own content cost.
+ *
+ * Measured on this exact run (deterministic: wasm, seeded): before the per-pixel residual carry
+ * (follow-motion.ts RESIDUAL_CARRY; the whole stylization carried) structure drift 1.12 and
+ * content drift 1.48: the old frame's edges piled up as ghosts and the face melted. With it:
+ * 1.05 and 0.80.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../server/config.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
 import { imageToTensor } from '../../server/engine/image.js';
-import { followMotion } from '../../server/engine/follow-motion.js';
+import { followChange, followMotion } from '../../server/engine/follow-motion.js';
 import { estimateFlow, occlusionMask, toGray } from '../../server/engine/motion.js';
 import { warp, type Sampling } from '../../server/engine/warp.js';
 import { useWasm } from '../helpers/backend.js';
@@ -190,6 +190,30 @@ describe('cubic warps', () => {
     expect(bicubic).toBeGreaterThan(bilinear * 2);
     expect(spline).toBeGreaterThan(bicubic * 1.3);
     expect(spline).toBeGreaterThan(0.4);
+  });
+});
+
+describe('followChange (the residual warm start)', () => {
+  it('keeps the stylization where the input is still, drops it where edges moved', () => {
+    const { still, moved, flat } = tf.tidy(() => {
+      const frame = cropRgb(40, 30);
+      const painting = tf.add(tf.mul(cropRgb(60, 50), 0.5), 0.25) as tf.Tensor4D; // room on both sides of [0, 1]
+      const stylization = tf.sub(painting, frame);
+      const panned = cropRgb(46, 30); // 6 px: the old stylization no longer lines up with the edges
+      const start = followChange(frame, panned, painting);
+      const edges = tf.greater(tf.avgPool(tf.abs(toGray(tf.sub(panned, frame) as tf.Tensor4D)), 3, 1, 'same'), 0.15);
+      const carried = toGray(tf.sub(start, panned) as tf.Tensor4D); // the stylization left in the start
+      const at = (where: tf.Tensor): number => tf.div(tf.sum(tf.where(where, tf.abs(carried), tf.zerosLike(carried))), tf.sum(tf.cast(where, 'float32'))).dataSync()[0]!;
+      return {
+        still: maxAbsDiff(followChange(frame, frame, painting), painting),
+        moved: at(edges) / tf.mean(tf.abs(toGray(stylization as tf.Tensor4D))).dataSync()[0]!,
+        flat: maxAbsDiff(followChange(frame, tf.add(frame, 0.001) as tf.Tensor4D, painting), tf.add(painting, 0.001)),
+      };
+    });
+    expect(still).toBeLessThan(1e-6);
+    expect(flat).toBeLessThan(1e-3);
+    // Where the edges moved, under a tenth of the stylization is left.
+    expect(moved).toBeLessThan(0.1);
   });
 });
 
