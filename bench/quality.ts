@@ -22,27 +22,24 @@ import { decodeImage, writeImage } from '../server/codec/image-codec.js';
 import { DEFAULTS } from '../server/config.js';
 import { selectBackend } from '../server/engine/backend.js';
 import { imageToTensor, type RgbImage } from '../server/engine/image.js';
-import { contentCost, gramMatrix } from '../server/engine/losses.js';
 import { followMotion } from '../server/engine/follow-motion.js';
-import { estimateFlow, matchExposure, occlusionMask, toGray } from '../server/engine/motion.js';
-import { warp, type Sampling } from '../server/engine/warp.js';
-import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { readWeights } from '../server/engine/networks/load-network.js';
 import { createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
 import { createVgg19 } from '../server/engine/networks/vgg19.js';
 import { createStylizer, type StylizeFrameOptions } from '../server/engine/stylizer.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { COCKATOO, ROOT, SHIPPED_VGG19, WAVE } from '../test/helpers/paths.js';
+import { runLongQualityBench } from './quality-long.js';
+import { concat, contentDistance, flicker, judgeGrams, mean, round, styleDistance } from './quality-judge.js';
 
 
 type Method = 'independent' | 'warm' | 'residual' | 'flow' | 'flow+temporal';
 const METHODS: Method[] = ['independent', 'warm', 'residual', 'flow', 'flow+temporal'];
 const FIRST_FRAME_STEPS = 60;
 const STILL_STEPS = 200;
-/** The judge's flow, pinned: tuning the stylizer's flow defaults must not move the judge. */
-const JUDGE_FLOW = { levels: 4, iterations: 8, window: 9, ridge: 2e-5, smooth: 5 };
 
 export async function runQualityBench(argv: string[]): Promise<void> {
+  if (argv.includes('--long')) return runLongQualityBench(argv.filter((a) => a !== '--long'));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -137,60 +134,6 @@ export async function runQualityBench(argv: string[]): Promise<void> {
   judge.dispose();
 }
 
-/** Per-pixel Grams of the judge's style layers. */
-function judgeGrams(judge: FeatureNetwork, image: RgbImage): tf.Tensor2D[] {
-  return tf.tidy(() => {
-    const f = judge.extract(imageToTensor(image), judge.styleLayers.map((l) => l.name));
-    return judge.styleLayers.map((l) => {
-      const a = f[l.name]!;
-      return tf.div(gramMatrix(a), a.shape[1] * a.shape[2]) as tf.Tensor2D;
-    });
-  });
-}
-
-function styleDistance(judge: FeatureNetwork, image: RgbImage, targets: tf.Tensor2D[]): number {
-  return tf.tidy(() => {
-    const grams = judgeGrams(judge, image);
-    return grams.reduce((sum, g, i) => sum + tf.mean(tf.squaredDifference(g, targets[i]!)).dataSync()[0]!, 0);
-  });
-}
-
-function contentDistance(judge: FeatureNetwork, image: RgbImage, content: RgbImage): number {
-  return tf.tidy(() => {
-    const layer = judge.contentLayers[0]!.name;
-    const a = judge.extract(imageToTensor(image), [layer])[layer]!;
-    const b = judge.extract(imageToTensor(content), [layer])[layer]!;
-    return contentCost(b, a).dataSync()[0]!;
-  });
-}
-
-/**
- * Motion-compensated and plain frame-to-frame change; motion from the input frames. The judge's
- * warp resamples with the prefiltered cubic B-spline: a bilinear warp blurs, and would count a
- * sharp painting's own texture, carried faithfully along sub-pixel motion, as flicker. The
- * bilinear judge is reported too ("flickerBilinearJudge").
- */
-function flicker(outputs: RgbImage[], inputs: RgbImage[], sampling: Sampling = 'spline'): { warped: number; plain: number } {
-  let warped = 0;
-  let plain = 0;
-  for (let t = 1; t < outputs.length; t++) {
-    const [w, p] = tf.tidy(() => {
-      const c0 = toGray(imageToTensor(inputs[t - 1]!));
-      const c1 = matchExposure(toGray(imageToTensor(inputs[t]!)), c0);
-      // The judge's flow: full resolution, more iterations than the stylizer affords, exposure matched.
-      const forward = estimateFlow(c0, c1, JUDGE_FLOW);
-      const mask = occlusionMask(forward, estimateFlow(c1, c0, JUDGE_FLOW));
-      const s0 = imageToTensor(outputs[t - 1]!);
-      const s1 = imageToTensor(outputs[t]!);
-      const diff = tf.abs(tf.sub(s1, warp(s0, forward, sampling)));
-      return [tf.div(tf.sum(tf.mul(diff, mask)), tf.add(tf.mul(tf.sum(mask), 3), 1e-6)).dataSync()[0]!, tf.mean(tf.abs(tf.sub(s1, s0))).dataSync()[0]!];
-    });
-    warped += w!;
-    plain += p!;
-  }
-  return { warped, plain };
-}
-
 /** Milliseconds the stylizer's motion step (forward flow, backward flow, mask, warp) takes at this size. */
 function motionCost(frames: RgbImage[]): number {
   const [a, b] = [frames[0]!, frames[1]!].map((f) => imageToTensor(f));
@@ -206,24 +149,4 @@ function motionCost(frames: RgbImage[]): number {
   for (let i = 0; i < 10; i++) run();
   tf.dispose([a!, b!, output]);
   return Math.round((performance.now() - started) / 10);
-}
-
-function concat(images: RgbImage[]): RgbImage {
-  const { width, height } = images[0]!;
-  const gap = 4;
-  const total = images.length * width + (images.length - 1) * gap;
-  const data = new Uint8Array(total * height * 3).fill(255);
-  images.forEach((img, k) => {
-    for (let y = 0; y < height; y++) data.set(img.data.subarray(y * width * 3, (y + 1) * width * 3), (y * total + k * (width + gap)) * 3);
-  });
-  return { width: total, height, data };
-}
-
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }

@@ -13,6 +13,34 @@ export interface FollowOptions {
   sampling?: Sampling;
 }
 
+/**
+ * The residual warm start's carry: how much of the previous painting's stylization survives a
+ * change of the input, per pixel: base · exp(−(e / CHANGE)²), e the 3×3 mean of |Δ luminance|.
+ *
+ * Why: without a motion estimate the stylization (painting − its input) stays put on the screen
+ * while the picture moves under it. Carried whole, it holds the edges of where things *were*
+ * (ghosts of the old frame: window bars, a beak two positions back); one or two steps a frame
+ * cannot pull them out, so they pile up and the picture melts (issue 11; `npm run bench --
+ * quality --long`, README). Where the input did not change it is still right and is kept; where
+ * edges moved it is dropped and painted again from this frame's input. Base below 1 lets even a
+ * still scene's stylization renew itself (no endless build-up of one screen-fixed pattern).
+ */
+export const RESIDUAL_CARRY = { change: 0.05, base: 1 } as const;
+
+/**
+ * The cheap warm start (no motion estimate): this frame's input plus the previous painting's
+ * stylization, carried per pixel as RESIDUAL_CARRY says. Inputs [1,H,W,C] in [0, 1].
+ */
+export function followChange(previous: tf.Tensor4D, current: tf.Tensor4D, previousOutput: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const e = tf.avgPool(tf.abs(toGray(tf.sub(current, previous) as tf.Tensor4D)), 3, 1, 'same');
+    const carry = tf.mul(tf.exp(tf.neg(tf.square(tf.div(e, RESIDUAL_CARRY.change)))), RESIDUAL_CARRY.base) as tf.Tensor4D;
+    // Over the channels as a 1×1 convolution (broadcasting is slow on wasm).
+    const perChannel = tf.conv2d(carry, tf.ones([1, 1, 1, current.shape[3]]) as tf.Tensor4D, 1, 'valid');
+    return tf.clipByValue(tf.add(current, tf.mul(tf.sub(previousOutput, previous), perChannel)), 0, 1) as tf.Tensor4D;
+  });
+}
+
 /** Scale a flow estimated on a smaller image up to h×w (positions and displacements). */
 function upscaleFlow(flow: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   if (flow.shape[1] === h && flow.shape[2] === w) return flow;

@@ -11,7 +11,7 @@ import type { MotionMode } from '../config.js';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
-import { followMotion } from './follow-motion.js';
+import { followChange, followMotion } from './follow-motion.js';
 import type { FeatureNetwork } from './networks/network.js';
 import { createRandom, uniformArray } from './random.js';
 
@@ -297,7 +297,7 @@ export function createStylizer(
           }
           followed.mask.dispose();
         } else if (warmWith === 'residual') {
-          warmStartImage = tf.tidy(() => tf.clipByValue(tf.add(image!, tf.sub(optimised, previousContent!)), 0, 1) as tf.Tensor4D);
+          warmStartImage = followChange(previousContent!, optimised, image!);
           frameTensors.push(warmStartImage);
         }
         previousContent?.dispose();

@@ -1,0 +1,355 @@
+/**
+ * Long mode of the quality bench: whole clips at the default settings, painted as a live stream
+ * paints them and as a video job paints them, judged frame by frame at the output size.
+ *
+ *   npm run bench -- quality --long [--clips cockatoo,bunny] [--configs live,file] [--style <img>]
+ *     [--model vgg19-blocks1-3] [--judges random,vgg] [--live-fps 10] [--live-plan 1@0.375|measure]
+ *     [--max-frames N] [--settings '{"contentWeight":…}'] [--frame-options '{…}'] [--tag name]
+ *
+ * - live: what deadline mode does at 10 fps, made deterministic. The machine is shared and noisy,
+ *   so wall-clock planning must not decide the figures: every frame gets a FIXED plan (steps at a
+ *   working scale, default the plan deadline mode picks for the shipped VGG on the 2-core CI
+ *   machine; `--live-plan measure` times a step here once and asks the deadline controller).
+ *   Frames arrive at the clip's rate and the stream paints at --live-fps (latest frame wins: every
+ *   2nd cockatoo frame, every 3rd Bunny frame). The plan's motion mode is the one deadline mode
+ *   would use (affordableMotion), the painting is scaled back to the stream size (lanczos3, as
+ *   the live encoder does) and judged there.
+ * - file: as a video job paints (chunk-worker.ts): chunks planned as for 2 workers, each chunk's
+ *   first frame (burn-in included) and scene cuts get firstFrameSteps, the others stepsPerFrame.
+ *   Judged at the working size (256×144; the job's MP4 is that, scaled to the source size).
+ *
+ * Judges (never the loss network alone): random-multiscale features (seed 7, not the loss net's
+ * 42) and the shipped VGG19 blocks 1–3 (= the loss net by default; labelled so). Per judge:
+ * style match vs a 200-step still run at the stream size (frames 10, middle, last), content
+ * distance per frame, and drift = mean content distance over the last 10 % of frames ÷ over
+ * frames 5–15. Judge-free: structure loss (1 − SSIM of blurred luminance vs the current input,
+ * "ssim") with its drift, and flicker. Side-by-sides: bench/out/long-<clip>-<config>[-tag].png
+ * (rows frame 10, middle, last; columns input | painting | still run); per-frame series in the
+ * matching .json.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeImage, encodeImage, sizeForShortSide, writeImage } from '../server/codec/image-codec.js';
+import { DEFAULTS, SERVER_DEFAULTS, VIDEO_DEFAULTS, type ModelChoice } from '../server/config.js';
+import { selectBackend } from '../server/engine/backend.js';
+import type { RgbImage } from '../server/engine/image.js';
+import { loadNetwork } from '../server/engine/networks/load-network.js';
+import type { FeatureNetwork } from '../server/engine/networks/network.js';
+import { createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
+import { createStylizer, type StylizeFrameOptions, type StylizerSettings } from '../server/engine/stylizer.js';
+import { DEFAULT_MODELS_DIR as MODELS_DIR } from '../server/paths.js';
+import { affordableMotion, createDeadlineController, type DeadlinePlan } from '../server/pipeline/deadline.js';
+import { createSceneCutDetector } from '../server/pipeline/scene-cut.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/video/jobs/chunk-plan.js';
+import { BURN_IN_FRAMES } from '../server/video/jobs/job-runner.js';
+import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
+import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
+import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
+
+const CLIPS: Record<string, string> = { cockatoo: COCKATOO, bunny: BBB_WEBM };
+const STILL_STEPS = 200;
+/** What deadline mode picks for the shipped VGG at 10 fps on the 2-core CI machine (README, bench live). */
+const CI_LIVE_PLAN: DeadlinePlan = { steps: 1, scale: 0.375 };
+/** Workers a video job uses on the 2-core CI machine (one per core): it sets the chunk length. */
+const FILE_WORKERS = 2;
+const OUT = path.join(ROOT, 'bench/out');
+
+interface Painted {
+  /** The input frames painted, at the judged size. */
+  inputs: RgbImage[];
+  outputs: RgbImage[];
+  /** Painted frames that started cold (first frame, chunk start, scene cut). */
+  cold: boolean[];
+  msPerFrame: number;
+  plan: string;
+}
+
+export async function runLongQualityBench(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clips: { type: 'string', default: 'cockatoo,bunny' },
+      configs: { type: 'string', default: 'live,file' },
+      style: { type: 'string', default: STARRY_NIGHT },
+      model: { type: 'string', default: 'vgg19-blocks1-3' },
+      judges: { type: 'string', default: 'random,vgg' },
+      'live-fps': { type: 'string', default: '10' },
+      'live-plan': { type: 'string', default: `${CI_LIVE_PLAN.steps}@${CI_LIVE_PLAN.scale}` },
+      'max-frames': { type: 'string' },
+      settings: { type: 'string', default: '{}' },
+      'frame-options': { type: 'string', default: '{}' },
+      tag: { type: 'string', default: '' },
+      /** Skip the 200-step still runs (style match is then left out): for quick looks while tuning. */
+      'no-stills': { type: 'boolean', default: false },
+      /** Skip the flicker judge (two full-resolution flows per frame): for quick looks while tuning. */
+      'no-flicker': { type: 'boolean', default: false },
+      /** Live: decode the style at the working size instead of the stream size (experiment). */
+      'style-at-work': { type: 'boolean', default: false },
+    },
+  });
+  await selectBackend({ prefer: 'wasm' });
+  const { network: loss } = await loadNetwork({ model: values.model as ModelChoice, modelsDir: MODELS_DIR, seed: DEFAULTS.seed });
+  const judges = new Map<string, FeatureNetwork>();
+  for (const j of values.judges.split(',')) {
+    if (j === 'random') judges.set('random-multiscale (seed 7)', createRandomMultiscale(7));
+    else if (j === 'vgg') judges.set(`vgg19-blocks1-3${loss.name === 'vgg19' ? ' (= loss net)' : ''}`, (await loadNetwork({ model: 'vgg19-blocks1-3', modelsDir: MODELS_DIR, seed: 0, shippedDir: SHIPPED_VGG19 })).network);
+    else throw new RangeError(`unknown judge ${j}`);
+  }
+  const settings: Partial<StylizerSettings> = { contentWeight: DEFAULTS.contentWeight, styleWeight: DEFAULTS.styleWeight, lr: DEFAULTS.lr, ...JSON.parse(values.settings) };
+  const frameOptions: Partial<StylizeFrameOptions> = JSON.parse(values['frame-options']);
+  const tag = values.tag ? `-${values.tag}` : '';
+  await mkdir(path.join(OUT, 'cache'), { recursive: true });
+  process.stderr.write(`loss ${loss.description}\nsettings ${JSON.stringify(settings)} frame options ${JSON.stringify(frameOptions)}\n`);
+
+  for (const clipName of values.clips.split(',')) {
+    const clip = CLIPS[clipName];
+    if (!clip) throw new RangeError(`unknown clip ${clipName} (${Object.keys(CLIPS).join(', ')})`);
+    const info = await probeVideo(clip);
+    const stream = sizeForShortSide(info, SERVER_DEFAULTS.liveSize);
+    const all: RgbImage[] = [];
+    const maxFrames = values['max-frames'] ? Number(values['max-frames']) : info.frames;
+    for await (const data of decodeRgbFrames(clip, info, stream, { start: 0, end: Math.min(info.frames, maxFrames) })) all.push({ ...stream, data });
+    const style = await decodeImage(values.style, { longSide: Math.max(stream.width, stream.height), minShortSide: loss.minSide });
+
+    // The live stream paints every `every`th frame. Side-by-sides and still runs are taken on the
+    // source frames it paints as its 10th, middle and last: the file run is judged on the same
+    // frames, so both share the (costly, cached) still runs.
+    const every = Math.max(1, Math.round(info.fps / Number(values['live-fps'])));
+    const liveCount = Math.ceil(all.length / every);
+    const pickedSources = [Math.min(10, liveCount - 1), Math.floor(liveCount / 2), liveCount - 1].map((t) => t * every);
+
+    for (const config of values.configs.split(',')) {
+      let painted: Painted;
+      if (config === 'live') {
+        const plan = values['live-plan'] === 'measure' ? await measuredPlan(loss, style, all, Number(values['live-fps'])) : parsePlan(values['live-plan']);
+        const workStyle = values['style-at-work'] ? await decodeImage(values.style, { longSide: Math.round(Math.max(stream.width, stream.height) * plan.scale), minShortSide: loss.minSide }) : style;
+        painted = await paintLive(loss, settings, frameOptions, workStyle, all.filter((_, i) => i % every === 0), plan);
+        painted.plan += `, every ${every}th frame of ${info.fps} fps`;
+      } else if (config === 'file') {
+        painted = await paintFile(loss, settings, frameOptions, style, all, info.fps);
+      } else throw new RangeError(`unknown config ${config}`);
+      process.stderr.write(`${clipName} ${config}: ${painted.outputs.length} frames painted (${painted.plan}), ${painted.msPerFrame} ms/frame\n`);
+
+      const n = painted.outputs.length;
+      const picks = pickedSources.map((source) => (config === 'live' ? source / every : source));
+      const stills = new Map<number, RgbImage>();
+      if (!values['no-stills']) for (const i of picks) stills.set(i, await stillRun(loss, settings, style, painted.inputs[i]!, values.model, clipName, config === 'live' ? i * every : i, values.style));
+      const early = indices(n, 5, 16);
+      const late = indices(n, Math.floor(n * 0.9), n);
+      const skip = (t: number): boolean => painted.cold[t] === true;
+      const ssim = painted.outputs.map((o, t) => structureLoss(o, painted.inputs[t]!));
+      const f = values['no-flicker'] ? { warped: Number.NaN, plain: Number.NaN } : flickerRatio(painted.outputs, painted.inputs, skip);
+      const series: Record<string, number[]> = { ssimLoss: ssim.map((v) => round(v, 4)) };
+      for (const [judgeName, judge] of judges) {
+        const targets = judgeGrams(judge, style);
+        const match = stills.size === 0 ? [Number.NaN] : picks.map((i) =>
+          styleMatch(styleDistance(judge, painted.inputs[i]!, targets), styleDistance(judge, painted.outputs[i]!, targets), styleDistance(judge, stills.get(i)!, targets)),
+        );
+        const distances = painted.outputs.map((o, t) => contentDistances(judge, o, painted.inputs[t]!));
+        const content = distances.map((d) => d.absolute);
+        const relative = distances.map((d) => d.relative);
+        const stillContent = stills.size === 0 ? Number.NaN : mean(picks.map((i) => contentDistance(judge, stills.get(i)!, painted.inputs[i]!)));
+        // Style strength frame by frame: the share of the input's Gram distance the painting removes.
+        const strength = picks.map((i) => 1 - styleDistance(judge, painted.outputs[i]!, targets) / styleDistance(judge, painted.inputs[i]!, targets));
+        tf.dispose(targets);
+        series[`content ${judgeName}`] = content.map((v) => round(v, 1));
+        series[`relative content ${judgeName}`] = relative.map((v) => round(v, 4));
+        process.stdout.write(
+          `${JSON.stringify({
+            bench: 'quality-long',
+            clip: clipName,
+            config,
+            tag: values.tag,
+            judge: judgeName,
+            plan: painted.plan,
+            frames: n,
+            styleMatchPct: Math.round(mean(match) * 100),
+            styleMatchPerFrame: match.map((m) => Math.round(m * 100)),
+            contentDistance: Math.round(mean(content)),
+            stillContentDistance: Math.round(stillContent),
+            styleStrengthPct: strength.map((m) => Math.round(m * 100)),
+            drift: round(mean(late.map((t) => content[t]!)) / mean(early.map((t) => content[t]!)), 2),
+            relativeContent: round(mean(relative), 3),
+            relativeDrift: round(mean(late.map((t) => relative[t]!)) / mean(early.map((t) => relative[t]!)), 2),
+          })}\n`,
+        );
+      }
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'quality-long',
+          clip: clipName,
+          config,
+          tag: values.tag,
+          judge: 'ssim (judge-free)',
+          structureLoss: round(mean(ssim), 3),
+          structureDrift: round(mean(late.map((t) => ssim[t]!)) / mean(early.map((t) => ssim[t]!)), 2),
+          flicker: round(f.warped, 2),
+          flickerPlain: round(f.plain, 2),
+          msPerFrame: painted.msPerFrame,
+        })}\n`,
+      );
+      const base = path.join(OUT, `long-${clipName}-${config}${tag}`);
+      await writeImage(stack(picks.map((i) => concat([painted.inputs[i]!, painted.outputs[i]!, ...(stills.has(i) ? [stills.get(i)!] : [])]))), `${base}.png`);
+      // Time-lapse: painting over input, at 6 evenly spaced frames, to see drift by eye.
+      const lapse = [0, 1, 2, 3, 4, 5].map((k) => Math.round((k * (n - 1)) / 5));
+      await writeImage(stack([concat(lapse.map((t) => painted.outputs[t]!)), concat(lapse.map((t) => painted.inputs[t]!))]), `${base}-lapse.png`);
+      await writeFile(`${base}.json`, JSON.stringify({ plan: painted.plan, picks, cold: painted.cold.flatMap((c, t) => (c ? [t] : [])), series }));
+      process.stderr.write(`side-by-side (rows: painted frames ${picks.join(', ')} = source frames ${pickedSources.join(', ')}; input | painting | still ${STILL_STEPS} steps): ${base}.png\n`);
+    }
+  }
+  loss.dispose();
+  for (const j of judges.values()) j.dispose();
+}
+
+/** A live stream at a fixed plan: working size from the plan, scaled back to the stream size. */
+async function paintLive(
+  loss: FeatureNetwork,
+  settings: Partial<StylizerSettings>,
+  frameOptions: Partial<StylizeFrameOptions>,
+  style: RgbImage,
+  frames: RgbImage[],
+  plan: DeadlinePlan,
+): Promise<Painted> {
+  const stream = { width: frames[0]!.width, height: frames[0]!.height };
+  const workShort = Math.max(loss.minSide, Math.round(SERVER_DEFAULTS.liveSize * plan.scale));
+  const work = workShort >= SERVER_DEFAULTS.liveSize ? stream : sizeForShortSide(stream, workShort);
+  const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
+  stylizer.setStyle([{ image: style }]);
+  const cuts = createSceneCutDetector();
+  const motion = affordableMotion(DEFAULTS.motion, plan);
+  const outputs: RgbImage[] = [];
+  const cold: boolean[] = [];
+  let ms = 0;
+  for (const [t, frame] of frames.entries()) {
+    const content = await resize(frame, work);
+    const cut = cuts.isCut(content);
+    const started = performance.now();
+    const result = await stylizer.stylizeFrame(content, {
+      steps: plan.steps,
+      warmStart: t > 0 && !cut,
+      motion,
+      temporalWeight: motion === 'flow' ? DEFAULTS.temporalWeight : 0,
+      ...frameOptions,
+    });
+    ms += performance.now() - started;
+    cold.push(t === 0 || cut);
+    outputs.push(await resize(result.image, stream));
+  }
+  stylizer.dispose();
+  return { inputs: frames, outputs, cold, msPerFrame: Math.round(ms / frames.length), plan: `${plan.steps} step(s) at ${work.width}×${work.height}, motion ${frameOptions.motion ?? motion}` };
+}
+
+/** A video job: chunks with burn-in, firstFrameSteps on each chunk's first frame and on cuts. */
+async function paintFile(
+  loss: FeatureNetwork,
+  settings: Partial<StylizerSettings>,
+  frameOptions: Partial<StylizeFrameOptions>,
+  style: RgbImage,
+  frames: RgbImage[],
+  fps: number,
+): Promise<Painted> {
+  const chunks = planChunks(frames.length, { chunkFrames: balancedChunkFrames(frames.length, FILE_WORKERS, defaultChunkFrames(fps, BURN_IN_FRAMES)), burnIn: BURN_IN_FRAMES });
+  const outputs: RgbImage[] = [];
+  const cold: boolean[] = [];
+  let ms = 0;
+  for (const chunk of chunks) {
+    const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
+    stylizer.setStyle([{ image: style }]);
+    const cuts = createSceneCutDetector();
+    for (let index = chunk.decodeFrom; index < chunk.end; index++) {
+      const frame = frames[index]!;
+      const isCut = cuts.isCut(frame);
+      const first = index === chunk.decodeFrom;
+      const started = performance.now();
+      const result = await stylizer.stylizeFrame(frame, {
+        steps: first || isCut ? VIDEO_DEFAULTS.firstFrameSteps : VIDEO_DEFAULTS.stepsPerFrame,
+        warmStart: !(first || isCut),
+        motion: DEFAULTS.motion,
+        temporalWeight: DEFAULTS.temporalWeight,
+        ...frameOptions,
+      });
+      ms += performance.now() - started;
+      if (index >= chunk.start) {
+        outputs.push(result.image);
+        // A chunk start is painted warm (its burn-in ran before it); only the clip's first frame and cuts are cold.
+        cold.push(index === 0 || isCut);
+      }
+    }
+    stylizer.dispose();
+  }
+  return {
+    inputs: frames,
+    outputs,
+    cold,
+    msPerFrame: Math.round(ms / frames.length),
+    plan: `${VIDEO_DEFAULTS.firstFrameSteps} then ${VIDEO_DEFAULTS.stepsPerFrame} steps at ${frames[0]!.width}×${frames[0]!.height}, ${chunks.length} chunks`,
+  };
+}
+
+/** 200 steps on one frame at the stream size, default settings; cached in bench/out/cache. */
+async function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, index: number, styleFile: string): Promise<RgbImage> {
+  const key = createHash('sha1').update(JSON.stringify({ model, settings, styleFile, layers: [loss.contentLayers, loss.styleLayers], steps: STILL_STEPS })).update(frame.data).digest('hex').slice(0, 12);
+  const file = path.join(OUT, 'cache', `still-${clip}-${index}-${key}.png`);
+  try {
+    await readFile(file);
+    return await decodeImage(file);
+  } catch {
+    const s = createStylizer(loss, settings, { ownsNetwork: false });
+    s.setStyle([{ image: style }]);
+    process.stderr.write(`still run ${clip} frame ${index} (${STILL_STEPS} steps at ${frame.width}×${frame.height})…\n`);
+    const { image } = await s.stylizeFrame(frame, { steps: STILL_STEPS });
+    s.dispose();
+    await writeImage(image, file);
+    return image;
+  }
+}
+
+/** Time one warm step at the stream size here, and ask the deadline controller what it would do. */
+async function measuredPlan(loss: FeatureNetwork, style: RgbImage, frames: RgbImage[], fps: number): Promise<DeadlinePlan> {
+  const stylizer = createStylizer(loss, {}, { ownsNetwork: false });
+  stylizer.setStyle([{ image: style }]);
+  const controller = createDeadlineController();
+  const pixels = frames[0]!.width * frames[0]!.height;
+  for (const frame of frames.slice(0, 4)) {
+    const started = performance.now();
+    const r = await stylizer.stylizeFrame(frame, { steps: 1, warmStart: true, motion: 'residual' });
+    const encodeStarted = performance.now();
+    await encodeImage(r.image, 'jpeg', 82);
+    controller.observe({ steps: 1, pixels, stepMs: encodeStarted - started, overheadMs: performance.now() - encodeStarted });
+  }
+  stylizer.dispose();
+  return controller.plan(1000 / fps, pixels, SERVER_DEFAULTS.maxLiveSteps);
+}
+
+function parsePlan(text: string): DeadlinePlan {
+  const [steps, scale] = text.split('@').map(Number);
+  if (!(steps! >= 1) || !(scale! > 0 && scale! <= 1)) throw new RangeError(`--live-plan: expected steps@scale (e.g. 1@0.375), got ${text}`);
+  return { steps: steps!, scale: scale! };
+}
+
+async function resize(image: RgbImage, size: { width: number; height: number }): Promise<RgbImage> {
+  if (image.width === size.width && image.height === size.height) return image;
+  return decodeImage(await encodeImage(image, 'png', 90, size));
+}
+
+function indices(n: number, from: number, to: number): number[] {
+  const lo = Math.min(from, n - 1);
+  return Array.from({ length: Math.max(1, Math.min(to, n) - lo) }, (_, i) => lo + i);
+}
+
+/** Images one above the other, 4 px of white between them (all the same width). */
+function stack(images: RgbImage[]): RgbImage {
+  const { width } = images[0]!;
+  const gap = 4;
+  const height = images.reduce((s, img) => s + img.height, 0) + (images.length - 1) * gap;
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let offset = 0;
+  for (const img of images) {
+    data.set(img.data, offset);
+    offset += (img.height + gap) * width * 3;
+  }
+  return { width, height, data };
+}
