@@ -44,7 +44,7 @@ import { DEFAULT_MODELS_DIR as MODELS_DIR } from '../server/paths.js';
 import { affordableMotion, createDeadlineController, type DeadlinePlan } from '../server/pipeline/deadline.js';
 import { createSceneCutDetector } from '../server/pipeline/scene-cut.js';
 import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/video/jobs/chunk-plan.js';
-import { BURN_IN_FRAMES } from '../server/video/jobs/job-runner.js';
+import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
 import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
