@@ -50,14 +50,19 @@ async function recordUploadStates(page: Page): Promise<void> {
 
 const uploadStates = (page: Page): Promise<UploadView[]> => page.evaluate(() => (window as unknown as { uploadStates: UploadView[] }).uploadStates);
 
+/** The page, loaded with its gallery; the page errors it reports; how many styles it offers. */
+async function openPage(): Promise<{ page: Page; errors: string[]; styles: number }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await page.waitForSelector('#gallery button[aria-selected="true"]');
+  return { page, errors, styles: await page.locator('#gallery button').count() };
+}
+
 describe('style upload', () => {
   it("shows the server's reason when the file is not an image", async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
-    await page.waitForSelector('#gallery button[aria-selected="true"]');
-    const styles = await page.locator('#gallery button').count();
+    const { page, errors, styles } = await openPage();
     const chosen = await page.getAttribute('#gallery button[aria-selected="true"]', 'data-style');
     expect(chosen).toBe('starry-night'); // the built-in paintings come first; The Starry Night is the default
     expect(await page.isHidden('#style-upload-status')).toBe(true);
@@ -89,12 +94,7 @@ describe('style upload', () => {
   });
 
   it('says it is uploading, then adds the image and selects it', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
-    await page.waitForSelector('#gallery button[aria-selected="true"]');
-    const styles = await page.locator('#gallery button').count();
+    const { page, errors, styles } = await openPage();
     await recordUploadStates(page);
 
     const png = await encodeImage(drawScene(120, 90), 'png');
