@@ -14,6 +14,7 @@ import { makeClip, probe } from '../helpers/media.js';
 import { BBB_MP4, tempDir } from '../helpers/paths.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { JobView } from '../helpers/job-view.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -64,14 +65,6 @@ function worker(redisUrl: string, args: string[] = []): ReturnType<typeof startW
   const w = startWorker(redisUrl, { dataDir: dataDir('worker'), args });
   started.processes.push(w);
   return w;
-}
-
-interface JobView {
-  id: string;
-  status: string;
-  framesDone: number;
-  framesTotal: number;
-  error?: string;
 }
 
 async function submit(baseUrl: string, file: string, fields: Record<string, string> = {}): Promise<JobView> {

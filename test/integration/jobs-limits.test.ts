@@ -11,6 +11,7 @@ import { malformedMultipart } from '../helpers/attacks/upload-attacks.js';
 import { makeClip, probe } from '../helpers/media.js';
 import { tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { JobView } from '../helpers/job-view.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -32,14 +33,6 @@ async function serve(overrides: Parameters<typeof startTestServer>[0] = {}): Pro
   const server = await startTestServer({ engine: 'passthrough', workers: 1, ...overrides });
   servers.push(server);
   return server;
-}
-
-interface JobView {
-  id: string;
-  status: string;
-  framesDone: number;
-  framesTotal: number;
-  error?: string;
 }
 
 async function submit(server: TestServer, file: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<Response> {

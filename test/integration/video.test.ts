@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClip, probe } from '../helpers/media.js';
 import { BBB_MP4, BBB_WEBM, ROOT, WAVE, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { JobView } from '../helpers/job-view.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -24,15 +25,6 @@ afterAll(async () => {
   await server?.close();
   await cleanup();
 });
-
-interface JobView {
-  id: string;
-  status: string;
-  progress: number;
-  framesDone: number;
-  framesTotal: number;
-  error?: string;
-}
 
 async function submit(file: string, fields: Record<string, string> = {}, name = path.basename(file)): Promise<Response> {
   const form = new FormData();
