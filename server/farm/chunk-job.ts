@@ -5,22 +5,17 @@
  * and the workers (farm-worker.ts).
  */
 import type { FlowJob } from 'bullmq';
-import type { VideoInfo } from '../video/ffmpeg.js';
 import type { Chunk } from '../video/jobs/chunk-plan.js';
 import { CHUNK_RETRIES, CRASHED_REASON, evenSize, outputSize } from '../video/jobs/job-queue.js';
-import type { Job, VideoJobOptions } from '../video/jobs/job-store.js';
+import type { Job } from '../video/jobs/job-store.js';
+import type { ChunkTask } from '../video/jobs/worker-protocol.js';
 import { KEYS } from './redis.js';
 
-export interface ChunkJobData {
-  jobId: string;
+/** A chunk task without its local files (a worker fetches them), and where the files are. */
+export type ChunkJobData = Pick<ChunkTask, 'jobId' | 'chunk' | 'info' | 'options' | 'workSize' | 'outSize'> & {
   /** The gateway that holds the job's files (base URL). */
   home: string;
-  chunk: Chunk;
-  info: VideoInfo;
-  options: VideoJobOptions;
-  workSize: { width: number; height: number };
-  outSize: { width: number; height: number };
-}
+};
 
 /** What a worker reports for a chunk (the gateways' /metrics read it). */
 export interface ChunkJobResult {
