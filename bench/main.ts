@@ -3,6 +3,7 @@
  * Benchmarks, not tests: they measure, they do not pass or fail.
  */
 import { runAbuseBench } from './abuse.js';
+import { runBlobTransferBench } from './blob-transfer.js';
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runFarmBench } from './farm.js';
@@ -14,6 +15,7 @@ import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   abuse: runAbuseBench,
+  'blob-transfer': runBlobTransferBench,
   engine: runEngineBench,
   fanout: runFanoutBench,
   farm: runFarmBench,

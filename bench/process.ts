@@ -15,10 +15,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `stylize serve` on a free port and waits for /healthz. */
-export async function startServe(args: string[]): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+/** Starts `stylize serve` on a free port (with `env` added to ours) and waits for /healthz. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', ...args], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   for (let i = 0; i < 300; i++) {

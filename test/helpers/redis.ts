@@ -11,6 +11,8 @@ export interface TestRedis {
   port: number;
   url: string;
   dir: string;
+  /** The running redis-server's process id (benches read its CPU and memory from /proc). */
+  pid(): number | undefined;
   /** kill -9 (the process is gone when it resolves). */
   kill(): Promise<void>;
   /** Starts it again on the same port and directory. */
@@ -72,6 +74,7 @@ export async function startRedis(options: { persistence?: boolean } = {}): Promi
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
+    pid: () => child?.pid,
     kill: () => end('SIGKILL'),
     restart: launch,
     async stop() {
