@@ -5,6 +5,7 @@
  *   npm run bench -- quality --long [--clips cockatoo,bunny] [--configs live,file] [--style <img>]
  *     [--model vgg19-blocks1-3] [--judges random,vgg] [--live-fps 10] [--live-plan 1@0.375|measure]
  *     [--max-frames N] [--settings '{"contentWeight":…}'] [--frame-options '{…}'] [--tag name]
+ *     [--configs painter --painter '{"steps":1,"trainSteps":60}']
  *
  * - live: what deadline mode does at 10 fps, made deterministic. The machine is shared and noisy,
  *   so wall-clock planning must not decide the figures: every frame gets a FIXED plan (steps at a
@@ -17,12 +18,15 @@
  * - file: as a video job paints (chunk-worker.ts): chunks planned as for 2 workers, each chunk's
  *   first frame (burn-in included) and scene cuts get firstFrameSteps, the others stepsPerFrame.
  *   Judged at the working size (256×144; the job's MP4 is that, scaled to the source size).
+ * - painter: issue 12's learned painter as a file job would use it (bench/quality-painter.ts):
+ *   a training pass over sampled frames, then painter + N optimiser steps per frame.
  *
  * Judges (never the loss network alone): random-multiscale features (seed 7, not the loss net's
  * 42) and the shipped VGG19 blocks 1–3 (= the loss net by default; labelled so). Per judge:
  * style match vs a 200-step still run at the stream size (frames 10, middle, last), content
  * distance per frame, and drift = mean content distance over the last 10 % of frames ÷ over
- * frames 5–15. Judge-free: structure loss (1 − SSIM of blurred luminance vs the current input,
+ * frames 5–15, and the same on the ratio to a cold reference painting of the frame (sceneDrift:
+ * the scene's own change taken out). Judge-free: structure loss (1 − SSIM of blurred luminance vs the current input,
  * "ssim") with its drift, and flicker. Side-by-sides: bench/out/long-<clip>-<config>[-tag].png
  * (rows frame 10, middle, last; columns input | painting | still run); per-frame series in the
  * matching .json.
@@ -47,6 +51,7 @@ import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/v
 import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
+import { DEFAULT_PAINTER_PLAN, paintWithPainter, type PainterPlan } from './quality-painter.js';
 import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
 
 const CLIPS: Record<string, string> = { cockatoo: COCKATOO, bunny: BBB_WEBM };
@@ -82,10 +87,14 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       settings: { type: 'string', default: '{}' },
       'frame-options': { type: 'string', default: '{}' },
       tag: { type: 'string', default: '' },
+      /** The painter config's plan (JSON, over DEFAULT_PAINTER_PLAN). */
+      painter: { type: 'string', default: '{}' },
       /** Skip the 200-step still runs (style match is then left out): for quick looks while tuning. */
       'no-stills': { type: 'boolean', default: false },
       /** Skip the flicker judge (two full-resolution flows per frame): for quick looks while tuning. */
       'no-flicker': { type: 'boolean', default: false },
+      /** Skip the cold reference paintings (scene-normalised drift is then left out). */
+      'no-reference': { type: 'boolean', default: false },
       /** Live: decode the style at the working size instead of the stream size (experiment). */
       'style-at-work': { type: 'boolean', default: false },
     },
@@ -130,6 +139,17 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
         painted.plan += `, every ${every}th frame of ${info.fps} fps`;
       } else if (config === 'file') {
         painted = await paintFile(loss, settings, frameOptions, style, all, info.fps);
+      } else if (config === 'painter') {
+        // Issue 12's learned painter, as a file job would use it (bench/quality-painter.ts).
+        const plan: PainterPlan = { ...DEFAULT_PAINTER_PLAN, ...JSON.parse(values.painter) };
+        const p = await paintWithPainter(loss, settings, style, all, plan);
+        painted = {
+          inputs: all,
+          outputs: p.outputs,
+          cold: all.map((_, t) => t === 0),
+          msPerFrame: Math.round((p.trainMs + p.paintMs) / all.length),
+          plan: `painter ${JSON.stringify(plan)}: training ${Math.round(p.trainMs / 1000)} s (held-out loss ${p.heldOut.before.toExponential(2)} → ${p.heldOut.after.toExponential(2)}), painting ${Math.round(p.paintMs / all.length)} ms/frame`,
+        };
       } else throw new RangeError(`unknown config ${config}`);
       process.stderr.write(`${clipName} ${config}: ${painted.outputs.length} frames painted (${painted.plan}), ${painted.msPerFrame} ms/frame\n`);
 
@@ -139,6 +159,13 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       if (!values['no-stills']) for (const i of picks) stills.set(i, await stillRun(loss, settings, style, painted.inputs[i]!, values.model, clipName, config === 'live' ? i * every : i, values.style));
       const early = indices(n, 5, 16);
       const late = indices(n, Math.floor(n * 0.9), n);
+      // Scene-normalised drift: the judge's content distance also follows the scene (a late close-up
+      // of textured feathers scores worse under ANY painting). So three early and three late frames
+      // are also painted cold with a job's first-frame budget, and drift is taken on the ratio
+      // painting ÷ that reference: what is left is what the video chain added (issue 11).
+      const refFrames = values['no-reference'] ? [] : [...spread(early, 3), ...spread(late, 3)];
+      const references = new Map<number, RgbImage>();
+      for (const t of refFrames) references.set(t, await coldReference(loss, settings, style, painted.inputs[t]!, values.model, clipName, `${config === 'live' ? 'live-' : ''}${t}`, values.style));
       const skip = (t: number): boolean => painted.cold[t] === true;
       const ssim = painted.outputs.map((o, t) => structureLoss(o, painted.inputs[t]!));
       const f = values['no-flicker'] ? { warped: Number.NaN, plain: Number.NaN } : flickerRatio(painted.outputs, painted.inputs, skip);
@@ -151,6 +178,8 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
         const distances = painted.outputs.map((o, t) => contentDistances(judge, o, painted.inputs[t]!));
         const content = distances.map((d) => d.absolute);
         const relative = distances.map((d) => d.relative);
+        const againstReference = (ts: number[]): number => mean(ts.map((t) => content[t]! / contentDistance(judge, references.get(t)!, painted.inputs[t]!)));
+        const sceneDrift = references.size === 0 ? Number.NaN : againstReference(spread(late, 3)) / againstReference(spread(early, 3));
         const stillContent = stills.size === 0 ? Number.NaN : mean(picks.map((i) => contentDistance(judge, stills.get(i)!, painted.inputs[i]!)));
         // Style strength frame by frame: the share of the input's Gram distance the painting removes.
         const strength = picks.map((i) => 1 - styleDistance(judge, painted.outputs[i]!, targets) / styleDistance(judge, painted.inputs[i]!, targets));
@@ -174,6 +203,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
             drift: round(mean(late.map((t) => content[t]!)) / mean(early.map((t) => content[t]!)), 2),
             relativeContent: round(mean(relative), 3),
             relativeDrift: round(mean(late.map((t) => relative[t]!)) / mean(early.map((t) => relative[t]!)), 2),
+            sceneDrift: round(sceneDrift, 2),
           })}\n`,
         );
       }
@@ -305,6 +335,30 @@ async function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings
     await writeImage(image, file);
     return image;
   }
+}
+
+/** A cold painting of one frame with a video job's first-frame budget; cached in bench/out/cache. */
+async function coldReference(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, key: string, styleFile: string): Promise<RgbImage> {
+  const steps = VIDEO_DEFAULTS.firstFrameSteps;
+  const hash = createHash('sha1').update(JSON.stringify({ model, settings, styleFile, steps, layers: [loss.contentLayers, loss.styleLayers] })).update(frame.data).digest('hex').slice(0, 12);
+  const file = path.join(OUT, 'cache', `cold-${clip}-${key}-${hash}.png`);
+  try {
+    await readFile(file);
+    return await decodeImage(file);
+  } catch {
+    const s = createStylizer(loss, settings, { ownsNetwork: false });
+    s.setStyle([{ image: style }]);
+    const { image } = await s.stylizeFrame(frame, { steps });
+    s.dispose();
+    await writeImage(image, file);
+    return image;
+  }
+}
+
+/** k indices spread evenly over ts (first and last included). */
+function spread(ts: number[], k: number): number[] {
+  if (ts.length <= k) return ts;
+  return Array.from({ length: k }, (_, i) => ts[Math.round((i * (ts.length - 1)) / (k - 1))]!);
 }
 
 /** Time one warm step at the stream size here, and ask the deadline controller what it would do. */

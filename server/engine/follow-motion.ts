@@ -48,8 +48,15 @@ function upscaleFlow(flow: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   return tf.conv2d(tf.image.resizeBilinear(flow, [h, w]), tf.tensor4d([w / flow.shape[2], 0, 0, h / flow.shape[1]], [1, 1, 2, 2]), 1, 'valid');
 }
 
-/** Side of the box that low-passes the unexplained change added to trusted pixels. */
+/** Side of the box whose mean is taken out of the unexplained change: what is left is edges. */
 const LOWPASS = 9;
+
+/**
+ * The flow warm start's carry: how much of the previous painting's stylization survives, per
+ * pixel, given e = the 3×3 mean of the unexplained change's high-pass luminance (edges the motion
+ * did not bring to where they are now): exp(−(e / EDGE_CHANGE)²).
+ */
+export const FLOW_CARRY = { edgeChange: 0.04 } as const;
 
 export interface Followed {
   /** The warm start: the previous output carried along the motion. */
@@ -62,9 +69,9 @@ export interface Followed {
 }
 
 /**
- * The motion-compensated warm start: the previous *output* carried along the motion between the
- * previous and the current *input* frame, plus the part of the input's change that the motion
- * does not explain; and, for the temporal loss, where the motion can be trusted.
+ * The motion-compensated warm start: this frame's input plus the previous painting's
+ * stylization (output − input) carried along the motion between the previous and the current
+ * *input* frame; and, for the temporal loss, where the motion can be trusted.
  *
  * - Flow is estimated on luminance, the current frame's matched to the previous one's exposure.
  * - The forward flow is full resolution: warm starts and the temporal loss hold the output to it,
@@ -72,10 +79,15 @@ export interface Followed {
  *   estimated at half resolution.
  * - Resampling is a prefiltered cubic B-spline: bilinear resampling, frame after frame, blurs the
  *   strokes away, and nearest sampling makes sub-pixel motion stick, then jump.
- * - Where we differ from Ruder et al. (who start from the warped output alone): the unexplained
- *   change r = current − warp(previous input) is added — whole where the motion is not trusted
- *   (what appears from behind something shows through at once, and the steps paint over it),
- *   low-passed elsewhere (fades and lighting changes follow; sensor noise is not copied).
+ * - Where we differ from Ruder et al. (who start from the warped output alone): only the
+ *   stylization travels along the flow; the picture under it is always this frame's input.
+ *   Carrying the whole output made every frame's detail a resampled copy of the last one's:
+ *   sub-pixel flow errors piled up along the warp chain, the temporal loss held them, and two
+ *   steps a frame could not pull back (issue 11: a file job's structure drift 1.43 over the
+ *   cockatoo clip; `npm run bench -- quality --long`). And the stylization is carried per pixel
+ *   (FLOW_CARRY): kept where the motion explains the new frame, dropped where edges appeared that
+ *   the motion did not bring (occlusions, flow errors), so those are painted again from the input.
+ *   A fade or a lighting change is low-frequency: it leaves the carry whole.
  *
  * `previous`/`current` are the input frames in the space the image is optimised in ([1,H,W,3]).
  */
@@ -95,12 +107,17 @@ export function followMotion(
     const backward = estimateFlow(shrink(gray), shrink(previousGray), { levels: half ? 3 : 4, iterations: 3 });
     const mask = occlusionMask(forward, upscaleFlow(backward, h, w));
     const c = current.shape[3];
-    // The mask repeated over the channels (a 1×1 convolution; broadcasting it is slow on wasm).
-    const trusted = tf.conv2d(mask, tf.ones([1, 1, 1, c]) as tf.Tensor4D, 1, 'valid');
-    const change = tf.sub(current, warp(previous, forward, 'bilinear')) as tf.Tensor4D;
-    const lowpassed = tf.avgPool(change, LOWPASS, 1, 'same');
-    const unexplained = tf.add(change, tf.mul(tf.sub(lowpassed, change), trusted));
-    const warped = tf.clipByValue(tf.add(warp(previousOutput, forward, options.sampling ?? 'spline'), unexplained), 0, 1) as tf.Tensor4D;
+    // The change the motion does not explain, on luminance, with its low frequencies (fades,
+    // lighting) taken out: edges where the carried stylization would be wrong.
+    const change = tf.sub(gray, warp(previousGray, forward, 'bilinear')) as tf.Tensor4D;
+    const edges = tf.abs(tf.sub(change, tf.avgPool(change, LOWPASS, 1, 'same')));
+    const e = tf.avgPool(edges as tf.Tensor4D, 3, 1, 'same');
+    const carry = tf.exp(tf.neg(tf.square(tf.div(e, FLOW_CARRY.edgeChange))));
+    // Over the channels as a 1×1 convolution (broadcasting is slow on wasm).
+    const perChannel = tf.conv2d(carry as tf.Tensor4D, tf.ones([1, 1, 1, c]) as tf.Tensor4D, 1, 'valid');
+    // warp is linear: warp(output) − warp(input) = warp(output − input), one resampling.
+    const stylization = warp(tf.sub(previousOutput, previous) as tf.Tensor4D, forward, options.sampling ?? 'spline');
+    const warped = tf.clipByValue(tf.add(current, tf.mul(stylization, perChannel)), 0, 1) as tf.Tensor4D;
     return { warped, mask };
   });
 }
