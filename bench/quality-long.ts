@@ -168,6 +168,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       for (const t of refFrames) references.set(t, await coldReference(loss, settings, style, painted.inputs[t]!, values.model, clipName, `${config === 'live' ? 'live-' : ''}${t}`, values.style));
       const skip = (t: number): boolean => painted.cold[t] === true;
       const ssim = painted.outputs.map((o, t) => structureLoss(o, painted.inputs[t]!));
+      const structureAgainst = (ts: number[]): number => mean(ts.map((t) => ssim[t]! / structureLoss(references.get(t)!, painted.inputs[t]!)));
       const f = values['no-flicker'] ? { warped: Number.NaN, plain: Number.NaN } : flickerRatio(painted.outputs, painted.inputs, skip);
       const series: Record<string, number[]> = { ssimLoss: ssim.map((v) => round(v, 4)) };
       for (const [judgeName, judge] of judges) {
@@ -216,6 +217,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
           judge: 'ssim (judge-free)',
           structureLoss: round(mean(ssim), 3),
           structureDrift: round(mean(late.map((t) => ssim[t]!)) / mean(early.map((t) => ssim[t]!)), 2),
+          structureSceneDrift: references.size === 0 ? null : round(structureAgainst(spread(late, 3)) / structureAgainst(spread(early, 3)), 2),
           flicker: round(f.warped, 2),
           flickerPlain: round(f.plain, 2),
           msPerFrame: painted.msPerFrame,

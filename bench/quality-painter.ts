@@ -25,9 +25,13 @@ export interface PainterPlan {
   /** Short side of the training frames (multiple of 4). */
   trainShort: number;
   learningRate: number;
+  /** 'flow': the painter's picture blended with the previous painting carried along the motion (as a job does); 'none': each frame alone. */
+  motion: 'flow' | 'none';
+  /** PainterBlend's persistence (default the engine's). */
+  persistence?: number;
 }
 
-export const DEFAULT_PAINTER_PLAN: PainterPlan = { steps: 1, trainSteps: 60, batch: 2, trainShort: 72, learningRate: 1e-2 };
+export const DEFAULT_PAINTER_PLAN: PainterPlan = { steps: 1, trainSteps: 60, batch: 2, trainShort: 72, learningRate: 1e-2, motion: 'flow' };
 
 export interface PaintedWithPainter {
   outputs: RgbImage[];
@@ -66,19 +70,22 @@ export async function paintWithPainter(loss: FeatureNetwork, settings: Partial<S
   const after = (await trainer.evaluate(heldOut)).total;
   trainer.dispose();
 
-  const stylizer = plan.steps > 0 ? createStylizer(loss, settings, { ownsNetwork: false }) : undefined;
-  stylizer?.setStyle([{ image: style }]);
+  const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
+  stylizer.setStyle([{ image: style }]);
   const outputs: RgbImage[] = [];
   const paintStarted = performance.now();
-  for (const frame of frames) {
+  for (const [t, frame] of frames.entries()) {
     const input = imageToTensor(frame);
     const painted = tf.tidy(() => painter.apply(input));
-    const start = await tensorToImage(painted);
+    const base = await tensorToImage(painted);
     tf.dispose([input, painted]);
-    outputs.push(stylizer ? (await stylizer.stylizeFrame(frame, { steps: plan.steps, init: start })).image : start);
+    // As a job paints (stylize-chunk.ts): the refinement carried along the motion, the optimiser kept.
+    const follow = plan.motion === 'flow' && t > 0;
+    const options = { steps: plan.steps, base, warmStart: follow, motion: 'flow' as const, temporalWeight: follow ? DEFAULTS.temporalWeight : 0 };
+    outputs.push((await stylizer.stylizeFrame(frame, plan.persistence === undefined ? options : { ...options, persistence: plan.persistence })).image);
   }
   const paintMs = performance.now() - paintStarted;
-  stylizer?.dispose();
+  stylizer.dispose();
   painter.dispose();
   return { outputs, trainMs, paintMs, heldOut: { before, after } };
 }

@@ -139,7 +139,16 @@ export const VIDEO_DEFAULTS = {
   size: 144,
   stepsPerFrame: 2,
   firstFrameSteps: 20,
+  /**
+   * 'learned': a feed-forward painter learnt for the style on the job's own frames (kept for the
+   * next job) paints each frame, then stepsPerFrame optimiser steps refine it; 'off': the
+   * optimiser alone, warm-started along the motion (issue 12; README "Learned painter").
+   */
+  painter: 'off' as PainterMode,
 } as const;
+
+export const PAINTER_MODES = ['learned', 'off'] as const;
+export type PainterMode = (typeof PAINTER_MODES)[number];
 
 /** Hard limits: a working size beyond this would take minutes per step on a CPU. */
 export const LIMITS = {
@@ -256,6 +265,7 @@ export const videoJobOptionsSchema = z.object({
   preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(false),
   motion: z.enum(MOTION_MODES).default(DEFAULTS.motion),
   temporalWeight: z.coerce.number().finite().min(0).max(1e9).default(DEFAULTS.temporalWeight),
+  painter: z.enum(PAINTER_MODES).default(VIDEO_DEFAULTS.painter),
 });
 
 /** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */
@@ -263,6 +273,8 @@ export function parseVideoJobOptions(input: Record<string, unknown>): z.infer<ty
   const picked = Object.fromEntries(Object.keys(videoJobOptionsSchema.shape).filter((k) => input[k] !== undefined && input[k] !== '').map((k) => [k, input[k]]));
   const result = videoJobOptionsSchema.safeParse(picked);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
+  // The painter learns and paints colours; colour preservation optimises luminance only.
+  if (result.data.painter === 'learned' && result.data.preserveColors) throw new ConfigError('painter "learned" cannot be combined with preserveColors yet: choose one');
   return result.data;
 }
 

@@ -62,6 +62,7 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     form.append('preserveColors', String(s.preserveColors));
     form.append('motion', s.motion);
     form.append('temporalWeight', String(s.temporalWeight));
+    form.append('painter', $<HTMLInputElement>('job-painter').checked ? 'learned' : 'off');
     go.disabled = true;
     result.hidden = true;
     download.hidden = true;

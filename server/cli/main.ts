@@ -7,6 +7,7 @@ import { readEnv } from '../config.js';
 import { exitCodeFor, StylizeError } from '../errors.js';
 import { imageCommand } from './image-command.js';
 import { modelsCommand } from './models-command.js';
+import { paintersCommand } from './painters-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 import { videoCommand } from './video-command.js';
@@ -22,7 +23,8 @@ export function buildProgram(): Command {
     .addCommand(imageCommand())
     .addCommand(videoCommand())
     .addCommand(workerCommand())
-    .addCommand(modelsCommand());
+    .addCommand(modelsCommand())
+    .addCommand(paintersCommand());
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -6,11 +6,11 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, PAINTER_MODES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { DEFAULT_MODELS_DIR } from '../paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../paths.js';
 import { DEFAULT_VIDEO_LIMITS, probeVideo } from '../video/ffmpeg.js';
 import { progressOf, type JobQueue } from '../video/jobs/job-queue.js';
 import type { Job } from '../video/jobs/job-store.js';
@@ -32,6 +32,7 @@ export function videoCommand(): Command {
     .option('--style-weight <beta>', 'β', numberOption)
     .option('--preserve-colors', 'keep the video\'s colours')
     .addOption(new Option('--motion <mode>', `how warm starts follow the video: along the optical flow (flow), by the content change only (residual, cheaper), or not (none) (default ${DEFAULTS.motion})`).choices([...MOTION_MODES]))
+    .addOption(new Option('--painter <mode>', `learned: a small feed-forward painter learnt for the style on the video's own frames (kept in the data directory for the next video with that style) paints each frame, then --steps-per-frame steps refine it; off: the optimiser alone (default ${VIDEO_DEFAULTS.painter})`).choices([...PAINTER_MODES]))
     .option('--temporal-weight <w>', `temporal loss weight (Ruder et al.; 0 = off; default ${DEFAULTS.temporalWeight})`, numberOption)
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
     .option('--weights <dir|h5>', 'VGG19 weights')
@@ -74,6 +75,8 @@ export function videoCommand(): Command {
           seed: DEFAULTS.seed,
           backend: (flags.backend as never) ?? env.backend,
           log: createLogger('warn'),
+          // Learned painters outlive this run's temporary folder: the next video in the style starts with one.
+          paintersDir: path.join(env.dataDir ?? DEFAULT_DATA_DIR, 'painters'),
         });
         const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style: async () => style, styleName: path.basename(flags.style as string), options });
         const info = job.info!;

@@ -6,11 +6,27 @@ import * as tf from '@tensorflow/tfjs-core';
 import { estimateFlow, matchExposure, occlusionMask, toGray, type FlowOptions } from './motion.js';
 import { warp, type Sampling } from './warp.js';
 
+/**
+ * A learned painter's picture of this frame (issue 12), to blend with what is carried. Per pixel,
+ * with c = persistence × the carry: start = frame + c·carried stylization + (1 − c)·(picture −
+ * frame). Where the motion explains the frame, the previous painting mostly stays (a painter run
+ * on each frame alone swims: its strokes are drawn anew as things move under them, 4× the flow
+ * chain's flicker on the cockatoo); where it does not, and a little everywhere each frame, the
+ * painter's fresh picture comes in, so nothing drifts: the stylization is a moving average of the
+ * painter's along the motion.
+ */
+export interface PainterBlend {
+  picture: tf.Tensor4D;
+  /** How much of the carried stylization stays where the motion is trusted (0–1). */
+  persistence: number;
+}
+
 export interface FollowOptions {
   /** Forward flow settings (default: full resolution, 4 levels, 3 iterations, 7-pixel window). */
   flow?: FlowOptions;
   /** How the previous output is resampled (default 'spline'). */
   sampling?: Sampling;
+  painter?: PainterBlend;
 }
 
 /**
@@ -31,14 +47,22 @@ export const RESIDUAL_CARRY = { change: 0.05, base: 1 } as const;
  * The cheap warm start (no motion estimate): this frame's input plus the previous painting's
  * stylization, carried per pixel as RESIDUAL_CARRY says. Inputs [1,H,W,C] in [0, 1].
  */
-export function followChange(previous: tf.Tensor4D, current: tf.Tensor4D, previousOutput: tf.Tensor4D): tf.Tensor4D {
+export function followChange(previous: tf.Tensor4D, current: tf.Tensor4D, previousOutput: tf.Tensor4D, painter?: PainterBlend): tf.Tensor4D {
   return tf.tidy(() => {
     const e = tf.avgPool(tf.abs(toGray(tf.sub(current, previous) as tf.Tensor4D)), 3, 1, 'same');
     const carry = tf.mul(tf.exp(tf.neg(tf.square(tf.div(e, RESIDUAL_CARRY.change)))), RESIDUAL_CARRY.base) as tf.Tensor4D;
     // Over the channels as a 1×1 convolution (broadcasting is slow on wasm).
     const perChannel = tf.conv2d(carry, tf.ones([1, 1, 1, current.shape[3]]) as tf.Tensor4D, 1, 'valid');
-    return tf.clipByValue(tf.add(current, tf.mul(tf.sub(previousOutput, previous), perChannel)), 0, 1) as tf.Tensor4D;
+    return blend(current, tf.sub(previousOutput, previous) as tf.Tensor4D, perChannel, painter);
   });
+}
+
+/** frame + carry·stylization, or with a painter's picture the blend PainterBlend describes; in [0, 1]. */
+function blend(current: tf.Tensor4D, stylization: tf.Tensor4D, carry: tf.Tensor4D, painter: PainterBlend | undefined): tf.Tensor4D {
+  if (!painter) return tf.clipByValue(tf.add(current, tf.mul(stylization, carry)), 0, 1) as tf.Tensor4D;
+  const c = tf.mul(carry, painter.persistence);
+  const fresh = tf.sub(painter.picture, current);
+  return tf.clipByValue(tf.add(tf.add(current, fresh), tf.mul(c, tf.sub(stylization, fresh))), 0, 1) as tf.Tensor4D;
 }
 
 /** Scale a flow estimated on a smaller image up to h×w (positions and displacements). */
@@ -117,7 +141,7 @@ export function followMotion(
     const perChannel = tf.conv2d(carry as tf.Tensor4D, tf.ones([1, 1, 1, c]) as tf.Tensor4D, 1, 'valid');
     // warp is linear: warp(output) − warp(input) = warp(output − input), one resampling.
     const stylization = warp(tf.sub(previousOutput, previous) as tf.Tensor4D, forward, options.sampling ?? 'spline');
-    const warped = tf.clipByValue(tf.add(current, tf.mul(stylization, perChannel)), 0, 1) as tf.Tensor4D;
+    const warped = blend(current, stylization, perChannel, options.painter);
     return { warped, mask };
   });
 }

@@ -44,6 +44,14 @@ export interface StylizeFrameOptions {
   warmStart?: boolean;
   /** Where a cold start begins (default: the content image). */
   init?: Init;
+  /**
+   * A learned painter's picture of this frame (issue 12), same size: a cold start begins there; a
+   * warm start blends it with the previous painting carried as `motion` says (PainterBlend in
+   * follow-motion.ts), `persistence` (default PAINTER_PERSISTENCE) of the carried part kept
+   * where the motion is trusted.
+   */
+  base?: RgbImage;
+  persistence?: number;
   /** Called after each step with the step number (1-based) and the costs of that step. */
   onStep?: (step: number, costs: Costs) => void;
   /**
@@ -94,6 +102,13 @@ export interface Stylizer {
   /** Frees every tensor, the network's included. Safe to call twice. */
   dispose(): void;
 }
+
+/**
+ * With a painter's picture (StylizeFrameOptions.base): the share of the carried painting kept
+ * where the motion is trusted; the rest is the painter's fresh picture. Measured with
+ * `npm run bench -- quality --long --configs painter` (issue 12's note).
+ */
+export const PAINTER_PERSISTENCE = 0.8;
 
 export const DEFAULT_SETTINGS: StylizerSettings = {
   lr: 0.03,
@@ -159,6 +174,7 @@ export function createStylizer(
     image = undefined;
     previousContent?.dispose();
     previousContent = undefined;
+
     dropOptimizer();
   }
 
@@ -267,26 +283,36 @@ export function createStylizer(
         const content = imageToTensor(frame);
         const seen = netInput(content);
         frameTensors.push(content, ...(seen === content ? [] : [seen]));
-        // One forward pass gives the content targets and the style layers' shapes.
+        // One forward pass gives the content targets and the style layers' shapes. Zero steps (a
+        // learned painter's frame shown as it starts) need neither: no loss-network pass at all.
         const contentTargets = new Map<string, tf.Tensor4D>();
         const shapes = new Map<string, number[]>();
-        const features = tf.tidy(() => network.extract(seen, [...contentNames, ...styleNames]));
+        const features = options.steps > 0 ? tf.tidy(() => network.extract(seen, [...contentNames, ...styleNames])) : {};
         for (const [name, a] of Object.entries(features)) {
           shapes.set(name, a.shape);
           if (contentNames.includes(name)) contentTargets.set(name, a);
           else a.dispose();
         }
         frameTensors.push(...contentTargets.values());
-        const targets = targetsFor(shapes, `${frame.width}x${frame.height}`);
+        const targets = options.steps > 0 ? targetsFor(shapes, `${frame.width}x${frame.height}`) : new Map<string, tf.Tensor2D>();
         // The space the image is optimised in: colours, or luminance in colour-preserving mode.
         const optimised = current.preserveColors ? seen : content;
         const sameSize = image !== undefined && previousContent?.shape.join() === optimised.shape.join();
+        let base: tf.Tensor4D | undefined;
+        if (options.base) {
+          // The base is a colour picture; colour preservation optimises luminance.
+          if (current.preserveColors) throw new RangeError('a base picture cannot be used with preserveColors');
+          if (options.base.width !== frame.width || options.base.height !== frame.height) throw new RangeError('the base picture must be the frame\'s size');
+          base = imageToTensor(options.base);
+          frameTensors.push(base);
+        }
+        const painter = base ? { picture: base, persistence: options.persistence ?? PAINTER_PERSISTENCE } : undefined;
         const warmWith = options.warmStart === true && sameSize ? (options.motion ?? 'none') : 'none';
         let warmStartImage: tf.Tensor4D | undefined;
         /** Per-pixel weight of the temporal loss, over the channels ([1,H,W,C]); flow mode only. */
         let temporalMask: tf.Tensor4D | undefined;
         if (warmWith === 'flow') {
-          const followed = followMotion(previousContent!, optimised, image!);
+          const followed = followMotion(previousContent!, optimised, image!, painter ? { painter } : {});
           warmStartImage = followed.warped;
           frameTensors.push(warmStartImage);
           if ((options.temporalWeight ?? 0) > 0) {
@@ -297,12 +323,16 @@ export function createStylizer(
           }
           followed.mask.dispose();
         } else if (warmWith === 'residual') {
-          warmStartImage = followChange(previousContent!, optimised, image!);
+          warmStartImage = followChange(previousContent!, optimised, image!, painter);
           frameTensors.push(warmStartImage);
         }
         previousContent?.dispose();
         previousContent = optimised.clone();
-        const { start, warm } = startImage(optimised, options.warmStart === true, options.init, warmStartImage);
+        let { start, warm } = startImage(optimised, options.warmStart === true, options.init, warmStartImage);
+        if (!warm && base) {
+          start.dispose();
+          start = base.clone(); // a cold start begins at the painter's picture
+        }
         const temporalWeight = temporalMask && warm ? (options.temporalWeight ?? 0) : 0;
         if (!warm) dropOptimizer();
         if (image && image.shape.join() === start.shape.join()) {

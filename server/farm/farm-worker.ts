@@ -63,6 +63,7 @@ export async function startFarmWorker(options: WorkerOptions & { log: Logger }):
     seed: options.seed,
     backend: options.backend,
     threads,
+    paintersDir: path.join(options.dataDir, 'painters'),
   });
   const cacheRoot = path.join(options.dataDir, 'farm-cache');
   await rm(cacheRoot, { recursive: true, force: true });

@@ -249,6 +249,45 @@ describe('motion-compensated warm start and temporal loss', () => {
   });
 });
 
+describe('a base picture under the warm start (a learned painter\'s, issue 12)', () => {
+  it('a cold frame starts at the base; a warm one blends the carried painting with the new base by `persistence`', async () => {
+    stylizer = createStylizer(createRandomMultiscale(4));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    const frame = drawScene(48, 40);
+    const baseA = { ...frame, data: frame.data.map((v) => 255 - v) };
+    // Zero steps show the start itself.
+    const cold = await stylizer.stylizeFrame(frame, { steps: 0, base: baseA });
+    expect(cold.warmStarted).toBe(false);
+    expect(Array.from(cold.image.data)).toEqual(Array.from(baseA.data));
+    const painted = await stylizer.stylizeFrame(frame, { steps: 3, base: baseA, warmStart: true, motion: 'residual', persistence: 1 });
+    expect(meanAbsDiff(painted.image, baseA)).toBeGreaterThan(0.5); // the steps did refine it
+    // A still scene (the carry is whole): start = frame + p·(painting − frame) + (1 − p)·(new base − frame).
+    const baseB = { ...frame, data: baseA.data.map((v) => Math.min(200, v) + 40) };
+    const next = await stylizer.stylizeFrame(frame, { steps: 0, base: baseB, warmStart: true, motion: 'residual', persistence: 0.8 });
+    expect(next.warmStarted).toBe(true);
+    let worst = 0;
+    for (let i = 0; i < frame.data.length; i++) {
+      const f = frame.data[i]!;
+      const expected = Math.max(0, Math.min(255, f + 0.8 * (painted.image.data[i]! - f) + 0.2 * (baseB.data[i]! - f)));
+      worst = Math.max(worst, Math.abs(next.image.data[i]! - expected));
+    }
+    expect(worst).toBeLessThanOrEqual(1.5); // bytes rounded on both sides
+    // Persistence 0: the painter's picture alone; 1: the carried painting alone.
+    const fresh = await stylizer.stylizeFrame(frame, { steps: 0, base: baseA, warmStart: true, motion: 'residual', persistence: 0 });
+    expect(meanAbsDiff(fresh.image, baseA)).toBeLessThan(0.6);
+    const kept = await stylizer.stylizeFrame(frame, { steps: 0, base: baseB, warmStart: true, motion: 'residual', persistence: 1 });
+    expect(meanAbsDiff(kept.image, fresh.image)).toBeLessThan(0.6);
+  });
+
+  it('refuses a base of another size, and a base with preserveColors', async () => {
+    stylizer = createStylizer(createRandomMultiscale(4));
+    stylizer.setStyle([{ image: drawSwirls(48, 48) }]);
+    await expect(stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, base: drawScene(40, 40) })).rejects.toThrow(/size/);
+    stylizer.configure({ preserveColors: true });
+    await expect(stylizer.stylizeFrame(drawScene(48, 40), { steps: 1, base: drawScene(48, 40) })).rejects.toThrow(/preserveColors/);
+  });
+});
+
 describe('dispose during a frame', () => {
   it('stops the frame at its next step and frees every tensor', async () => {
     const before = tf.memory().numTensors;
@@ -279,10 +318,11 @@ describe('no tensor leaks', () => {
       s.setStyle([{ image: drawSwirls(32, 32) }]);
       const scene = drawScene(32, 32).data;
       const frames = [scene, scene.map((v) => 255 - v)].map((data) => ({ width: 32, height: 32, data }));
-      await s.stylizeFrame(frames[0]!, { steps: 1 });
+      await s.stylizeFrame(frames[0]!, { steps: 1, base: frames[1]! });
       const steady = tf.memory().numTensors;
       for (let i = 0; i < 100; i++) {
-        await s.stylizeFrame(frames[i % 2]!, { steps: 1, warmStart: i % 10 !== 0, motion: (['flow', 'residual', 'none'] as const)[i % 3], temporalWeight: 100 });
+        const base = i % 4 === 0 ? undefined : frames[(i + 1) % 2]!; // with and without a base picture
+        await s.stylizeFrame(frames[i % 2]!, { steps: i % 7 === 3 && i % 10 !== 0 ? 0 : 1, warmStart: i % 10 !== 0, motion: (['flow', 'residual', 'none'] as const)[i % 3], temporalWeight: 100, ...(base ? { base } : {}) });
         expect(tf.memory().numTensors).toBe(steady);
       }
       s.dispose();

@@ -59,6 +59,19 @@ export async function savePainter(file: string, painter: PainterNet, meta: Paint
 
 /** The painter stored in `file`, with its meta; WeightsError (naming the file) if it is not sound. */
 export async function loadPainter(file: string): Promise<{ painter: PainterNet; meta: PainterMeta }> {
+  const { shape, meta, weights } = await readPainterFile(file);
+  const painter = createPainterNet(shape);
+  try {
+    painter.write(weights);
+  } catch (error) {
+    painter.dispose();
+    throw new WeightsError(`painter file ${file} does not fit its own shape; delete it and the painter is trained again`, { cause: error });
+  }
+  return { painter, meta };
+}
+
+/** A painter file read and checked (size, layout, checksum), without making any tensor. */
+export async function readPainterFile(file: string): Promise<{ shape: PainterShape; meta: PainterMeta; weights: Map<string, { shape: number[]; values: Float32Array }> }> {
   const bad = (why: string, cause?: unknown): WeightsError => new WeightsError(`painter file ${file} ${why}; delete it and the painter is trained again`, { cause });
   const size = (await stat(file)).size;
   if (size > MAX_PAINTER_BYTES) throw bad(`is ${size} bytes, more than a painter can be (${MAX_PAINTER_BYTES})`);
@@ -90,12 +103,5 @@ export async function loadPainter(file: string): Promise<{ painter: PainterNet; 
     weights.set(w.name, { shape: w.shape, values: floats.subarray(offset, offset + n) });
     offset += n;
   }
-  const painter = createPainterNet(header.shape);
-  try {
-    painter.write(weights);
-  } catch (error) {
-    painter.dispose();
-    throw bad('does not fit its own shape', error);
-  }
-  return { painter, meta: header.meta };
+  return { shape: header.shape, meta: header.meta, weights };
 }

@@ -4,6 +4,7 @@
  * A parent that goes away stops the chunk in progress (its ffmpeg children too) and the process.
  */
 import { loadEngine } from '../../engine/load-engine.js';
+import { createPainterCache, type PainterCache } from '../../engine/painter-net/painter-cache.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { FfmpegError } from '../ffmpeg.js';
 import { stylizeChunk } from './stylize-chunk.js';
@@ -15,6 +16,7 @@ const send = (message: FromWorker): void => {
 
 function main(): void {
   let network: FeatureNetwork | undefined;
+  let painters: PainterCache | undefined;
   let queue: Promise<void> = Promise.resolve();
   const stop = new AbortController();
 
@@ -22,6 +24,8 @@ function main(): void {
     const engine = await loadEngine(message);
     const backend = engine.backend;
     network = engine.network;
+    // A damaged painter file is ignored (a new painter learns); the warning goes to the parent's log.
+    if (message.paintersDir) painters = createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`) });
     send({ type: 'ready', backend: backend.name, model: network.name });
   };
 
@@ -29,6 +33,7 @@ function main(): void {
     if (!network) throw new Error('worker not initialised');
     const { frames } = await stylizeChunk(task, {
       network,
+      ...(painters ? { painters } : {}),
       signal: stop.signal,
       onProgress: (framesKept) => send({ type: 'progress', jobId: task.jobId, chunk: task.chunk.index, framesKept }),
       onPreview: (jpeg) => send({ type: 'preview', jobId: task.jobId, chunk: task.chunk.index, jpeg }),

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MotionMode } from '../../config.js';
+import type { MotionMode, PainterMode } from '../../config.js';
 import type { VideoInfo } from '../ffmpeg.js';
 import type { Chunk } from './chunk-plan.js';
 
@@ -25,6 +25,8 @@ export interface VideoJobOptions {
   motion?: MotionMode;
   /** Ruder et al.'s temporal loss weight (0 = off). */
   temporalWeight?: number;
+  /** A learned feed-forward painter starts each frame (painter-pass.ts); absent = 'off'. */
+  painter?: PainterMode;
 }
 
 export interface Job {

@@ -7,6 +7,7 @@
  * chunk; a chunk whose worker crashed is retried. Ended jobs are deleted after the retention time.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { BackendName, ModelChoice } from '../../config.js';
 import { encodeImage } from '../../codec/image-codec.js';
@@ -52,6 +53,8 @@ export interface LocalJobQueueOptions {
   /** Ended jobs are deleted this long after they end, seconds (default: kept). */
   retentionS?: number;
   metrics?: JobMetrics;
+  /** Where learned painters are kept (default <dataDir>/painters). */
+  paintersDir?: string;
 }
 
 /** A chunk's work stopped because its job did (canceled or failed elsewhere). */
@@ -68,6 +71,7 @@ export function createLocalJobQueue(options: LocalJobQueueOptions): JobQueue {
     seed: options.seed,
     backend: options.backend,
     threads: Math.max(1, Math.floor(cores / options.workers)),
+    paintersDir: options.paintersDir ?? path.join(options.dataDir, 'painters'),
   });
   const log = options.log;
   const waiting: string[] = [];

@@ -12,6 +12,8 @@ export interface WorkerInit {
   seed: number;
   backend: BackendName | undefined;
   threads: number;
+  /** Where learned painters are kept (a video job's painter 'learned'). */
+  paintersDir?: string;
 }
 
 /** One chunk to paint, with local files: the backend fetched its inputs and stores its output. */

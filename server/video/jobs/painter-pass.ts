@@ -1,0 +1,103 @@
+/**
+ * A video job's learned painter (issue 12), for one chunk: the painter kept for this style and
+ * settings (or a fresh one), taught on frames of this chunk before they are painted, then kept
+ * again for the next chunk, job or stream with the same style. Training is at half the working
+ * size: a training step costs about one optimiser step at the same size (the loss network's
+ * forward and backward passes dominate), and the painter is convolutional, so what it learns at
+ * half size it paints at full size.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeImage } from '../../codec/image-codec.js';
+import type { RgbImage } from '../../engine/image.js';
+import type { FeatureNetwork } from '../../engine/networks/network.js';
+import type { PainterCache, PainterFor } from '../../engine/painter-net/painter-cache.js';
+import { BLOCK } from '../../engine/painter-net/painter-layers.js';
+import type { PainterNet } from '../../engine/painter-net/painter-net.js';
+import { createPainterTrainer, type TrainingSample } from '../../engine/painter-net/painter-trainer.js';
+import { decodeRgbFrames } from '../ffmpeg.js';
+import type { ChunkTask } from './worker-protocol.js';
+
+/**
+ * Training steps a chunk gives its painter: many for a painter that has learnt nothing yet, a few
+ * for one that has (it goes on improving with use), frames per step, every how many frames one is
+ * taken for training (with the frame before it, for the temporal term), Adam's learning rate.
+ * Measured with `npm run bench -- quality --long --configs painter` (README, issue 12's note).
+ */
+export const PAINTER_TRAINING = { freshSteps: 60, learnedSteps: 15, batch: 2, every: 3, learningRate: 1e-2, temporalWeight: 5e4 } as const;
+
+/** The training size: half the working size, in multiples of the painter's block. */
+export function trainingSize(work: { width: number; height: number }): { width: number; height: number } {
+  const round = (v: number): number => Math.max(BLOCK * 4, Math.round(v / 2 / BLOCK) * BLOCK);
+  return { width: round(work.width), height: round(work.height) };
+}
+
+export interface LearnedPainter {
+  painter: PainterNet;
+  /** Training steps this chunk ran, and the painter's steps in all. */
+  stepsHere: number;
+  stepsInAll: number;
+  loss: number;
+}
+
+export async function learnPainter(
+  task: ChunkTask,
+  network: FeatureNetwork,
+  cache: PainterCache,
+  what: PainterFor,
+  checkAborted: () => void,
+): Promise<LearnedPainter> {
+  const { chunk, workSize } = task;
+  const size = trainingSize(workSize);
+  const samples: TrainingSample[] = [];
+  let previous: RgbImage | undefined;
+  let index = chunk.start;
+  for await (const data of decodeRgbFrames(task.input, task.info, size, { start: chunk.start, end: chunk.end })) {
+    const frame = { ...size, data };
+    if ((index - chunk.start) % PAINTER_TRAINING.every === 1 && previous) samples.push({ frame, previous });
+    previous = frame;
+    index++;
+  }
+  if (samples.length === 0 && previous) samples.push({ frame: previous });
+  checkAborted();
+  const { painter, meta, learned } = await cache.open(what);
+  const style = await decodeImage(task.stylePath, { longSide: Math.max(size.width, size.height), minShortSide: network.minSide });
+  const trainer = createPainterTrainer(network, painter, style, {
+    contentWeight: task.options.contentWeight,
+    styleWeight: task.options.styleWeight,
+    temporalWeight: PAINTER_TRAINING.temporalWeight,
+    learningRate: PAINTER_TRAINING.learningRate,
+  });
+  const steps = learned && meta.steps >= PAINTER_TRAINING.freshSteps ? PAINTER_TRAINING.learnedSteps : PAINTER_TRAINING.freshSteps;
+  let loss = Number.NaN;
+  try {
+    for (let s = 0; s < steps; s++) {
+      checkAborted();
+      const batch = Array.from({ length: PAINTER_TRAINING.batch }, (_, k) => samples[(s * PAINTER_TRAINING.batch + k) % samples.length]!);
+      loss = (await trainer.step(batch)).total;
+    }
+  } catch (error) {
+    painter.dispose();
+    throw error;
+  } finally {
+    trainer.dispose();
+  }
+  const stepsInAll = meta.steps + steps;
+  await cache.save(what, painter, { ...meta, steps: stepsInAll, framesSeen: meta.framesSeen + samples.length, loss });
+  return { painter, stepsHere: steps, stepsInAll, loss };
+}
+
+/**
+ * The painter's picture of a frame of any size: padded (mirrored) to a multiple of its block,
+ * painted, cropped back.
+ */
+export function paintWith(painter: PainterNet, frame: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = frame.shape;
+    const padH = (BLOCK - (h % BLOCK)) % BLOCK;
+    const padW = (BLOCK - (w % BLOCK)) % BLOCK;
+    if (padH === 0 && padW === 0) return painter.apply(frame);
+    // Mirror padding needs the pad smaller than the side: a frame is always larger than 3 pixels.
+    const padded = tf.mirrorPad(frame, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
+    return tf.slice(painter.apply(padded), [0, 0, 0, 0], [1, h, w, 3]);
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * Video jobs with a learned painter (issue 12), end to end with real ffmpeg and real worker
+ * processes: the job learns a painter for its style on its own frames, paints every frame from
+ * it, keeps it in the data directory; the next job in that style loads it and only goes on
+ * learning (a few steps per chunk, never from scratch again).
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRgbFrames, probeVideo } from '../../server/video/ffmpeg.js';
+import { readPainterFile } from '../../server/engine/painter-net/painter-store.js';
+import { PAINTER_TRAINING } from '../../server/video/jobs/painter-pass.js';
+import { probe } from '../helpers/media.js';
+import { BBB_MP4, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { JobView } from '../helpers/job-view.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let server: TestServer;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('stylize-video-painter-'));
+  server = await startTestServer({ workers: 2 });
+});
+afterAll(async () => {
+  await server?.close();
+  await cleanup();
+});
+
+async function runJob(fields: Record<string, string>): Promise<{ job: JobView; output: string }> {
+  const form = new FormData();
+  form.append('video', new Blob([new Uint8Array(await readFile(BBB_MP4))]), 'bbb.mp4');
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { id } = (await res.json()) as JobView;
+  const until = Date.now() + 300_000;
+  let job: JobView;
+  for (;;) {
+    job = (await (await fetch(`${server.url}/api/jobs/${id}`)).json()) as JobView;
+    if (['done', 'failed', 'canceled'].includes(job.status)) break;
+    if (Date.now() > until) throw new Error(`job ${id} still ${job.status}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(job.status, job.error).toBe('done');
+  const output = path.join(dir, `${id}.mp4`);
+  await writeFile(output, new Uint8Array(await (await fetch(`${server.url}/api/jobs/${id}/output`)).arrayBuffer()));
+  return { job, output };
+}
+
+async function keptPainters(): Promise<{ steps: number; framesSeen: number }[]> {
+  const painters = path.join(server.dataDir, 'painters');
+  const files = (await readdir(painters).catch(() => [])).filter((f) => f.endsWith('.slpaint'));
+  return Promise.all(files.map(async (f) => (await readPainterFile(path.join(painters, f))).meta));
+}
+
+/** Mean absolute difference (0–255) between a clip's frame and the input's, at 64×36. */
+async function meanChange(a: string, b: string, index: number): Promise<number> {
+  const size = { width: 64, height: 36 };
+  const frame = async (file: string): Promise<Uint8Array> => {
+    const info = await probeVideo(file);
+    for await (const data of decodeRgbFrames(file, info, size, { start: index, end: index + 1 })) return data;
+    throw new Error(`no frame ${index} in ${file}`);
+  };
+  const [x, y] = [await frame(a), await frame(b)];
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.abs(x[i]! - y[i]!);
+  return sum / x.length;
+}
+
+describe('video jobs with a learned painter', () => {
+  it('learns a painter for the style, paints every frame with it, and the next job goes on from the kept one', { timeout: 600_000 }, async () => {
+    const fields = { size: '32', stepsPerFrame: '1', painter: 'learned' };
+    const first = await runJob(fields);
+    expect(first.job).toMatchObject({ framesDone: 120, framesTotal: 120 });
+    const a = await probe(BBB_MP4);
+    const b = await probe(first.output);
+    expect(Math.abs(b.frames - a.frames)).toBeLessThanOrEqual(1);
+    expect(b.audio?.codec).toBe('aac');
+    // Painted: far from the input frame (a painter that learnt nothing returns the photo).
+    expect(await meanChange(BBB_MP4, first.output, 60)).toBeGreaterThan(12);
+
+    const afterFirst = await keptPainters();
+    expect(afterFirst).toHaveLength(1);
+    expect(afterFirst[0]!.steps).toBeGreaterThanOrEqual(PAINTER_TRAINING.freshSteps);
+    expect(afterFirst[0]!.framesSeen).toBeGreaterThan(0);
+
+    await runJob(fields);
+    const afterSecond = await keptPainters();
+    expect(afterSecond).toHaveLength(1);
+    const added = afterSecond[0]!.steps - afterFirst[0]!.steps;
+    // Every chunk of the second job started from the kept painter: a few steps each, none from scratch.
+    expect(added).toBeGreaterThan(0);
+    expect(added % PAINTER_TRAINING.learnedSteps).toBe(0);
+    expect(added).toBeLessThan(PAINTER_TRAINING.freshSteps);
+  });
+
+  it('refuses painter "learned" with preserveColors, and unknown painter modes, with a clear 400', async () => {
+    for (const fields of [{ painter: 'learned', preserveColors: 'true' }, { painter: 'magic' }]) {
+      const form = new FormData();
+      form.append('video', new Blob([new Uint8Array(await readFile(BBB_MP4))]), 'bbb.mp4');
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/painter/);
+    }
+  });
+});
