@@ -184,3 +184,17 @@ export function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+/** Images one above the other, 4 px of white between them (all the same width). */
+export function stack(images: RgbImage[]): RgbImage {
+  const { width } = images[0]!;
+  const gap = 4;
+  const height = images.reduce((s, img) => s + img.height, 0) + (images.length - 1) * gap;
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let offset = 0;
+  for (const img of images) {
+    data.set(img.data, offset);
+    offset += (img.height + gap) * width * 3;
+  }
+  return { width, height, data };
+}

@@ -52,7 +52,7 @@ import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
 import { DEFAULT_PAINTER_PLAN, paintWithPainter, type PainterPlan } from './quality-painter.js';
-import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
+import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, stack, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
 
 const CLIPS: Record<string, string> = { cockatoo: COCKATOO, bunny: BBB_WEBM };
 const STILL_STEPS = 200;
@@ -322,35 +322,33 @@ async function paintFile(
 }
 
 /** 200 steps on one frame at the stream size, default settings; cached in bench/out/cache. */
-async function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, index: number, styleFile: string): Promise<RgbImage> {
-  const key = createHash('sha1').update(JSON.stringify({ model, settings, styleFile, layers: [loss.contentLayers, loss.styleLayers], steps: STILL_STEPS })).update(frame.data).digest('hex').slice(0, 12);
-  const file = path.join(OUT, 'cache', `still-${clip}-${index}-${key}.png`);
-  try {
-    await readFile(file);
-    return await decodeImage(file);
-  } catch {
-    const s = createStylizer(loss, settings, { ownsNetwork: false });
-    s.setStyle([{ image: style }]);
-    process.stderr.write(`still run ${clip} frame ${index} (${STILL_STEPS} steps at ${frame.width}×${frame.height})…\n`);
-    const { image } = await s.stylizeFrame(frame, { steps: STILL_STEPS });
-    s.dispose();
-    await writeImage(image, file);
-    return image;
-  }
+function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, index: number, styleFile: string): Promise<RgbImage> {
+  process.stderr.write(`still run ${clip} frame ${index} (${STILL_STEPS} steps at ${frame.width}×${frame.height}, unless cached)…\n`);
+  return paintedOnce(loss, settings, style, frame, { model, styleFile, steps: STILL_STEPS, name: `still-${clip}-${index}` });
 }
 
 /** A cold painting of one frame with a video job's first-frame budget; cached in bench/out/cache. */
-async function coldReference(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, key: string, styleFile: string): Promise<RgbImage> {
-  const steps = VIDEO_DEFAULTS.firstFrameSteps;
-  const hash = createHash('sha1').update(JSON.stringify({ model, settings, styleFile, steps, layers: [loss.contentLayers, loss.styleLayers] })).update(frame.data).digest('hex').slice(0, 12);
-  const file = path.join(OUT, 'cache', `cold-${clip}-${key}-${hash}.png`);
+function coldReference(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, key: string, styleFile: string): Promise<RgbImage> {
+  return paintedOnce(loss, settings, style, frame, { model, styleFile, steps: VIDEO_DEFAULTS.firstFrameSteps, name: `cold-${clip}-${key}` });
+}
+
+/** One frame painted cold with `steps` steps, cached in bench/out/cache by everything that shapes it. */
+async function paintedOnce(
+  loss: FeatureNetwork,
+  settings: Partial<StylizerSettings>,
+  style: RgbImage,
+  frame: RgbImage,
+  what: { model: string; styleFile: string; steps: number; name: string },
+): Promise<RgbImage> {
+  const hash = createHash('sha1').update(JSON.stringify({ model: what.model, settings, styleFile: what.styleFile, steps: what.steps, layers: [loss.contentLayers, loss.styleLayers] })).update(frame.data).digest('hex').slice(0, 12);
+  const file = path.join(OUT, 'cache', `${what.name}-${hash}.png`);
   try {
     await readFile(file);
     return await decodeImage(file);
   } catch {
     const s = createStylizer(loss, settings, { ownsNetwork: false });
     s.setStyle([{ image: style }]);
-    const { image } = await s.stylizeFrame(frame, { steps });
+    const { image } = await s.stylizeFrame(frame, { steps: what.steps });
     s.dispose();
     await writeImage(image, file);
     return image;
@@ -394,18 +392,4 @@ async function resize(image: RgbImage, size: { width: number; height: number }):
 function indices(n: number, from: number, to: number): number[] {
   const lo = Math.min(from, n - 1);
   return Array.from({ length: Math.max(1, Math.min(to, n) - lo) }, (_, i) => lo + i);
-}
-
-/** Images one above the other, 4 px of white between them (all the same width). */
-function stack(images: RgbImage[]): RgbImage {
-  const { width } = images[0]!;
-  const gap = 4;
-  const height = images.reduce((s, img) => s + img.height, 0) + (images.length - 1) * gap;
-  const data = new Uint8Array(width * height * 3).fill(255);
-  let offset = 0;
-  for (const img of images) {
-    data.set(img.data, offset);
-    offset += (img.height + gap) * width * 3;
-  }
-  return { width, height, data };
 }

@@ -25,9 +25,14 @@ import type { ChunkTask } from './worker-protocol.js';
  */
 export const PAINTER_TRAINING = { freshSteps: 60, learnedSteps: 15, batch: 2, every: 3, learningRate: 1e-2, temporalWeight: 5e4 } as const;
 
-/** The training size: half the working size, in multiples of the painter's block. */
-export function trainingSize(work: { width: number; height: number }): { width: number; height: number } {
-  const round = (v: number): number => Math.max(BLOCK * 4, Math.round(v / 2 / BLOCK) * BLOCK);
+/**
+ * The training size: half the working size, in multiples of the painter's block, but never
+ * below what the loss network can see (`minSide`, e.g. 32 for random-multiscale).
+ */
+export function trainingSize(work: { width: number; height: number }, minSide: number): { width: number; height: number } {
+  const short = Math.min(work.width, work.height);
+  const scale = Math.min(1, Math.max(0.5, minSide / short));
+  const round = (v: number): number => Math.max(Math.ceil(minSide / BLOCK) * BLOCK, Math.round((v * scale) / BLOCK) * BLOCK);
   return { width: round(work.width), height: round(work.height) };
 }
 
@@ -47,7 +52,7 @@ export async function learnPainter(
   checkAborted: () => void,
 ): Promise<LearnedPainter> {
   const { chunk, workSize } = task;
-  const size = trainingSize(workSize);
+  const size = trainingSize(workSize, network.minSide);
   const samples: TrainingSample[] = [];
   let previous: RgbImage | undefined;
   let index = chunk.start;
