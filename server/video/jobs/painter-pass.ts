@@ -64,31 +64,34 @@ export async function learnPainter(
   }
   if (samples.length === 0 && previous) samples.push({ frame: previous });
   checkAborted();
-  const { painter, meta, learned } = await cache.open(what);
   const style = await decodeImage(task.stylePath, { longSide: Math.max(size.width, size.height), minShortSide: network.minSide });
-  const trainer = createPainterTrainer(network, painter, style, {
-    contentWeight: task.options.contentWeight,
-    styleWeight: task.options.styleWeight,
-    temporalWeight: PAINTER_TRAINING.temporalWeight,
-    learningRate: PAINTER_TRAINING.learningRate,
-  });
-  const steps = learned && meta.steps >= PAINTER_TRAINING.freshSteps ? PAINTER_TRAINING.learnedSteps : PAINTER_TRAINING.freshSteps;
-  let loss = Number.NaN;
+  const { painter, meta, learned } = await cache.open(what);
+  // The painter goes back to the caller only when trained and kept; on any failure it is freed here.
   try {
-    for (let s = 0; s < steps; s++) {
-      checkAborted();
-      const batch = Array.from({ length: PAINTER_TRAINING.batch }, (_, k) => samples[(s * PAINTER_TRAINING.batch + k) % samples.length]!);
-      loss = (await trainer.step(batch)).total;
+    const trainer = createPainterTrainer(network, painter, style, {
+      contentWeight: task.options.contentWeight,
+      styleWeight: task.options.styleWeight,
+      temporalWeight: PAINTER_TRAINING.temporalWeight,
+      learningRate: PAINTER_TRAINING.learningRate,
+    });
+    const steps = learned && meta.steps >= PAINTER_TRAINING.freshSteps ? PAINTER_TRAINING.learnedSteps : PAINTER_TRAINING.freshSteps;
+    let loss = Number.NaN;
+    try {
+      for (let s = 0; s < steps; s++) {
+        checkAborted();
+        const batch = Array.from({ length: PAINTER_TRAINING.batch }, (_, k) => samples[(s * PAINTER_TRAINING.batch + k) % samples.length]!);
+        loss = (await trainer.step(batch)).total;
+      }
+    } finally {
+      trainer.dispose();
     }
+    const stepsInAll = meta.steps + steps;
+    await cache.save(what, painter, { ...meta, steps: stepsInAll, framesSeen: meta.framesSeen + samples.length, loss });
+    return { painter, stepsHere: steps, stepsInAll, loss };
   } catch (error) {
     painter.dispose();
     throw error;
-  } finally {
-    trainer.dispose();
   }
-  const stepsInAll = meta.steps + steps;
-  await cache.save(what, painter, { ...meta, steps: stepsInAll, framesSeen: meta.framesSeen + samples.length, loss });
-  return { painter, stepsHere: steps, stepsInAll, loss };
 }
 
 /**
