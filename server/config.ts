@@ -56,6 +56,12 @@ export const SERVER_DEFAULTS = {
    * at 96 px 90–94 %).
    */
   minWorkingSize: 96,
+  /**
+   * Live streams' learned painter (issue 12; pipeline/live-painter.ts): 'learned' teaches a
+   * feed-forward painter the style on the stream's own frames and lets it paint at the full
+   * working size once it beats the optimiser's frames by their own objective; 'off': the optimiser alone.
+   */
+  livePainter: 'off' as PainterMode,
   maxFrameBytes: 1024 * 1024,
   maxUploadBytes: 10 * 1024 * 1024,
   maxVideoBytes: 500 * 1024 * 1024,
@@ -219,6 +225,7 @@ export const serverOptionsSchema = z.object({
   liveSteps: z.number().int().min(0).max(50).default(SERVER_DEFAULTS.liveSteps),
   targetFps: z.number().min(0).max(60).default(SERVER_DEFAULTS.targetFps),
   minWorkingSize: z.number().int().min(LIMITS.minSize).max(1024).default(SERVER_DEFAULTS.minWorkingSize),
+  livePainter: z.enum(PAINTER_MODES).default(SERVER_DEFAULTS.livePainter),
   maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(SERVER_DEFAULTS.maxUploadBytes),
   maxVideoBytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(SERVER_DEFAULTS.maxVideoBytes),

@@ -67,6 +67,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     targetFps: options.targetFps,
     motion: DEFAULTS.motion,
     temporalWeight: DEFAULTS.temporalWeight,
+    painter: options.livePainter,
   };
   const limits = { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds };
   /** Where farm workers reach this gateway (its port is known once it listens). */
@@ -214,6 +215,7 @@ async function startFrameProcessor(options: ServerOptions, uploadsDir: string, l
       maxImagePixels: options.maxImagePixels,
       maxWorkPixels: options.maxWorkPixels,
       minWorkingSize: options.minWorkingSize,
+      paintersDir: path.join(options.dataDir, 'painters'),
     },
     turns: createPaintTurns(1),
     maxStreams: options.maxLiveStreams,

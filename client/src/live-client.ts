@@ -29,7 +29,10 @@ export interface LiveConfig {
   targetFps?: number | null;
   motion?: MotionMode;
   temporalWeight?: number;
+  painter?: PainterMode;
 }
+
+export type PainterMode = 'learned' | 'off';
 
 const CAPTURE_FPS = 15;
 

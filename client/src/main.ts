@@ -2,7 +2,8 @@
  * The page: pick a source (camera or a video file), a style and the painting settings; see the
  * stylized stream beside the source, with live stats.
  */
-import { LiveClient, type LiveConfig, type MotionMode } from './live-client.js';
+import { LiveClient, type LiveConfig, type MotionMode, type PainterMode } from './live-client.js';
+import type { StatsMessage } from '../../server/realtime/protocol.js';
 import { setUpStyleGallery } from './style-gallery.js';
 import { setUpVideoJobs } from './video-job.js';
 
@@ -48,6 +49,7 @@ const client = new LiveClient(video, output, {
     $('stat-steps').textContent = String(stats.stepsPerFrame);
     $('stat-size').textContent = stats.width ? `${stats.width}×${stats.height}` : '–';
     $('stat-viewers').textContent = String(stats.viewers);
+    $('stat-painter').textContent = describePainter(stats.painter);
   },
   onError: showError,
 });
@@ -82,6 +84,13 @@ function showConfig(config: LiveConfig): void {
   }
   if (typeof config.preserveColors === 'boolean') $<HTMLInputElement>('preserve').checked = config.preserveColors;
   if (config.motion) $<HTMLSelectElement>('motion').value = config.motion;
+  if (config.painter) $<HTMLSelectElement>('painter').value = config.painter;
+}
+
+/** "learning · 120 steps", "painting · 340 steps", or "off". */
+function describePainter(painter: StatsMessage['painter']): string {
+  if (!painter) return 'off';
+  return `${painter.state === 'ready' ? 'painting' : 'learning'} · ${painter.steps} steps`;
 }
 
 const styles = setUpStyleGallery((id) => client.configure({ style: id }));
@@ -90,6 +99,7 @@ function currentConfig(): LiveConfig {
   const config: LiveConfig = {
     preserveColors: $<HTMLInputElement>('preserve').checked,
     motion: $<HTMLSelectElement>('motion').value as MotionMode,
+    painter: $<HTMLSelectElement>('painter').value as PainterMode,
   };
   for (const s of sliders) {
     const value = s.map(Number($<HTMLInputElement>(s.id).value));
@@ -110,6 +120,7 @@ for (const s of sliders) {
   input.addEventListener('change', () => client.configure({ [s.key]: currentConfig()[s.key] }));
 }
 $<HTMLSelectElement>('motion').addEventListener('change', (e) => client.configure({ motion: (e.target as HTMLSelectElement).value as MotionMode }));
+$<HTMLSelectElement>('painter').addEventListener('change', (e) => client.configure({ painter: (e.target as HTMLSelectElement).value as PainterMode }));
 $<HTMLInputElement>('preserve').addEventListener('change', (e) => client.configure({ preserveColors: (e.target as HTMLInputElement).checked }));
 
 /** The room this page publishes to: created once (POST /api/rooms), then reused. */

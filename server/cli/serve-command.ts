@@ -25,6 +25,7 @@ export function serveCommand(): Command {
     .option('--size <px>', `short side of live frames (default ${SERVER_DEFAULTS.liveSize})`, numberOption)
     .option('--steps <n>', `optimisation steps per frame (default ${SERVER_DEFAULTS.liveSteps})`, numberOption)
     .option('--target-fps <fps>', `deadline mode: choose steps and size to keep this frame rate (0 = off; default ${SERVER_DEFAULTS.targetFps})`, numberOption)
+    .option('--painter <mode>', `live streams' learned painter: learned or off (default ${SERVER_DEFAULTS.livePainter})`)
     .option('--min-working-size <px>', `deadline mode paints no smaller than this short side; fewer fps instead (default ${SERVER_DEFAULTS.minWorkingSize})`, numberOption)
     .option('--max-frame-bytes <n>', `largest WebSocket message (default ${SERVER_DEFAULTS.maxFrameBytes})`, numberOption)
     .option('--workers <n>', 'video job worker processes (default: one per core)', numberOption)
@@ -71,6 +72,7 @@ export function serveCommand(): Command {
           liveSteps: flags.steps,
           targetFps: flags.targetFps,
           minWorkingSize: flags.minWorkingSize,
+          livePainter: flags.painter,
           maxFrameBytes: flags.maxFrameBytes,
           workers: flags.workers,
           allowedOrigins: typeof flags.allowedOrigins === 'string' ? listOption(flags.allowedOrigins) : undefined,

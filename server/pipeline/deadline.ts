@@ -47,6 +47,11 @@ export interface DeadlineController {
   plan(budgetMs: number, pixels: number, maxSteps: number, minScale?: number): DeadlinePlan;
   /** The most steps (1 … maxSteps) that fit `budgetMs` at exactly `pixels` (a bounded first frame while nothing is learnt). */
   stepsWithin(budgetMs: number, pixels: number, maxSteps: number): number;
+  /**
+   * The steps (0 … maxSteps) that fit `budgetMs` at exactly `pixels` after the overhead, for a
+   * frame that is already a picture without them (a learned painter's): 0 until a step's cost is known.
+   */
+  stepsLeft(budgetMs: number, pixels: number, maxSteps: number): number;
   /** Expected ms for `steps` steps at `pixels`, overhead included; undefined until learnt. */
   predict(pixels: number, steps: number): number | undefined;
   /** The overhead part of a frame (decode, encode, targets), ms. */
@@ -89,6 +94,11 @@ export function createDeadlineController(smoothing = 0.3): DeadlineController {
       if (msPerStepPerPixel === undefined) return Math.max(1, Math.min(most, Math.floor(FIRST_FRAME_WORK / pixels)));
       if (!Number.isFinite(budgetMs)) return most;
       return Math.max(1, Math.min(most, Math.floor((budgetMs - overheadMs) / (msPerStepPerPixel * pixels))));
+    },
+    stepsLeft(budgetMs, pixels, maxSteps) {
+      if (msPerStepPerPixel === undefined) return 0;
+      if (!Number.isFinite(budgetMs)) return Math.max(0, maxSteps);
+      return Math.max(0, Math.min(maxSteps, Math.floor((budgetMs - overheadMs) / (msPerStepPerPixel * pixels))));
     },
     predict(pixels, steps) {
       return msPerStepPerPixel === undefined ? undefined : overheadMs + steps * msPerStepPerPixel * pixels;

@@ -1,4 +1,5 @@
 /** Frames as they move through a live stream, and the binary form they travel in. */
+import type { LivePainterStats } from './live-painter.js';
 
 /** Binary frame: uint32 BE seq | uint32 BE timestampMs (sender's clock mod 2³²) | JPEG bytes. */
 export const FRAME_HEADER_BYTES = 8;
@@ -40,4 +41,6 @@ export interface StylizedFrame extends FrameHeader {
   stylizeMs: number;
   /** How long the frame waited before its processing started. */
   queueAgeMs: number;
+  /** The stream's learned painter (live-painter.ts), when it has one. */
+  painter?: LivePainterStats;
 }

@@ -4,7 +4,7 @@
  * limit is written once, and the pipeline never needs the protocol layer.
  */
 import { z } from 'zod';
-import { MOTION_MODES } from '../config.js';
+import { MOTION_MODES, PAINTER_MODES } from '../config.js';
 
 export const liveSettingsSchema = z.object({
   style: z.string().min(1).max(128),
@@ -20,6 +20,8 @@ export const liveSettingsSchema = z.object({
   motion: z.enum(MOTION_MODES),
   /** Ruder et al.'s temporal loss (0 = off); needs motion 'flow'. */
   temporalWeight: z.number().finite().min(0).max(1e9),
+  /** 'learned': a painter learnt for the style on the stream's own frames takes over once it paints better (live-painter.ts). */
+  painter: z.enum(PAINTER_MODES),
 });
 
 export type LiveSettings = z.infer<typeof liveSettingsSchema>;

@@ -162,6 +162,9 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
         viewers,
         model: deps.model,
         style: settings.style,
+        painter: last?.painter
+          ? { state: last.painter.state, steps: last.painter.steps, framesSeen: last.painter.framesSeen, loss: last.painter.loss ?? null, shownLoss: last.painter.shownLoss ?? null }
+          : null,
       };
     },
     close() {

@@ -104,6 +104,8 @@ export interface StatsMessage {
   style: string | null;
   /** Frames this client was skipped for because its connection was still busy. */
   skipped?: number;
+  /** The stream's learned painter (settings.painter 'learned'): learning or painting, training steps, frames seen; null without one. */
+  painter?: { state: 'learning' | 'ready'; steps: number; framesSeen: number; loss: number | null; shownLoss: number | null } | null;
 }
 
 export interface ErrorMessage {

@@ -20,7 +20,7 @@ let dir: string;
 let cleanup: () => Promise<void>;
 let init: Omit<PainterInit, 'type'>;
 let jpeg: Buffer;
-const settings = { style: 'swirls', size: 72, steps: 2, contentWeight: 10, styleWeight: 40, preserveColors: false, targetFps: 0, motion: 'flow' as const, temporalWeight: 5e4 };
+const settings = { style: 'swirls', size: 72, steps: 2, contentWeight: 10, styleWeight: 40, preserveColors: false, targetFps: 0, motion: 'flow' as const, temporalWeight: 5e4, painter: 'off' as const };
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('stylize-painter-'));

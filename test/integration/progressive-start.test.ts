@@ -33,6 +33,7 @@ const settings: LiveSettings = {
   targetFps: 0,
   motion: 'flow',
   temporalWeight: 5e4,
+  painter: 'off',
 };
 
 let stylizer: Stylizer;

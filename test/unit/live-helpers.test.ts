@@ -82,6 +82,17 @@ describe('the working-size floor', () => {
     expect(createDeadlineController().plan(Infinity, 640 * 360, 10, 0.75)).toEqual({ steps: 1, scale: 0.75 });
   });
 
+  it('counts the optimiser steps left after a learned painter\'s pass, down to none', () => {
+    const c = createDeadlineController(1);
+    expect(c.stepsLeft(100, 10_000, 4)).toBe(0); // nothing learnt: no steps on top of a painted picture
+    c.observe({ steps: 1, pixels: 10_000, stepMs: 30, overheadMs: 10 });
+    expect(c.stepsLeft(100, 10_000, 4)).toBe(3); // (100 − 10) / 30
+    expect(c.stepsLeft(100, 10_000, 2)).toBe(2); // never more than asked
+    expect(c.stepsLeft(35, 10_000, 4)).toBe(0); // (35 − 10) / 30 < 1: none, not one
+    expect(c.stepsLeft(5, 10_000, 4)).toBe(0); // less than the overhead
+    expect(c.stepsLeft(Infinity, 10_000, 4)).toBe(4);
+  });
+
   it('fits steps into a budget at a given size (the cold-start frames)', () => {
     const c = createDeadlineController(1);
     expect(c.stepsWithin(100, 10_000, 8)).toBe(7); // nothing learnt: 73 728 px-steps of work

@@ -38,6 +38,11 @@ export interface PainterLoss {
 export interface TrainingSample {
   frame: RgbImage;
   previous?: RgbImage;
+  /**
+   * evaluate() only: score this picture of the frame instead of the painter's (e.g. what the
+   * optimiser painted), by the same objective, so the two can be compared.
+   */
+  picture?: RgbImage;
 }
 
 export interface PainterTrainer {
@@ -82,11 +87,12 @@ export function createPainterTrainer(network: FeatureNetwork, painter: PainterNe
 
   /** Sum over the frames of [J, J_content, J_style, J_temporal], each divided by the frame count. */
   function losses(samples: readonly TrainingSample[], temporal: readonly ({ warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined)[]): tf.Scalar[] {
-    const parts = samples.map(({ frame }, i) => {
+    const parts = samples.map(({ frame, picture }, i) => {
       if (frame.width % BLOCK || frame.height % BLOCK) throw new RangeError(`training frames must be multiples of ${BLOCK} pixels, got ${frame.width}×${frame.height}`);
       const photo = imageToTensor(frame);
       const targets = network.extract(photo, contentNames);
-      const painting = painter.apply(photo);
+      if (picture && (picture.width !== frame.width || picture.height !== frame.height)) throw new RangeError('a picture to score must be its frame\'s size');
+      const painting = picture ? imageToTensor(picture) : painter.apply(photo);
       const features = network.extract(painting, [...contentNames, ...styleNames]);
       const jContent = weightedSum(
         network.contentLayers.map((l) => contentCost(targets[l.name]!, features[l.name]!)),
@@ -123,6 +129,7 @@ export function createPainterTrainer(network: FeatureNetwork, painter: PainterNe
   return {
     async step(given) {
       const samples = asSamples(given);
+      if (samples.some((s) => s.picture)) throw new RangeError('training samples carry no picture (evaluate() scores pictures)');
       const targets = temporalTargets(samples);
       let parts: tf.Scalar[] = [];
       const cost = optimizer.minimize(

@@ -12,6 +12,8 @@ export interface PainterInit extends EngineOptions {
   maxWorkPixels: number;
   /** The floor of the working size in deadline mode (short side, px). */
   minWorkingSize: number;
+  /** Where learned painters are kept (live-painter.ts); without it a stream's painter is not kept. */
+  paintersDir?: string;
 }
 
 export interface PaintRequest {

@@ -10,8 +10,11 @@ import { loadEngine } from '../../engine/load-engine.js';
 import type { RgbImage } from '../../engine/image.js';
 import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
 import { StylizeError, ErrorCode } from '../../errors.js';
-import { createStyleLibrary } from '../../styles/style-library.js';
+import { createPainterCache, type PainterCache } from '../../engine/painter-net/painter-cache.js';
+import type { FeatureNetwork } from '../../engine/networks/network.js';
+import { createStyleLibrary, type StyleLibrary } from '../../styles/style-library.js';
 import { createFrameStylizer, type FrameStylizer } from '../frame-stylizer.js';
+import { createLivePainter, type LivePainter } from '../live-painter.js';
 import type { FromPainter, PainterInit, PaintRequest, ToPainter } from './painter-protocol.js';
 
 /** Error messages go to clients: short, and never an echo of what a client sent. */
@@ -19,6 +22,8 @@ const MAX_MESSAGE = 200;
 
 let frames: FrameStylizer | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** Messages received and not yet handled: the learned painter's idle training yields to them. */
+let waiting = 0;
 
 function send(message: FromPainter): void {
   process.send?.(message);
@@ -43,6 +48,7 @@ async function init(message: PainterInit): Promise<void> {
       styleImage: (id, longSide) => styles.decoded(id, longSide, network.minSide),
       maxImagePixels: message.maxImagePixels,
       maxWorkPixels: message.maxWorkPixels,
+      createPainter: painterFactory(network, styles, message.paintersDir ? createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`) }) : undefined),
     });
     send({ type: 'ready', backend: backend.name, threads: backend.threads, model: network.name, description: network.description });
   } catch (error) {
@@ -70,6 +76,26 @@ async function warmUp(stylizer: Stylizer): Promise<void> {
   await decodeImage(await encodeImage(tiny(7), 'jpeg'));
 }
 
+/** A stream's learned painter: the kept one for its style and weights, or a fresh one. */
+function painterFactory(network: FeatureNetwork, styles: StyleLibrary, cache: PainterCache | undefined) {
+  return async (what: { style: string; contentWeight: number; styleWeight: number; workSize: { width: number; height: number } }): Promise<LivePainter> => {
+    // The style at the training size's long side (half the working size's).
+    const longSide = Math.max(what.workSize.width, what.workSize.height) / 2;
+    const style = await styles.decoded(what.style, Math.max(network.minSide, Math.round(longSide)), network.minSide);
+    const bytes = cache ? (await styles.image(what.style)).bytes : undefined;
+    return createLivePainter({
+      network,
+      style,
+      contentWeight: what.contentWeight,
+      styleWeight: what.styleWeight,
+      workSize: what.workSize,
+      ...(cache && bytes
+        ? { cache: { store: cache, what: { styleBytes: bytes, styleName: what.style, network: network.name, contentWeight: what.contentWeight, styleWeight: what.styleWeight, preserveColors: false } } }
+        : {}),
+    });
+  };
+}
+
 async function paint(request: PaintRequest): Promise<void> {
   if (!frames) return send({ type: 'failed', id: request.id, code: ErrorCode.INTERNAL, message: 'painter not initialised' });
   try {
@@ -83,12 +109,30 @@ async function paint(request: PaintRequest): Promise<void> {
     send({ type: 'painted', id: request.id, frame: { ...report, rss: process.memoryUsage.rss() } });
   } catch (error) {
     send({ type: 'failed', id: request.id, ...describe(error) });
+    return;
+  }
+  // The frame is answered: the learned painter (if any) trains now, yielding to the next frame
+  // once it paints (frame-stylizer.ts idle()).
+  try {
+    await frames.idle(() => waiting > 0);
+  } catch (error) {
+    process.stderr.write(`warning: learned painter: ${describe(error).message}\n`);
   }
 }
 
 process.on('message', (message: ToPainter) => {
   // One frame at a time, in order: the server sends the next only after this one's answer.
-  queue = queue.then(() => (message.type === 'init' ? init(message) : paint(message)));
+  waiting++;
+  queue = queue.then(() => {
+    waiting--;
+    return message.type === 'init' ? init(message) : paint(message);
+  });
 });
-// The server went away (or killed our channel): nothing to paint for.
-process.on('disconnect', () => process.exit(process.exitCode ?? 0));
+// The server went away (or killed our channel): nothing to paint for. The stream's painter is
+// kept first (if it earned it), within a second.
+process.on('disconnect', () => {
+  const done = (): never => process.exit(process.exitCode ?? 0);
+  if (!frames) done();
+  setTimeout(done, 1000).unref();
+  void queue.then(() => frames?.dispose()).then(done, done);
+});

@@ -6,16 +6,17 @@
  * forward and backward passes dominate), and the painter is convolutional, so what it learns at
  * half size it paints at full size.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage } from '../../codec/image-codec.js';
 import type { RgbImage } from '../../engine/image.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
 import type { PainterCache, PainterFor } from '../../engine/painter-net/painter-cache.js';
-import { BLOCK } from '../../engine/painter-net/painter-layers.js';
+import { trainingSize } from '../../engine/painter-net/paint-with.js';
 import type { PainterNet } from '../../engine/painter-net/painter-net.js';
 import { createPainterTrainer, type TrainingSample } from '../../engine/painter-net/painter-trainer.js';
 import { decodeRgbFrames } from '../ffmpeg.js';
 import type { ChunkTask } from './worker-protocol.js';
+
+export { paintWith, trainingSize } from '../../engine/painter-net/paint-with.js';
 
 /**
  * Training steps a chunk gives its painter: many for a painter that has learnt nothing yet, a few
@@ -24,17 +25,6 @@ import type { ChunkTask } from './worker-protocol.js';
  * Measured with `npm run bench -- quality --long --configs painter` (README, issue 12's note).
  */
 export const PAINTER_TRAINING = { freshSteps: 60, learnedSteps: 15, batch: 2, every: 3, learningRate: 1e-2, temporalWeight: 5e4 } as const;
-
-/**
- * The training size: half the working size, in multiples of the painter's block, but never
- * below what the loss network can see (`minSide`, e.g. 32 for random-multiscale).
- */
-export function trainingSize(work: { width: number; height: number }, minSide: number): { width: number; height: number } {
-  const short = Math.min(work.width, work.height);
-  const scale = Math.min(1, Math.max(0.5, minSide / short));
-  const round = (v: number): number => Math.max(Math.ceil(minSide / BLOCK) * BLOCK, Math.round((v * scale) / BLOCK) * BLOCK);
-  return { width: round(work.width), height: round(work.height) };
-}
 
 export interface LearnedPainter {
   painter: PainterNet;
@@ -92,20 +82,4 @@ export async function learnPainter(
     painter.dispose();
     throw error;
   }
-}
-
-/**
- * The painter's picture of a frame of any size: padded (mirrored) to a multiple of its block,
- * painted, cropped back.
- */
-export function paintWith(painter: PainterNet, frame: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, h, w] = frame.shape;
-    const padH = (BLOCK - (h % BLOCK)) % BLOCK;
-    const padW = (BLOCK - (w % BLOCK)) % BLOCK;
-    if (padH === 0 && padW === 0) return painter.apply(frame);
-    // Mirror padding needs the pad smaller than the side: a frame is always larger than 3 pixels.
-    const padded = tf.mirrorPad(frame, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
-    return tf.slice(painter.apply(padded), [0, 0, 0, 0], [1, h, w, 3]);
-  });
 }

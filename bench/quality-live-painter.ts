@@ -1,0 +1,138 @@
+/**
+ * The long quality bench's `live-painter` config (issue 12): a live stream with the learned
+ * painter (server/pipeline/live-painter.ts), made deterministic. The clip is played back and forth
+ * (ping-pong) for --learn-seconds of stream while the painter learns; then the clip is painted
+ * once more, as the stream paints it once the painter is ready, and that pass is judged.
+ *
+ * Timing is fixed, not measured (the machine is shared and noisy), from costs measured on the
+ * 2-core CI machine: a LEARNING frame is the live plan (one step at the floor, FLOOR_FRAME_MS)
+ * followed by training worth LIVE_PAINTER.learningShare of it (TRAIN_STEP_MS a step, saved up as
+ * the product does), so the stream paints a frame every (1 + share)·FLOOR_FRAME_MS; a READY frame is
+ * the painter's pass at the full working size plus the residual blend (READY_FRAME_MS), at 10 fps,
+ * with the rest of each 100 ms trained.
+ */
+import { resizeImage, sizeForShortSide } from '../server/codec/image-codec.js';
+import { DEFAULTS, SERVER_DEFAULTS } from '../server/config.js';
+import type { RgbImage } from '../server/engine/image.js';
+import type { FeatureNetwork } from '../server/engine/networks/network.js';
+import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
+import { affordableMotion } from '../server/pipeline/deadline.js';
+import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/pipeline/live-painter.js';
+import { createSceneCutDetector } from '../server/pipeline/scene-cut.js';
+
+/** One live frame at the floor (170×96, 1 step, flow) on the CI machine, ms (bench quality --long live). */
+export const FLOOR_FRAME_MS = 350;
+/** One training step (batch 2 at 128×72, shipped VGG) on the CI machine, ms. */
+export const TRAIN_STEP_MS = 400;
+/** A READY frame: the painter at 256×144 + blend + guided upsampling + JPEG, ms. */
+export const READY_FRAME_MS = 45;
+const READY_FPS = 10;
+
+export interface LearningPoint {
+  /** Seconds of stream when this frame was painted. */
+  seconds: number;
+  state: string;
+  steps: number;
+  loss: number | undefined;
+  shownLoss: number | undefined;
+}
+
+export interface LivePainterRun {
+  inputs: RgbImage[];
+  outputs: RgbImage[];
+  cold: boolean[];
+  /** Every how many source frames the judged (READY) pass paints one. */
+  every: number;
+  curve: LearningPoint[];
+  /** Seconds of stream until READY (undefined: not within --learn-seconds). */
+  readyAfterS: number | undefined;
+  plan: string;
+}
+
+export async function paintLiveWithPainter(
+  loss: FeatureNetwork,
+  settings: Partial<StylizerSettings>,
+  style: RgbImage,
+  frames: RgbImage[],
+  fps: number,
+  learnSeconds: number,
+): Promise<LivePainterRun> {
+  const stream = { width: frames[0]!.width, height: frames[0]!.height };
+  const floor = sizeForShortSide(stream, SERVER_DEFAULTS.minWorkingSize);
+  const contentWeight = settings.contentWeight ?? DEFAULTS.contentWeight;
+  const styleWeight = settings.styleWeight ?? DEFAULTS.styleWeight;
+  const painterStyle = await resizeImage(style, sizeForShortSide(style, Math.round(Math.min(style.width, style.height) / 2)));
+  const painter = await createLivePainter({ network: loss, style: painterStyle, contentWeight, styleWeight, workSize: stream });
+  const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
+  stylizer.setStyle([{ image: style }]);
+  const cuts = createSceneCutDetector();
+  const curve: LearningPoint[] = [];
+  let readyAfterS: number | undefined;
+  // Ping-pong: 0 … n−1, n−2 … 1, 0 … (no jump at the turn, so no scene cut).
+  const period = 2 * frames.length - 2;
+  const at = (t: number): RgbImage => frames[t % period < frames.length ? t % period : period - (t % period)]!;
+  try {
+    const learnFrameMs = (1 + LIVE_PAINTER.learningShare) * FLOOR_FRAME_MS;
+    const plan = { steps: 1, scale: SERVER_DEFAULTS.minWorkingSize / SERVER_DEFAULTS.liveSize };
+    const motion = affordableMotion(DEFAULTS.motion, plan);
+    let credit = 0;
+    for (let ms = 0; ms < learnSeconds * 1000; ms += learnFrameMs) {
+      const frame = at(Math.floor((ms / 1000) * fps));
+      const content = await resizeImage(frame, floor);
+      const cut = cuts.isCut(content);
+      const result = await stylizer.stylizeFrame(content, { steps: plan.steps, warmStart: ms > 0 && !cut, motion, temporalWeight: motion === 'flow' ? DEFAULTS.temporalWeight : 0 });
+      await painter.offer(content, result.image);
+      // The share of this frame's time, in whole training steps at the CI machine's step cost.
+      credit += LIVE_PAINTER.learningShare * FLOOR_FRAME_MS;
+      const steps = Math.floor(credit / TRAIN_STEP_MS);
+      credit -= steps * TRAIN_STEP_MS;
+      if (steps > 0) {
+        let n = 0;
+        await painter.train(Number.POSITIVE_INFINITY, () => n++ >= steps);
+      }
+      const s = painter.stats();
+      curve.push({ seconds: Math.round(ms / 100) / 10, state: s.state, steps: s.steps, loss: s.loss, shownLoss: s.shownLoss });
+      process.stderr.write(`  learning ${(ms / 1000).toFixed(1)} s: ${s.state}, ${s.steps} steps, loss ${s.loss?.toExponential(2) ?? '–'} vs shown ${s.shownLoss?.toExponential(2) ?? '–'}\n`);
+      if (painter.state === LivePainterState.READY) {
+        readyAfterS = ms / 1000;
+        break;
+      }
+    }
+
+    // The judged pass: the clip at 10 fps, painted as a READY stream paints it (latest frame wins).
+    const every = Math.max(1, Math.round(fps / READY_FPS));
+    const inputs = frames.filter((_, i) => i % every === 0);
+    const outputs: RgbImage[] = [];
+    const cold: boolean[] = [];
+    const idleCreditPerFrame = 1000 / READY_FPS - READY_FRAME_MS;
+    stylizer.reset();
+    credit = 0;
+    for (const [t, frame] of inputs.entries()) {
+      const isCold = t === 0 || cuts.isCut(frame);
+      const picture = await painter.picture(frame);
+      const result = await stylizer.stylizeFrame(frame, { steps: 0, base: picture, warmStart: !isCold, motion: 'residual', temporalWeight: 0 });
+      outputs.push(result.image);
+      cold.push(isCold);
+      await painter.offer(frame, result.image);
+      credit += idleCreditPerFrame;
+      if (credit >= TRAIN_STEP_MS) {
+        credit -= TRAIN_STEP_MS;
+        let n = 0;
+        await painter.train(Number.POSITIVE_INFINITY, () => n++ >= 1);
+      }
+    }
+    const s = painter.stats();
+    return {
+      inputs,
+      outputs,
+      cold,
+      every,
+      curve,
+      readyAfterS,
+      plan: `learned painter: ${readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + residual blend at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
+    };
+  } finally {
+    stylizer.dispose();
+    painter.dispose();
+  }
+}
