@@ -18,7 +18,7 @@ import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
 import { affordableMotion } from '../server/pipeline/deadline.js';
 import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/pipeline/live-painter.js';
-import { createSceneCutDetector } from '../server/pipeline/scene-cut.js';
+import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
 
 /** One live frame at the floor (170×96, 1 step, flow) on the CI machine, ms (bench quality --long live). */
 export const FLOOR_FRAME_MS = 350;
@@ -65,7 +65,7 @@ export async function paintLiveWithPainter(
   const painter = await createLivePainter({ network: loss, style: painterStyle, contentWeight, styleWeight, workSize: stream });
   const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
   stylizer.setStyle([{ image: style }]);
-  const cuts = createSceneCutDetector();
+  const cuts = createSceneCutDetector(LIVE_CUT_THRESHOLD);
   const curve: LearningPoint[] = [];
   let readyAfterS: number | undefined;
   // Ping-pong: 0 … n−1, n−2 … 1, 0 … (no jump at the turn, so no scene cut).

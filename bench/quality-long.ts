@@ -49,7 +49,7 @@ import { createStylizer, type StylizeFrameOptions, type StylizerSettings } from 
 import { DEFAULT_MODELS_DIR as MODELS_DIR } from '../server/paths.js';
 import { affordableMotion, createDeadlineController, type DeadlinePlan } from '../server/pipeline/deadline.js';
 import { LIVE_LEARNING_RATE } from '../server/pipeline/frame-stylizer.js';
-import { createSceneCutDetector } from '../server/pipeline/scene-cut.js';
+import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
 import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/video/jobs/chunk-plan.js';
 import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
@@ -110,6 +110,8 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       'no-reference': { type: 'boolean', default: false },
       /** Live: decode the style at the working size instead of the stream size (experiment). */
       'style-at-work': { type: 'boolean', default: false },
+      /** live: the scene-cut threshold (mean |Δ luminance| of 16×9 thumbnails, 0–255; the live pipeline's by default). */
+      'cut-threshold': { type: 'string', default: String(LIVE_CUT_THRESHOLD) },
       /** live-painter: seconds of (ping-ponged) stream the painter may learn for before the judged pass. */
       'learn-seconds': { type: 'string', default: '60' },
     },
@@ -157,7 +159,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       if (config === 'live') {
         const plan = values['live-plan'] === 'measure' ? await measuredPlan(loss, style, all, Number(values['live-fps'])) : parsePlan(values['live-plan']);
         const workStyle = values['style-at-work'] ? await decodeImage(values.style, { longSide: Math.round(Math.max(stream.width, stream.height) * plan.scale), minShortSide: loss.minSide }) : style;
-        painted = await paintLive(loss, liveSettings, frameOptions, workStyle, all.filter((_, i) => i % every === 0), plan);
+        painted = await paintLive(loss, liveSettings, frameOptions, workStyle, all.filter((_, i) => i % every === 0), plan, Number(values['cut-threshold']));
         painted.plan += `, every ${every}th frame of ${info.fps} fps`;
       } else if (config === 'file') {
         painted = await paintFile(loss, settings, frameOptions, style, all, info.fps);
@@ -273,13 +275,14 @@ async function paintLive(
   style: RgbImage,
   frames: RgbImage[],
   plan: DeadlinePlan,
+  cutThreshold: number,
 ): Promise<Painted> {
   const stream = { width: frames[0]!.width, height: frames[0]!.height };
   const workShort = Math.max(loss.minSide, Math.round(SERVER_DEFAULTS.liveSize * plan.scale));
   const work = workShort >= SERVER_DEFAULTS.liveSize ? stream : sizeForShortSide(stream, workShort);
   const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
   stylizer.setStyle([{ image: style }]);
-  const cuts = createSceneCutDetector();
+  const cuts = createSceneCutDetector(cutThreshold);
   const motion = affordableMotion(DEFAULTS.motion, plan);
   const outputs: RgbImage[] = [];
   const cold: boolean[] = [];

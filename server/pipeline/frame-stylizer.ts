@@ -16,7 +16,7 @@ import { createColdStartRamp, rampSteps } from './cold-start.js';
 import { affordableMotion, createDeadlineController } from './deadline.js';
 import { encodeFrame, type IncomingFrame, type StylizedFrame } from './frame.js';
 import type { LiveSettings } from './live-settings.js';
-import { createSceneCutDetector } from './scene-cut.js';
+import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from './scene-cut.js';
 import { LIVE_PAINTER, LivePainterState, type LivePainter } from './live-painter.js';
 
 export type { LiveSettings } from './live-settings.js';
@@ -84,7 +84,7 @@ export const LIVE_LEARNING_RATE = 0.1;
 
 export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   const deadline = createDeadlineController();
-  const cuts = createSceneCutDetector();
+  const cuts = createSceneCutDetector(LIVE_CUT_THRESHOLD);
   const ramp = createColdStartRamp();
   let styleKey: string | undefined;
   let restartPending = true;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convSame, depthToSpace, patchify, spaceToDepth } from '../../server/engine/painter-net/painter-layers.js';
+import { convSame, depthToSpace, gridFreeBlur, patchify, spaceToDepth } from '../../server/engine/painter-net/painter-layers.js';
 import { onCpu, relativeError, seededValues, useWasm } from '../helpers/backend.js';
 
 beforeAll(useWasm);
@@ -84,5 +84,33 @@ describe('depthToSpace / spaceToDepth', () => {
       x.dispose();
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('gridFreeBlur', () => {
+  it('has no response at a 4- or 2-pixel period (a grid in, nothing out away from the border)', () => {
+    // A pattern that repeats every 4 pixels in both axes, zero mean over a period.
+    const h = 16;
+    const w = 20;
+    const values = new Float32Array(h * w * 3);
+    const period = [3, -1, 2, -4];
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) values[(y * w + x) * 3 + c] = period[x % 4]! + period[(y + c) % 4]! * 0.5;
+    const out = tf.tidy(() => gridFreeBlur(tf.tensor4d(values, [1, h, w, 3])).dataSync());
+    for (let y = 2; y < h - 2; y++) for (let x = 2; x < w - 2; x++) for (let c = 0; c < 3; c++) expect(Math.abs(out[(y * w + x) * 3 + c]!)).toBeLessThan(1e-5);
+    // A constant passes unchanged (the taps sum to 1).
+    const flat = tf.tidy(() => gridFreeBlur(tf.fill([1, h, w, 3], 0.7) as tf.Tensor4D).dataSync());
+    expect(flat[(8 * w + 10) * 3]).toBeCloseTo(0.7, 6);
+  });
+
+  it('its gradient matches the stock gradient of the same depthwise convolution', async () => {
+    const x = seededValues(1 * 9 * 11 * 3, 6);
+    const r = seededValues(1 * 9 * 11 * 3, 7);
+    const taps = [1, 2, 2, 2, 1].map((v) => v / 8);
+    const kernel = new Float32Array(25 * 3);
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) for (let c = 0; c < 3; c++) kernel[(i * 5 + j) * 3 + c] = taps[i]! * taps[j]!;
+    const grad = (f: (t: tf.Tensor4D) => tf.Tensor4D): Float32Array =>
+      tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), tf.tensor4d(r, [1, 9, 11, 3]))))(tf.tensor4d(x, [1, 9, 11, 3])).dataSync() as Float32Array);
+    const stock = await onCpu(() => grad((t) => tf.depthwiseConv2d(t, tf.tensor4d(kernel, [5, 5, 3, 1]), 1, 'same')));
+    expect(relativeError(grad(gridFreeBlur), stock)).toBeLessThan(TOLERANCE);
   });
 });

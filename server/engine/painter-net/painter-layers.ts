@@ -8,7 +8,8 @@
  *    ∂W = im2col(x)ᵀ·∂y — the k² shifted copies of x side by side, one tiled transpose, one matMul;
  *  - patchify (4×4 stride-4 conv, the painter's way down to ¼ resolution): ∂W = s2d(x)ᵀ·∂y and
  *    ∂x = d2s(∂y·W_rᵀ), with space-to-depth itself a stride-4 conv with a one-hot kernel;
- *  - depth-to-space (the way back up): its adjoint, space-to-depth, as that same one-hot conv.
+ *  - depth-to-space (the way back up): its adjoint, space-to-depth, as that same one-hot conv;
+ *  - the grid-free blur after it: a symmetric fixed filter with zero padding is its own adjoint.
  * Weights are inputs of the custom ops, so `tf.variableGrads` finds their gradients.
  * `test/unit/painter-layers.test.ts` checks each against the `cpu` backend's stock gradients.
  */
@@ -121,4 +122,29 @@ export function instanceNorm(x: tf.Tensor4D, scale: tf.Tensor1D, shift: tf.Tenso
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), [1, 2], true);
   return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, epsilon))), scale), shift) as tf.Tensor4D;
+}
+
+/** [1,2,2,2,1]/8: a 4-wide box convolved with a 2-wide one, centred (5 taps, no shift). */
+const GRID_FREE_TAPS = [1, 2, 2, 2, 1].map((v) => v / 8);
+
+function gridFreeKernel(channels: number): tf.Tensor4D {
+  const k = GRID_FREE_TAPS.length;
+  const values = new Float32Array(k * k * channels);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let c = 0; c < channels; c++) values[(i * k + j) * channels + c] = GRID_FREE_TAPS[i]! * GRID_FREE_TAPS[j]!;
+  return tf.tensor4d(values, [k, k, channels, 1]);
+}
+
+/**
+ * A fixed per-channel blur whose response is zero at every 4- and 2-pixel period (H(ω) =
+ * (2 + 4 cos ω + 2 cos 2ω) / 8 vanishes at ω = π/2 and π), applied to what the sub-pixel layer
+ * makes: whatever it learns, the painter's output can hold no 4-pixel grid. The Gram-matrix style
+ * loss rewards such a grid as "texture", so without this the painter learns one (issue 12).
+ * Symmetric with zero padding, it is its own adjoint: the gradient is the same blur.
+ */
+export function gridFreeBlur(x: tf.Tensor4D): tf.Tensor4D {
+  const blur = (t: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.depthwiseConv2d(t, gridFreeKernel(t.shape[3]), 1, 'same'));
+  return custom(([input]) => ({
+    value: blur(input as tf.Tensor4D),
+    gradFunc: (dy) => [blur(dy)],
+  }))(x);
 }

@@ -4,7 +4,7 @@
  * Johnson et al. (2016) style, reshaped for a CPU: all the work happens at ¼ resolution.
  *   patchify (4×4 stride 4, 3 → C) → instance norm → relu
  *   → `blocks` residual blocks: h + IN(conv3(relu(IN(conv3(h)))))
- *   → conv1 (C → 48) → depth-to-space (48 → 3 at full resolution)
+ *   → conv1 (C → 48) → depth-to-space (48 → 3 at full resolution) → a fixed grid-free blur
  *   → painting = clip(photo + that, 0, 1)
  * Where we differ from Johnson et al.: no strided/transposed convolutions (space-to-depth in,
  * depth-to-space out, like ESPCN's sub-pixel layer), and the output is a change to the photo,
@@ -12,16 +12,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRandom, uniformArray } from '../random.js';
-import { BLOCK, convSame, depthToSpace, instanceNorm, patchify } from './painter-layers.js';
+import { BLOCK, convSame, depthToSpace, gridFreeBlur, instanceNorm, patchify } from './painter-layers.js';
 
 export interface PainterShape {
   /** Channels at ¼ resolution. */
   channels: number;
   /** Residual blocks. */
   blocks: number;
+  /**
+   * The sub-pixel output passed through gridFreeBlur (painter-layers.ts), so no 4-pixel grid can
+   * form. Painters kept before it existed have none (and their own key).
+   */
+  gridFree?: boolean;
 }
 
-export const DEFAULT_PAINTER_SHAPE: PainterShape = { channels: 32, blocks: 3 };
+export const DEFAULT_PAINTER_SHAPE: PainterShape = { channels: 32, blocks: 3, gridFree: true };
 
 /** Named weights: the order of `names` is the storage order. */
 export interface PainterNet {
@@ -97,7 +102,8 @@ export function createPainterNet(shape: PainterShape = DEFAULT_PAINTER_SHAPE, se
           const a = tf.relu(norm(conv(x, `res${i}_a`), `res${i}_a_norm`)) as tf.Tensor4D;
           x = tf.add(x, norm(conv(a, `res${i}_b`), `res${i}_b_norm`)) as tf.Tensor4D;
         }
-        const change = depthToSpace(conv(x, 'out'));
+        const sub = depthToSpace(conv(x, 'out'));
+        const change = shape.gridFree ? gridFreeBlur(sub) : sub;
         return tf.clipByValue(tf.add(photo, change), 0, 1) as tf.Tensor4D;
       });
     },
