@@ -27,6 +27,10 @@ export const TRAIN_STEP_MS = 400;
 /** A READY frame: the painter at 256×144 + blend + guided upsampling + JPEG, ms. */
 export const READY_FRAME_MS = 45;
 const READY_FPS = 10;
+/** Every how many source frames the READY pass paints one (10 fps, latest frame wins). */
+export function readyPassEvery(fps: number): number {
+  return Math.max(1, Math.round(fps / READY_FPS));
+}
 
 export interface LearningPoint {
   /** Seconds of stream when this frame was painted. */
@@ -35,6 +39,14 @@ export interface LearningPoint {
   steps: number;
   loss: number | undefined;
   shownLoss: number | undefined;
+}
+
+/** The painter's own pictures (no blend) of the judged frames at one point of the stream. */
+export interface Snapshot {
+  seconds: number;
+  steps: number;
+  state: string;
+  pictures: RgbImage[];
 }
 
 export interface LivePainterRun {
@@ -46,6 +58,8 @@ export interface LivePainterRun {
   curve: LearningPoint[];
   /** Seconds of stream until READY (undefined: not within --learn-seconds). */
   readyAfterS: number | undefined;
+  /** For the learning curve: every `snapshotEvery` seconds while learning. */
+  snapshots: Snapshot[];
   plan: string;
 }
 
@@ -56,6 +70,7 @@ export async function paintLiveWithPainter(
   frames: RgbImage[],
   fps: number,
   learnSeconds: number,
+  curve: { judged: RgbImage[]; snapshotEvery: number; untilEnd: boolean },
 ): Promise<LivePainterRun> {
   const stream = { width: frames[0]!.width, height: frames[0]!.height };
   const floor = sizeForShortSide(stream, SERVER_DEFAULTS.minWorkingSize);
@@ -66,7 +81,15 @@ export async function paintLiveWithPainter(
   const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
   stylizer.setStyle([{ image: style }]);
   const cuts = createSceneCutDetector(LIVE_CUT_THRESHOLD);
-  const curve: LearningPoint[] = [];
+  const points: LearningPoint[] = [];
+  const snapshots: Snapshot[] = [];
+  let nextSnapshot = 0;
+  const snapshot = async (ms: number): Promise<void> => {
+    const st = painter.stats();
+    const pictures: RgbImage[] = [];
+    for (const frame of curve.judged) pictures.push(await painter.picture(frame));
+    snapshots.push({ seconds: ms / 1000, steps: st.steps, state: st.state, pictures });
+  };
   let readyAfterS: number | undefined;
   // Ping-pong: 0 … n−1, n−2 … 1, 0 … (no jump at the turn, so no scene cut).
   const period = 2 * frames.length - 2;
@@ -91,16 +114,21 @@ export async function paintLiveWithPainter(
         await painter.train(Number.POSITIVE_INFINITY, () => n++ >= steps);
       }
       const s = painter.stats();
-      curve.push({ seconds: Math.round(ms / 100) / 10, state: s.state, steps: s.steps, loss: s.loss, shownLoss: s.shownLoss });
+      points.push({ seconds: Math.round(ms / 100) / 10, state: s.state, steps: s.steps, loss: s.loss, shownLoss: s.shownLoss });
       process.stderr.write(`  learning ${(ms / 1000).toFixed(1)} s: ${s.state}, ${s.steps} steps, loss ${s.loss?.toExponential(2) ?? '–'} vs shown ${s.shownLoss?.toExponential(2) ?? '–'}\n`);
-      if (painter.state === LivePainterState.READY) {
-        readyAfterS = ms / 1000;
-        break;
+      if (ms >= nextSnapshot) {
+        await snapshot(ms);
+        nextSnapshot += curve.snapshotEvery * 1000;
       }
+      if (painter.state === LivePainterState.READY && readyAfterS === undefined) readyAfterS = ms / 1000;
+      // For the learning curve the schedule goes on to the end (after READY the product trains in
+      // the ~55 ms each 100 ms frame leaves: about the same steps a second as while learning).
+      if (readyAfterS !== undefined && !curve.untilEnd) break;
     }
+    await snapshot(learnSeconds * 1000);
 
     // The judged pass: the clip at 10 fps, painted as a READY stream paints it (latest frame wins).
-    const every = Math.max(1, Math.round(fps / READY_FPS));
+    const every = readyPassEvery(fps);
     const inputs = frames.filter((_, i) => i % every === 0);
     const outputs: RgbImage[] = [];
     const cold: boolean[] = [];
@@ -127,8 +155,9 @@ export async function paintLiveWithPainter(
       outputs,
       cold,
       every,
-      curve,
+      curve: points,
       readyAfterS,
+      snapshots,
       plan: `learned painter: ${readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + residual blend at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
     };
   } finally {

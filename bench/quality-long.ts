@@ -54,7 +54,8 @@ import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/v
 import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
-import { paintLiveWithPainter, READY_FRAME_MS } from './quality-live-painter.js';
+import { paintLiveWithPainter, readyPassEvery, READY_FRAME_MS, type Snapshot } from './quality-live-painter.js';
+import { linePlot } from './plot.js';
 import { DEFAULT_PAINTER_PLAN, paintWithPainter, type PainterPlan } from './quality-painter.js';
 import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, stack, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
 
@@ -114,6 +115,10 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       'cut-threshold': { type: 'string', default: String(LIVE_CUT_THRESHOLD) },
       /** live-painter: seconds of (ping-ponged) stream the painter may learn for before the judged pass. */
       'learn-seconds': { type: 'string', default: '60' },
+      /** live-painter: snapshot the painter every this many seconds of stream (learning curve). */
+      'snapshot-every': { type: 'string', default: '10' },
+      /** live-painter: go on learning to --learn-seconds after READY (for the curve). */
+      'learn-until-end': { type: 'boolean', default: false },
     },
   });
   await selectBackend({ prefer: 'wasm' });
@@ -156,6 +161,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
     for (const config of values.configs.split(',')) {
       let painted: Painted;
       let livePainterEvery = 1;
+      let snapshots: Snapshot[] = [];
       if (config === 'live') {
         const plan = values['live-plan'] === 'measure' ? await measuredPlan(loss, style, all, Number(values['live-fps'])) : parsePlan(values['live-plan']);
         const workStyle = values['style-at-work'] ? await decodeImage(values.style, { longSide: Math.round(Math.max(stream.width, stream.height) * plan.scale), minShortSide: loss.minSide }) : style;
@@ -165,8 +171,16 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
         painted = await paintFile(loss, settings, frameOptions, style, all, info.fps);
       } else if (config === 'live-painter') {
         // Issue 12's learned painter in a live stream (bench/quality-live-painter.ts).
-        const run = await paintLiveWithPainter(loss, liveSettings, style, all, info.fps, Number(values['learn-seconds']));
+        // The frames the judged pass will paint as its picks (it paints every `readyEvery`th frame).
+        const readyEvery = readyPassEvery(info.fps);
+        const judged = pickedSources.map((source) => all[Math.min(Math.ceil(all.length / readyEvery) - 1, Math.round(source / readyEvery)) * readyEvery]!);
+        const run = await paintLiveWithPainter(loss, liveSettings, style, all, info.fps, Number(values['learn-seconds']), {
+          judged,
+          snapshotEvery: Number(values['snapshot-every']),
+          untilEnd: values['learn-until-end'],
+        });
         livePainterEvery = run.every;
+        snapshots = run.snapshots;
         painted = { inputs: run.inputs, outputs: run.outputs, cold: run.cold, msPerFrame: READY_FRAME_MS, plan: run.plan };
         await writeFile(path.join(OUT, `long-${clipName}-live-painter${tag}-curve.json`), JSON.stringify({ readyAfterS: run.readyAfterS, curve: run.curve }));
       } else if (config === 'painter') {
@@ -202,6 +216,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       const structureAgainst = (ts: number[]): number => mean(ts.map((t) => ssim[t]! / structureLoss(references.get(t)!, painted.inputs[t]!)));
       const f = values['no-flicker'] ? { warped: Number.NaN, plain: Number.NaN } : flickerRatio(painted.outputs, painted.inputs, skip);
       const series: Record<string, number[]> = { ssimLoss: ssim.map((v) => round(v, 4)) };
+      const curves = new Map<string, { seconds: number; styleMatchPct: number }[]>();
       for (const [judgeName, judge] of judges) {
         const targets = judgeGrams(judge, style);
         const match = stills.size === 0 ? [Number.NaN] : picks.map((i) =>
@@ -212,6 +227,14 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
         const relative = distances.map((d) => d.relative);
         const againstReference = (ts: number[]): number => mean(ts.map((t) => content[t]! / contentDistance(judge, references.get(t)!, painted.inputs[t]!)));
         const sceneDrift = references.size === 0 ? Number.NaN : againstReference(spread(late, 3)) / againstReference(spread(early, 3));
+        // The learning curve: the painter alone at each snapshot, style match on the same frames.
+        const learning = stills.size === 0 ? [] : snapshots.map((snap) => ({
+          seconds: snap.seconds,
+          steps: snap.steps,
+          state: snap.state,
+          styleMatchPct: Math.round(mean(picks.map((i, k) => styleMatch(styleDistance(judge, painted.inputs[i]!, targets), styleDistance(judge, snap.pictures[k]!, targets), styleDistance(judge, stills.get(i)!, targets)))) * 100),
+        }));
+        if (learning.length > 0) curves.set(judgeName, learning);
         const stillContent = stills.size === 0 ? Number.NaN : mean(picks.map((i) => contentDistance(judge, stills.get(i)!, painted.inputs[i]!)));
         // Style strength frame by frame: the share of the input's Gram distance the painting removes.
         const strength = picks.map((i) => 1 - styleDistance(judge, painted.outputs[i]!, targets) / styleDistance(judge, painted.inputs[i]!, targets));
@@ -236,6 +259,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
             relativeContent: round(mean(relative), 3),
             relativeDrift: round(mean(late.map((t) => relative[t]!)) / mean(early.map((t) => relative[t]!)), 2),
             sceneDrift: round(sceneDrift, 2),
+            ...(learning.length > 0 ? { learningCurve: learning.map(({ seconds, steps, state, styleMatchPct }) => ({ seconds, steps, state, styleMatchPct })) } : {}),
           })}\n`,
         );
       }
@@ -255,6 +279,14 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
         })}\n`,
       );
       const base = path.join(OUT, `long-${clipName}-${config}${tag}`);
+      if (curves.size > 0) {
+        // Style match (0–100 %) against seconds of stream: red the outside judge, blue the loss net.
+        const colours: [number, number, number][] = [[200, 40, 40], [40, 70, 200], [40, 150, 60]];
+        const all = [...curves.values()];
+        const xMax = Math.max(...all.flatMap((c) => c.map((p) => p.seconds)));
+        await writeImage(linePlot(all.map((c, k) => ({ colour: colours[k % colours.length]!, points: c.map((p) => ({ x: p.seconds, y: p.styleMatchPct })) })), { xMax, yMax: 100, xTick: 10 }), `${base}-curve.png`);
+        process.stderr.write(`learning curve (${[...curves.keys()].map((j, k) => `${['red', 'blue', 'green'][k]}: ${j}`).join(', ')}): ${base}-curve.png\n`);
+      }
       await writeImage(stack(picks.map((i) => concat([painted.inputs[i]!, painted.outputs[i]!, ...(stills.has(i) ? [stills.get(i)!] : [])]))), `${base}.png`);
       // Time-lapse: painting over input, at 6 evenly spaced frames, to see drift by eye.
       const lapse = [0, 1, 2, 3, 4, 5].map((k) => Math.round((k * (n - 1)) / 5));
