@@ -17,6 +17,7 @@ import type { RgbImage } from '../server/engine/image.js';
 import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
 import { affordableMotion } from '../server/pipeline/deadline.js';
+import { createPainterCache } from '../server/engine/painter-net/painter-cache.js';
 import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/pipeline/live-painter.js';
 import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
 
@@ -71,13 +72,28 @@ export async function paintLiveWithPainter(
   fps: number,
   learnSeconds: number,
   curve: { judged: RgbImage[]; snapshotEvery: number; untilEnd: boolean },
+  options: {
+    /** Keep the learnt painter here and start from it next time (skips the learning phase: for tuning the painting stream). */
+    reuseDir?: string;
+    /** The READY pass's blend: the share of the carried painting kept (PainterBlend), and how it follows the video. */
+    persistence?: number;
+    motion?: 'residual' | 'flow';
+  } = {},
 ): Promise<LivePainterRun> {
   const stream = { width: frames[0]!.width, height: frames[0]!.height };
   const floor = sizeForShortSide(stream, SERVER_DEFAULTS.minWorkingSize);
   const contentWeight = settings.contentWeight ?? DEFAULTS.contentWeight;
   const styleWeight = settings.styleWeight ?? DEFAULTS.styleWeight;
   const painterStyle = await resizeImage(style, sizeForShortSide(style, Math.round(Math.min(style.width, style.height) / 2)));
-  const painter = await createLivePainter({ network: loss, style: painterStyle, contentWeight, styleWeight, workSize: stream });
+  const cache = options.reuseDir
+    ? {
+        store: createPainterCache(options.reuseDir),
+        // Keyed by the style's pixels, the weights and how long it learnt.
+        what: { styleBytes: Buffer.concat([Buffer.from(style.data), Buffer.from(`${learnSeconds}`)]), styleName: 'bench', network: loss.name, contentWeight, styleWeight, preserveColors: false },
+      }
+    : undefined;
+  const painter = await createLivePainter({ network: loss, style: painterStyle, contentWeight, styleWeight, workSize: stream, ...(cache ? { cache } : {}) });
+  const reused = painter.state === LivePainterState.READY;
   const stylizer = createStylizer(loss, settings, { ownsNetwork: false });
   stylizer.setStyle([{ image: style }]);
   const cuts = createSceneCutDetector(LIVE_CUT_THRESHOLD);
@@ -99,7 +115,7 @@ export async function paintLiveWithPainter(
     const plan = { steps: 1, scale: SERVER_DEFAULTS.minWorkingSize / SERVER_DEFAULTS.liveSize };
     const motion = affordableMotion(DEFAULTS.motion, plan);
     let credit = 0;
-    for (let ms = 0; ms < learnSeconds * 1000; ms += learnFrameMs) {
+    for (let ms = 0; !reused && ms < learnSeconds * 1000; ms += learnFrameMs) {
       const frame = at(Math.floor((ms / 1000) * fps));
       const content = await resizeImage(frame, floor);
       const cut = cuts.isCut(content);
@@ -120,12 +136,13 @@ export async function paintLiveWithPainter(
         await snapshot(ms);
         nextSnapshot += curve.snapshotEvery * 1000;
       }
-      if (painter.state === LivePainterState.READY && readyAfterS === undefined) readyAfterS = ms / 1000;
+      if (painter.stats().state === LivePainterState.READY && readyAfterS === undefined) readyAfterS = ms / 1000;
       // For the learning curve the schedule goes on to the end (after READY the product trains in
       // the ~55 ms each 100 ms frame leaves: about the same steps a second as while learning).
       if (readyAfterS !== undefined && !curve.untilEnd) break;
     }
     await snapshot(learnSeconds * 1000);
+    await painter.save();
 
     // The judged pass: the clip at 10 fps, painted as a READY stream paints it (latest frame wins).
     const every = readyPassEvery(fps);
@@ -138,7 +155,14 @@ export async function paintLiveWithPainter(
     for (const [t, frame] of inputs.entries()) {
       const isCold = t === 0 || cuts.isCut(frame);
       const picture = await painter.picture(frame);
-      const result = await stylizer.stylizeFrame(frame, { steps: 0, base: picture, warmStart: !isCold, motion: 'residual', temporalWeight: 0 });
+      const result = await stylizer.stylizeFrame(frame, {
+        steps: 0,
+        base: picture,
+        warmStart: !isCold,
+        motion: options.motion ?? 'residual',
+        temporalWeight: 0,
+        ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
+      });
       outputs.push(result.image);
       cold.push(isCold);
       await painter.offer(frame, result.image);
@@ -158,7 +182,7 @@ export async function paintLiveWithPainter(
       curve: points,
       readyAfterS,
       snapshots,
-      plan: `learned painter: ${readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + residual blend at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
+      plan: `learned painter${reused ? ' (kept from an earlier run)' : ''}: ${readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
     };
   } finally {
     stylizer.dispose();

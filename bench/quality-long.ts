@@ -119,6 +119,11 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       'snapshot-every': { type: 'string', default: '10' },
       /** live-painter: go on learning to --learn-seconds after READY (for the curve). */
       'learn-until-end': { type: 'boolean', default: false },
+      /** live-painter: keep the learnt painter in bench/out/cache/painters and start from it next run (no learning phase). */
+      'reuse-painter': { type: 'boolean', default: false },
+      /** live-painter: the painting stream's blend (PainterBlend persistence, default PAINTER_PERSISTENCE) and motion (residual|flow). */
+      persistence: { type: 'string' },
+      'ready-motion': { type: 'string' },
     },
   });
   await selectBackend({ prefer: 'wasm' });
@@ -178,6 +183,10 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
           judged,
           snapshotEvery: Number(values['snapshot-every']),
           untilEnd: values['learn-until-end'],
+        }, {
+          ...(values['reuse-painter'] ? { reuseDir: path.join(OUT, 'cache', 'painters') } : {}),
+          ...(values.persistence ? { persistence: Number(values.persistence) } : {}),
+          ...(values['ready-motion'] ? { motion: values['ready-motion'] as 'residual' | 'flow' } : {}),
         });
         livePainterEvery = run.every;
         snapshots = run.snapshots;
