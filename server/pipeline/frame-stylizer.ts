@@ -190,21 +190,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       // A frame for the painter to learn from, with what the stream showed for it (its judge).
       if (livePainter) await livePainter.offer(content, result.image);
       return {
+        ...report(frame, jpeg, full, content, result, { processMs, stylizeMs, queueAgeMs }),
         ...(livePainter ? { painter: livePainter.stats() } : {}),
         fullPlanMs: deadline.predict(pixels, settings.steps),
-        cost: deadline.msPerStepPerPixel === undefined ? undefined : { msPerStepPerPixel: deadline.msPerStepPerPixel, overheadMs: deadline.overheadMs },
-        seq: frame.seq,
-        timestampMs: frame.timestampMs,
-        message: encodeFrame(frame, jpeg),
-        width: full.width,
-        height: full.height,
-        steps: result.steps,
-        workWidth: content.width,
-        workHeight: content.height,
-        warmStarted: result.warmStarted,
-        processMs,
-        stylizeMs,
-        queueAgeMs,
       };
     },
     async idle(shouldStop = () => false) {
@@ -259,22 +247,30 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
     deadline.observe({ steps: result.steps, pixels, stepMs: result.steps > 0 ? (stylizeMs - painterMs) / result.steps : 0, overheadMs: processMs - stylizeMs });
     last = { processMs, budgetMs: budget };
     await painter.offer(content, result.image);
+    return { ...report(frame, jpeg, photo, content, result, { processMs, stylizeMs, queueAgeMs }), painter: painter.stats(), fullPlanMs: processMs };
+  }
+
+  /** What every painted frame reports (the plan's cost is added by its caller). */
+  function report(
+    frame: IncomingFrame,
+    jpeg: Uint8Array,
+    full: { width: number; height: number },
+    content: { width: number; height: number },
+    result: { steps: number; warmStarted: boolean },
+    times: { processMs: number; stylizeMs: number; queueAgeMs: number },
+  ): Omit<PaintedFrame, 'fullPlanMs'> {
     return {
-      painter: painter.stats(),
-      fullPlanMs: processMs,
       cost: deadline.msPerStepPerPixel === undefined ? undefined : { msPerStepPerPixel: deadline.msPerStepPerPixel, overheadMs: deadline.overheadMs },
       seq: frame.seq,
       timestampMs: frame.timestampMs,
       message: encodeFrame(frame, jpeg),
-      width: photo.width,
-      height: photo.height,
+      width: full.width,
+      height: full.height,
       steps: result.steps,
       workWidth: content.width,
       workHeight: content.height,
       warmStarted: result.warmStarted,
-      processMs,
-      stylizeMs,
-      queueAgeMs,
+      ...times,
     };
   }
 }
