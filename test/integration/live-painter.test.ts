@@ -18,8 +18,11 @@ import type { FeatureNetwork } from '../../server/engine/networks/network.js';
 import { createStylizer, type Stylizer } from '../../server/engine/stylizer.js';
 import { createFrameStylizer, type LiveSettings } from '../../server/pipeline/frame-stylizer.js';
 import { createLivePainter, LIVE_PAINTER, LivePainterState, type LivePainter } from '../../server/pipeline/live-painter.js';
+import { encodeFrame } from '../../server/realtime/protocol.js';
 import { useWasm } from '../helpers/backend.js';
 import { CAT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
+import { startTestServer } from '../helpers/server.js';
+import { connect } from '../helpers/ws-client.js';
 
 const SIZE = 64;
 const settings: LiveSettings = {
@@ -166,6 +169,29 @@ describe('a live stream\'s learned painter', () => {
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       await cleanup();
+    }
+  }, 300_000);
+
+  it('through a real server and its painter process: a publisher turns it on and the stats say it is learning', async () => {
+    const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, minWorkingSize: SIZE, maxFrameMs: 120_000 });
+    try {
+      const publisher = await connect(await server.publishUrl('learned'));
+      publisher.socket.send(JSON.stringify({ type: 'config', painter: 'learned' }));
+      for (let seq = 1; seq <= 4; seq++) {
+        publisher.socket.send(encodeFrame({ seq, timestampMs: seq }, Buffer.from(jpegs[seq % jpegs.length]!)));
+        await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === seq), 120_000);
+      }
+      // Training runs after each answered frame, so by the 4th frame's stats it has taken steps.
+      await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && (m.painter as { steps?: number } | null)?.steps! > 0), 120_000);
+      const stats = publisher.messages.filter((m) => m.type === 'stats').at(-1)!;
+      expect(stats.painter).toMatchObject({ state: 'learning', framesSeen: expect.any(Number) });
+      // Off again: the stats say so from the next frame on.
+      publisher.socket.send(JSON.stringify({ type: 'config', painter: 'off' }));
+      publisher.socket.send(encodeFrame({ seq: 5, timestampMs: 5 }, Buffer.from(jpegs[0]!)));
+      await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === 5 && m.painter === null), 120_000);
+      publisher.socket.close();
+    } finally {
+      await server.close();
     }
   }, 300_000);
 });
