@@ -182,7 +182,7 @@ export async function paintLiveWithPainter(
       curve: points,
       readyAfterS,
       snapshots,
-      plan: `learned painter${reused ? ' (kept from an earlier run)' : ''}: ${readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
+      plan: `learned painter: ${reused ? `kept from an earlier run of ${learnSeconds} s` : readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
     };
   } finally {
     stylizer.dispose();

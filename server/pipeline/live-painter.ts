@@ -18,7 +18,7 @@ import type { FeatureNetwork } from '../engine/networks/network.js';
 import type { PainterCache, PainterFor } from '../engine/painter-net/painter-cache.js';
 import { createPainterNet, type PainterNet } from '../engine/painter-net/painter-net.js';
 import type { PainterMeta } from '../engine/painter-net/painter-store.js';
-import { createPainterTrainer, type PainterTrainer, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
+import { createPainterTrainer, RESUME_WARM_UP_STEPS, type PainterTrainer, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { paintWith, trainingSize } from '../engine/painter-net/paint-with.js';
 
 export const LivePainterState = { LEARNING: 'learning', READY: 'ready' } as const;
@@ -85,11 +85,13 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
   let painter: PainterNet;
   let meta: PainterMeta = { style: options.cache?.what.styleName ?? 'live', contentWeight: options.contentWeight, styleWeight: options.styleWeight, steps: 0, framesSeen: 0 };
   let state: LivePainterState = LivePainterState.LEARNING;
+  let resumed = false;
   if (options.painter) painter = options.painter;
   else if (options.cache) {
     const opened = await options.cache.store.open(options.cache.what);
     painter = opened.painter;
     meta = opened.meta;
+    resumed = opened.learned;
     // A kept painter was judged ready by the stream that trained it (it is only kept then).
     if (opened.learned && meta.steps >= LIVE_PAINTER.minSteps) state = LivePainterState.READY;
   } else painter = createPainterNet();
@@ -98,6 +100,7 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
     styleWeight: options.styleWeight,
     temporalWeight: LIVE_PAINTER.temporalWeight,
     learningRate: LIVE_PAINTER.learningRate,
+    ...(resumed ? { warmUpSteps: RESUME_WARM_UP_STEPS } : {}),
   });
   const samples: TrainingSample[] = [];
   let newest: { frame: RgbImage; shown: RgbImage } | undefined;

@@ -86,4 +86,26 @@ describe('painter network', () => {
     expect(after.style).toBeLessThan(before.style);
     expect(tf.memory().numTensors).toBeLessThanOrEqual(tensors);
   }, 240_000);
+
+  it('a resumed painter\'s trainer ramps its step up: a fresh Adam would move every weight by the full rate at once', async () => {
+    const firstStepChange = async (warmUpSteps: number): Promise<number> => {
+      const painter = createPainterNet(undefined, 5);
+      // Give the output layer non-zero weights, as a trained painter has (so every weight gets a gradient).
+      const weights = await painter.read();
+      for (const w of weights.values()) for (let i = 0; i < w.values.length; i++) w.values[i] = w.values[i]! + 0.01 * Math.sin(i);
+      painter.write(weights);
+      const before = await painter.read();
+      const trainer = createPainterTrainer(network, painter, style, { contentWeight: 10, styleWeight: 40, learningRate: 1e-2, warmUpSteps });
+      await trainer.step([frames[0]!]);
+      trainer.dispose();
+      const after = await painter.read();
+      painter.dispose();
+      let most = 0;
+      for (const [name, w] of after) w.values.forEach((v, i) => (most = Math.max(most, Math.abs(v - before.get(name)!.values[i]!))));
+      return most;
+    };
+    // Adam's first step is about lr·sign(g) per weight: 1e-2 at once, or 1e-2 / 10 with a 10-step ramp.
+    expect(await firstStepChange(0)).toBeGreaterThan(0.8e-2);
+    expect(await firstStepChange(10)).toBeLessThan(0.11e-2);
+  }, 60_000);
 });

@@ -24,7 +24,17 @@ export interface PainterTrainerOptions {
   /** Weight of the temporal term (0: off); it needs the previous frames in step(). */
   temporalWeight?: number;
   learningRate?: number;
+  /**
+   * Ramp the learning rate up linearly over this many steps (0: none). For a painter that has
+   * been trained before: a fresh Adam's first steps move every weight by about the full learning
+   * rate (its moments are unset, so each step is ~lr·sign(g)), which undid a kept painter — style
+   * match 89 % → 20 % in a few steps (bench quality --long --configs live-painter --reuse-painter).
+   */
+  warmUpSteps?: number;
 }
+
+/** Steps a kept painter's new trainer ramps its learning rate over (PainterTrainerOptions.warmUpSteps). */
+export const RESUME_WARM_UP_STEPS = 30;
 
 export interface PainterLoss {
   total: number;
@@ -58,7 +68,10 @@ export interface PainterTrainer {
 export function createPainterTrainer(network: FeatureNetwork, painter: PainterNet, style: RgbImage, options: PainterTrainerOptions): PainterTrainer {
   const contentNames = network.contentLayers.map((l) => l.name);
   const styleNames = network.styleLayers.map((l) => l.name);
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const learningRate = options.learningRate ?? 1e-3;
+  const optimizer = tf.train.adam(learningRate);
+  /** tfjs's Adam reads its (protected) learningRate on every step: the warm-up sets it. */
+  const adjustable = optimizer as unknown as { learningRate: number };
   // The style's Gram per pixel (as the stylizer takes it), rescaled to each frame's layer sizes.
   const perPixelGrams = tf.tidy(() => {
     const activations = network.extract(imageToTensor(style), styleNames);
@@ -132,6 +145,8 @@ export function createPainterTrainer(network: FeatureNetwork, painter: PainterNe
       if (samples.some((s) => s.picture)) throw new RangeError('training samples carry no picture (evaluate() scores pictures)');
       const targets = temporalTargets(samples);
       let parts: tf.Scalar[] = [];
+      const warmUp = options.warmUpSteps ?? 0;
+      adjustable.learningRate = warmUp > 0 ? learningRate * Math.min(1, (steps + 1) / warmUp) : learningRate;
       const cost = optimizer.minimize(
         () => {
           const [total, content, style, temporal] = losses(samples, targets);

@@ -12,7 +12,7 @@ import type { FeatureNetwork } from '../../engine/networks/network.js';
 import type { PainterCache, PainterFor } from '../../engine/painter-net/painter-cache.js';
 import { trainingSize } from '../../engine/painter-net/paint-with.js';
 import type { PainterNet } from '../../engine/painter-net/painter-net.js';
-import { createPainterTrainer, type TrainingSample } from '../../engine/painter-net/painter-trainer.js';
+import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../../engine/painter-net/painter-trainer.js';
 import { decodeRgbFrames } from '../ffmpeg.js';
 import type { ChunkTask } from './worker-protocol.js';
 
@@ -63,6 +63,7 @@ export async function learnPainter(
       styleWeight: task.options.styleWeight,
       temporalWeight: PAINTER_TRAINING.temporalWeight,
       learningRate: PAINTER_TRAINING.learningRate,
+      ...(learned ? { warmUpSteps: RESUME_WARM_UP_STEPS } : {}),
     });
     const steps = learned && meta.steps >= PAINTER_TRAINING.freshSteps ? PAINTER_TRAINING.learnedSteps : PAINTER_TRAINING.freshSteps;
     let loss = Number.NaN;
