@@ -8,7 +8,9 @@
  * Prints one JSON line per configuration: input and output fps, p50/p95 latency (send → stylized
  * frame back), frames dropped, steps per frame and working size chosen, and how the stream
  * started: the time from the first frame sent to the first painted frame back, and the working
- * sizes of the first painted frames (the progressive cold start). `default` is `stylize serve`
+ * sizes of the first painted frames (the progressive cold start), and a timeline about every 5 s
+ * (output fps, working size, steps, the learned painter's state with --serve-args="--painter
+ * learned"). `default` is `stylize serve`
  * as it starts, with nothing set (the shipped VGG19, the default target rate, steps and floor).
  */
 import path from 'node:path';
@@ -162,6 +164,13 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
       statsFps: last ? { in: last.inputFps, out: last.outputFps } : null,
       firstFrameMs: firstFrameMs === undefined ? null : Math.round(firstFrameMs),
       startHeights,
+      // Every 5th stats message (about 5 s apart): the stream over time (with --painter learned: learning, then painting).
+      timeline: stats.filter((_, i) => i % 5 === 4).map((m) => ({
+        fps: m.outputFps,
+        size: `${m.width}x${m.height}`,
+        steps: m.stepsPerFrame,
+        ...(m.painter ? { painter: `${m.painter.state} ${m.painter.steps}` } : {}),
+      })),
     };
   } finally {
     await server.stop();
