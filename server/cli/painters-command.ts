@@ -1,19 +1,22 @@
 /**
  * `stylize painters` — the learned painters kept in the data directory (one per style and
- * settings, issue 12): list them, or clear them (they are learnt again when next needed).
+ * settings, issue 12): list them, clear them (they are learnt again when next needed), or train
+ * one for a style now, so that the next live stream in that style paints with it from its first frame.
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { readEnv } from '../config.js';
+import { BACKEND_NAMES, MODEL_NAMES, readEnv } from '../config.js';
 import { createPainterCache, type PainterCache } from '../engine/painter-net/painter-cache.js';
 import { DEFAULT_DATA_DIR } from '../paths.js';
+import { numberOption } from './parse.js';
+import { trainPainterForStyle, type TrainFlags } from './painters-train.js';
 
 function cache(): PainterCache {
   return createPainterCache(path.join(readEnv().dataDir ?? DEFAULT_DATA_DIR, 'painters'));
 }
 
 export function paintersCommand(): Command {
-  const painters = new Command('painters').description('list or clear the learned painters (video jobs with --painter learned)');
+  const painters = new Command('painters').description('list, clear or train the learned painters (live streams and video jobs with painter learned)');
   painters
     .command('list', { isDefault: true })
     .description('show the kept painters: style, training steps, frames seen, last loss, size')
@@ -39,6 +42,19 @@ export function paintersCommand(): Command {
       const c = cache();
       const n = await c.clear();
       process.stdout.write(`${n} painter(s) deleted from ${c.dir}\n`);
+    });
+  painters
+    .command('train')
+    .description('teach a live painter a style now, on frames of short clips (the repository\'s own by default): the next live stream in that style, with the same weights, paints with it from its first frame')
+    .requiredOption('--style <id>', 'a style id, as in the page\'s gallery or GET /api/styles (built-in paintings and patterns, --styles-dir, uploads)')
+    .option('--steps <n>', 'training steps (a kept painter goes on from where it was)', numberOption, 150)
+    .option('--clip <files>', 'comma-separated video files to learn from (default: the cockatoo and Big Buck Bunny clips in fixtures/video)')
+    .option('--size <px>', 'short side of the live stream it is for', numberOption)
+    .option('--styles-dir <dir>', 'extra style images, as for serve')
+    .option('--model <name>', `feature network: ${MODEL_NAMES.join(', ')}`)
+    .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')}`)
+    .action(async (flags: TrainFlags) => {
+      await trainPainterForStyle(flags);
     });
   return painters;
 }

@@ -8,6 +8,9 @@
  * - no tensor leaks over frames of training and painting;
  * - a kept painter starts the next stream's painter ready.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
@@ -20,7 +23,7 @@ import { createFrameStylizer, type LiveSettings } from '../../server/pipeline/fr
 import { createLivePainter, LIVE_PAINTER, LivePainterState, type LivePainter } from '../../server/pipeline/live-painter.js';
 import { encodeFrame } from '../../server/realtime/protocol.js';
 import { useWasm } from '../helpers/backend.js';
-import { CAT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
+import { CAT, ROOT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 
@@ -192,6 +195,34 @@ describe('a live stream\'s learned painter', () => {
       publisher.socket.close();
     } finally {
       await server.close();
+    }
+  }, 300_000);
+
+  it('a painter trained ahead by `stylize painters train` makes the next live stream in that style paint with it from its first frame', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const dataDir = path.join(dir, 'data');
+      const env = { ...process.env, STYLIZE_DATA_DIR: dataDir, STYLIZE_BACKEND: 'wasm' };
+      const cli = (args: string[]) => promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'painters', ...args], { env });
+      const trained = await cli(['train', '--style', 'starry-night', '--steps', String(LIVE_PAINTER.minSteps), '--model', 'random-multiscale', '--size', String(SIZE)]);
+      expect(JSON.parse(trained.stdout)).toMatchObject({ style: 'starry-night', steps: LIVE_PAINTER.minSteps, readyForLive: true });
+      expect((await cli(['list'])).stdout).toContain(`starry-night, α 10 β 40: ${LIVE_PAINTER.minSteps} training steps`);
+
+      const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, maxFrameMs: 120_000, livePainter: 'learned' }, { dataDir });
+      try {
+        const publisher = await connect(await server.publishUrl('trained'));
+        publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.from(jpegs[0]!)));
+        await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === 1), 120_000);
+        const stats = publisher.messages.find((m) => m.type === 'stats' && m.framesOut === 1)!;
+        // The very first frame: painted by the kept painter, at the stream's full size, no optimiser step.
+        expect(stats.painter).toMatchObject({ state: 'ready' });
+        expect([stats.width, stats.height]).toEqual([112, SIZE]);
+        publisher.socket.close();
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await cleanup();
     }
   }, 300_000);
 });
