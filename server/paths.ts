@@ -30,6 +30,8 @@ export const PAINTINGS_DIR = path.join(PROJECT_ROOT, 'models', 'paintings');
 
 /** Style images found here are offered besides the built-in ones (`--styles-dir`). */
 export const DEFAULT_STYLES_DIR = path.join(DEFAULT_MODELS_DIR, 'styles');
+/** Live painters for the built-in paintings, in git (models/README.md: made by `stylize painters train`). */
+export const SHIPPED_PAINTERS_DIR = path.join(DEFAULT_MODELS_DIR, 'painters');
 
 /** Uploaded styles and, later, video jobs (`--data-dir`, git-ignored). */
 export const DEFAULT_DATA_DIR = path.join(PROJECT_ROOT, 'data');

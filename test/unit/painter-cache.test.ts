@@ -97,4 +97,35 @@ describe('painter cache', () => {
     expect(await cache.clear()).toBe(2);
     expect((await readdir(cache.dir)).filter((n) => n.endsWith('.slpaint'))).toHaveLength(0);
   });
+
+  it('falls back to a shipped painter for a key it has none of; what is learnt from it is saved in the cache, never in the shipped folder', async () => {
+    const shippedDir = path.join(dir, 'shipped');
+    const maker = createPainterCache(shippedDir);
+    const made = await maker.open(starry);
+    await scramble(made.painter, 11);
+    const painted = paint(made.painter);
+    await maker.save(starry, made.painter, { ...made.meta, steps: 150, framesSeen: 24 });
+    made.painter.dispose();
+
+    const cache = createPainterCache(path.join(dir, 'd'), { shipped: shippedDir });
+    const opened = await cache.open(starry);
+    expect(opened.learned).toBe(true);
+    expect(opened.meta.steps).toBe(150);
+    expect(sameFloats(paint(opened.painter), painted)).toBe(true);
+    await cache.save(starry, opened.painter, { ...opened.meta, steps: 160 });
+    opened.painter.dispose();
+    expect((await cache.list()).map((l) => l.meta?.steps)).toEqual([160]);
+    expect((await maker.list()).map((l) => l.meta?.steps)).toEqual([150]);
+    // Another style has no shipped painter: a fresh one.
+    const other = await cache.open({ ...starry, styleBytes: new Uint8Array([9]) });
+    expect(other.learned).toBe(false);
+    other.painter.dispose();
+    // A damaged shipped file: a warning, a fresh painter.
+    const warnings: string[] = [];
+    await writeFile(path.join(shippedDir, `${painterKey({ ...starry, styleBytes: new Uint8Array([8]) })}.slpaint`), Buffer.from('nope'));
+    const damaged = await createPainterCache(path.join(dir, 'e'), { shipped: shippedDir, warn: (m) => warnings.push(m) }).open({ ...starry, styleBytes: new Uint8Array([8]) });
+    expect(damaged.learned).toBe(false);
+    expect(warnings[0]).toMatch(/shipped painter/);
+    damaged.painter.dispose();
+  });
 });

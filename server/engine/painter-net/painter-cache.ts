@@ -62,7 +62,12 @@ export interface PainterCache {
   clear(): Promise<number>;
 }
 
-export function createPainterCache(dir: string, options: { maxFiles?: number; warn?: (message: string) => void } = {}): PainterCache {
+/**
+ * `shipped`: a read-only folder of painters that come with the project (models/painters, made by
+ * `stylize painters train`), used when this cache has none for a key; what is learnt from one is
+ * saved here, never there.
+ */
+export function createPainterCache(dir: string, options: { maxFiles?: number; warn?: (message: string) => void; shipped?: string } = {}): PainterCache {
   const maxFiles = options.maxFiles ?? DEFAULT_MAX_PAINTERS;
   const fileFor = (key: string): string => path.join(dir, `${key}${EXTENSION}`);
 
@@ -82,6 +87,19 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
     return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
   }
 
+  /** The shipped painter for `what`, if there is a sound one. */
+  async function shippedFor(what: PainterFor): Promise<CachedPainter | undefined> {
+    if (!options.shipped) return undefined;
+    const file = path.join(options.shipped, `${painterKey(what)}${EXTENSION}`);
+    try {
+      const { painter, meta } = await loadPainter(file);
+      return { painter, meta, learned: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.warn?.(`${(error as Error).message} (a shipped painter; ignored: a new painter learns instead)`);
+      return undefined;
+    }
+  }
+
   return {
     dir,
     async open(what) {
@@ -97,7 +115,7 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
         await utimes(file, now, now).catch(() => undefined); // recently used: kept longest
         return { painter, meta, learned: true };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fresh();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return (await shippedFor(what)) ?? fresh();
         if (error instanceof WeightsError) {
           options.warn?.(`${error.message} (ignored: a new painter learns instead)`);
           await rm(file, { force: true });

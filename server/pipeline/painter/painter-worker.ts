@@ -15,6 +15,7 @@ import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { createStyleLibrary, type StyleLibrary } from '../../styles/style-library.js';
 import { createFrameStylizer, type FrameStylizer } from '../frame-stylizer.js';
 import { createLivePainter, type LivePainter } from '../live-painter.js';
+import { SHIPPED_PAINTERS_DIR } from '../../paths.js';
 import type { FromPainter, PainterInit, PaintRequest, ToPainter } from './painter-protocol.js';
 
 /** Error messages go to clients: short, and never an echo of what a client sent. */
@@ -48,7 +49,13 @@ async function init(message: PainterInit): Promise<void> {
       styleImage: (id, longSide) => styles.decoded(id, longSide, network.minSide),
       maxImagePixels: message.maxImagePixels,
       maxWorkPixels: message.maxWorkPixels,
-      createPainter: painterFactory(network, styles, message.paintersDir ? createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`) }) : undefined),
+      createPainter: painterFactory(
+        network,
+        styles,
+        message.paintersDir
+          ? createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`), shipped: SHIPPED_PAINTERS_DIR })
+          : undefined,
+      ),
     });
     send({ type: 'ready', backend: backend.name, threads: backend.threads, model: network.name, description: network.description });
   } catch (error) {

@@ -1,0 +1,50 @@
+/**
+ * The live painters shipped for the built-in paintings (models/painters, made by `stylize
+ * painters train`): one for each painting, under the exact key a live stream with the default
+ * weights and the shipped VGG looks up, sound, trained enough to start painting at once, and
+ * small. If a painting's image changes, its painter no longer matches and this fails: retrain it
+ * (models/README.md).
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../server/config.js';
+import { painterKey } from '../../server/engine/painter-net/painter-cache.js';
+import { DEFAULT_PAINTER_SHAPE } from '../../server/engine/painter-net/painter-net.js';
+import { readPainterFile } from '../../server/engine/painter-net/painter-store.js';
+import { SHIPPED_PAINTERS_DIR } from '../../server/paths.js';
+import { LIVE_PAINTER } from '../../server/pipeline/live-painter.js';
+import { PAINTINGS } from '../../server/styles/paintings.js';
+import { createStyleLibrary } from '../../server/styles/style-library.js';
+import { tempDir } from '../helpers/paths.js';
+
+describe('shipped live painters', () => {
+  it('one per built-in painting, keyed as a live stream looks it up, sound, ready, a few MB in all', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const styles = createStyleLibrary({ stylesDir: path.join(dir, 'none'), uploadsDir: path.join(dir, 'uploads') });
+      const paintings = PAINTINGS;
+      expect(paintings.length).toBeGreaterThanOrEqual(7);
+      let bytes = 0;
+      for (const p of paintings) {
+        const key = painterKey({
+          styleBytes: (await styles.image(p.id)).bytes,
+          styleName: p.id,
+          network: 'vgg19',
+          contentWeight: DEFAULTS.contentWeight,
+          styleWeight: DEFAULTS.styleWeight,
+          preserveColors: false,
+        });
+        const file = path.join(SHIPPED_PAINTERS_DIR, `${key}.slpaint`);
+        const { meta, shape } = await readPainterFile(file);
+        expect(meta.style).toBe(p.id);
+        expect(meta.steps).toBeGreaterThanOrEqual(LIVE_PAINTER.minSteps);
+        expect(shape).toEqual(DEFAULT_PAINTER_SHAPE);
+        bytes += (await stat(file)).size;
+      }
+      expect(bytes).toBeLessThan(3 * 1024 * 1024);
+    } finally {
+      await cleanup();
+    }
+  });
+});
