@@ -200,7 +200,8 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       const painter = livePainter;
       const learning = painter.state === LivePainterState.LEARNING;
       const ms = learning || !Number.isFinite(last.budgetMs) ? LIVE_PAINTER.learningShare * last.processMs : last.budgetMs - last.processMs;
-      const taken = await painter.train(ms, learning ? () => false : shouldStop);
+      // Painting: only small steps that fit what this frame left, never saved up (a frame must not wait).
+      const taken = learning ? await painter.train(ms) : await painter.train(ms, shouldStop, { small: true });
       // Kept when it has just proved itself, then every saveEvery steps.
       if ((learning && painter.stats().state === LivePainterState.READY) || painter.stats().steps % LIVE_PAINTER.saveEvery < taken) await painter.save();
       return taken;

@@ -20,6 +20,7 @@ import { createPainterNet, type PainterNet } from '../engine/painter-net/painter
 import type { PainterMeta } from '../engine/painter-net/painter-store.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type PainterTrainer, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { paintWith, trainingSize } from '../engine/painter-net/paint-with.js';
+import { BLOCK } from '../engine/painter-net/painter-layers.js';
 
 export const LivePainterState = { LEARNING: 'learning', READY: 'ready' } as const;
 export type LivePainterState = (typeof LivePainterState)[keyof typeof LivePainterState];
@@ -52,11 +53,14 @@ export interface LivePainter {
    */
   offer(photo: RgbImage, shown: RgbImage): Promise<void>;
   /**
-   * Trains for about `ms` more (time given and not used is saved up, so a step dearer than one
-   * frame's share runs every few frames), stopping early when `shouldStop()` says so between
-   * steps; judges readiness on the way. Resolves with the steps taken.
+   * Trains for about `ms` more, stopping early when `shouldStop()` says so between steps; judges
+   * readiness on the way. Resolves with the steps taken. Default: time given and not used is saved
+   * up, so a step dearer than one frame's share runs every few frames (while learning). `small`:
+   * only steps that fit `ms` itself, nothing saved up, each on one crop of a quarter of the
+   * training size (about an eighth of a full step): for the leftover of a painted frame, which
+   * must never be late.
    */
-  train(ms: number, shouldStop?: () => boolean): Promise<number>;
+  train(ms: number, shouldStop?: () => boolean, mode?: { small: boolean }): Promise<number>;
   /** The painter's picture of a frame (any size). */
   picture(photo: RgbImage): Promise<RgbImage>;
   stats(): LivePainterStats;
@@ -110,9 +114,10 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
   let loss: number | undefined;
   let shownLoss: number | undefined;
   let disposed = false;
-  /** Training time given and not yet spent, ms; a training step's cost (running average), ms. */
-  let credit = 0;
-  let stepMs: number | undefined;
+  /** Training time given and not yet spent (full steps), ms; each kind of step's cost (running average), ms. */
+  let savedCredit = 0;
+  const fullStepMs: { value: number | undefined } = { value: undefined };
+  const smallStepMs: { value: number | undefined } = { value: undefined };
 
   const steps = (): number => meta.steps + stepsHere;
 
@@ -138,22 +143,27 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
       previousFrame = frame;
       meta = { ...meta, framesSeen: meta.framesSeen + 1 };
     },
-    async train(ms, shouldStop = () => false) {
+    async train(ms, shouldStop = () => false, mode = { small: false }) {
       if (disposed || samples.length === 0 || !(ms > 0)) return 0;
-      // Time given and not yet used is saved up (a training step can cost more than one frame's
-      // share), to at most a few steps' worth.
-      credit = Math.min(credit + ms, Math.max(ms, 4 * (stepMs ?? 0)));
+      const cost = mode.small ? smallStepMs : fullStepMs;
+      // Saved up (full steps), to at most a few steps' worth; or only this frame's leftover (small steps).
+      let credit = mode.small ? ms : (savedCredit = Math.min(savedCredit + ms, Math.max(ms, 4 * (cost.value ?? 0))));
       let taken = 0;
-      while ((stepMs === undefined || credit >= stepMs) && !shouldStop()) {
+      // A small step of unknown cost is guessed at an eighth of a full one (unknown too: try one).
+      const expected = (): number | undefined => cost.value ?? (mode.small && fullStepMs.value !== undefined ? fullStepMs.value / 8 : undefined);
+      while ((expected() === undefined || credit >= expected()!) && !shouldStop()) {
         const stepStarted = performance.now();
         // The newest frame, and others drawn round the kept ones: recent, but not only the last.
-        const batch = [samples[samples.length - 1]!, ...Array.from({ length: LIVE_PAINTER.batch - 1 }, (_, k) => samples[(stepsHere + k) % samples.length]!)];
+        const batch = mode.small
+          ? [crop(samples[samples.length - 1]!, stepsHere, options.network.minSide)]
+          : [samples[samples.length - 1]!, ...Array.from({ length: LIVE_PAINTER.batch - 1 }, (_, k) => samples[(stepsHere + k) % samples.length]!)];
         await trainer.step(batch);
         stepsHere++;
         taken++;
         const took = performance.now() - stepStarted;
         credit -= took;
-        stepMs = stepMs === undefined ? took : stepMs + 0.3 * (took - stepMs);
+        if (!mode.small) savedCredit -= took;
+        cost.value = cost.value === undefined ? took : cost.value + 0.3 * (took - cost.value);
         if (steps() >= LIVE_PAINTER.minSteps && stepsHere % LIVE_PAINTER.judgeEvery === 0) await judge();
         if (disposed) break;
       }
@@ -184,4 +194,24 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
       painter.dispose();
     },
   };
+}
+
+/**
+ * A quarter-area crop of a training sample (and of its previous frame, same place), in the
+ * painter's 4-pixel blocks, moving round the frame from step to step.
+ */
+function crop(sample: TrainingSample, step: number, minSide: number): TrainingSample {
+  const { width: w, height: h } = sample.frame;
+  // Never below what the loss network can see.
+  const least = Math.ceil(minSide / BLOCK) * BLOCK;
+  const cw = Math.min(w, Math.max(least, Math.floor(w / 2 / BLOCK) * BLOCK));
+  const ch = Math.min(h, Math.max(least, Math.floor(h / 2 / BLOCK) * BLOCK));
+  const x = (((step * 3) % 4) * Math.floor((w - cw) / 3 / BLOCK)) * BLOCK;
+  const y = ((step % 3) * Math.floor((h - ch) / 2 / BLOCK)) * BLOCK;
+  const cut = (image: RgbImage): RgbImage => {
+    const data = new Uint8Array(cw * ch * 3);
+    for (let row = 0; row < ch; row++) data.set(image.data.subarray(((y + row) * w + x) * 3, ((y + row) * w + x + cw) * 3), row * cw * 3);
+    return { width: cw, height: ch, data };
+  };
+  return sample.previous ? { frame: cut(sample.frame), previous: cut(sample.previous) } : { frame: cut(sample.frame) };
 }
