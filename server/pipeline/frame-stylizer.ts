@@ -100,6 +100,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
     if (!p) return;
     try {
       await p.save();
+    } catch (error) {
+      // Keeping it is a bonus (it is learnt again next time); a full disk must not fail the frame.
+      process.stderr.write(`warning: the learned painter could not be kept: ${(error as Error).message}\n`);
     } finally {
       p.dispose();
     }
