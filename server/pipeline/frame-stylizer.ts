@@ -61,7 +61,7 @@ export interface FrameStylizer {
    */
   process(frame: IncomingFrame, settings: LiveSettings, budgetMs?: number, hint?: CostHint): Promise<PaintedFrame>;
   /**
-   * Between frames: the learned painter trains. While it learns, for up to LIVE_PAINTER.learningShare
+   * Between frames: the learned painter takes the last frame to learn from, and trains. While it learns, for up to LIVE_PAINTER.learningShare
    * of the last frame's time (the stream pays that in frame rate for a few seconds, never in a
    * frame's own latency: the frame has been answered); once it paints, only in what the frame's
    * budget left, stopping between training steps as soon as `shouldStop()` (a frame is waiting).
@@ -92,11 +92,14 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   let livePainterKey: string | undefined;
   /** The last frame's time and budget, for idle(). */
   let last: { processMs: number; budgetMs: number } | undefined;
+  /** The last frame for the painter to learn from (its photo and what the stream showed), handed over in idle(). */
+  let toOffer: { photo: RgbImage; shown: RgbImage } | undefined;
 
   async function dropPainter(): Promise<void> {
     const p = livePainter;
     livePainter = undefined;
     livePainterKey = undefined;
+    toOffer = undefined;
     if (!p) return;
     try {
       await p.save();
@@ -190,8 +193,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
         overheadMs: processMs - stylizeMs,
       });
       last = { processMs, budgetMs: budget };
-      // A frame for the painter to learn from, with what the stream showed for it (its judge).
-      if (livePainter) await livePainter.offer(content, result.image);
+      // A frame for the painter to learn from, with what the stream showed for it (its judge):
+      // shrunk and kept in idle(), after the frame is answered.
+      if (livePainter) toOffer = { photo: content, shown: result.image };
       return {
         ...report(frame, jpeg, full, content, result, { processMs, stylizeMs, queueAgeMs }),
         ...(livePainter ? { painter: livePainter.stats() } : {}),
@@ -201,6 +205,8 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
     async idle(shouldStop = () => false) {
       if (!livePainter || !last) return 0;
       const painter = livePainter;
+      if (toOffer) await painter.offer(toOffer.photo, toOffer.shown);
+      toOffer = undefined;
       const learning = painter.state === LivePainterState.LEARNING;
       const ms = learning || !Number.isFinite(last.budgetMs) ? LIVE_PAINTER.learningShare * last.processMs : last.budgetMs - last.processMs;
       // Painting: only small steps that fit what this frame left, never saved up (a frame must not wait).
@@ -250,7 +256,7 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
     // The painter's pass is neither a step nor overhead the optimiser's plan should carry.
     deadline.observe({ steps: result.steps, pixels, stepMs: result.steps > 0 ? (stylizeMs - painterMs) / result.steps : 0, overheadMs: processMs - stylizeMs });
     last = { processMs, budgetMs: budget };
-    await painter.offer(content, result.image);
+    toOffer = { photo: content, shown: result.image };
     return { ...report(frame, jpeg, photo, content, result, { processMs, stylizeMs, queueAgeMs }), painter: painter.stats(), fullPlanMs: processMs };
   }
 
