@@ -11,6 +11,8 @@
  * the painter's pass at the full working size plus the residual blend (READY_FRAME_MS), at 10 fps,
  * with the rest of each 100 ms trained.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { resizeImage, sizeForShortSide } from '../server/codec/image-codec.js';
 import { DEFAULTS, SERVER_DEFAULTS } from '../server/config.js';
 import type { RgbImage } from '../server/engine/image.js';
@@ -18,6 +20,7 @@ import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
 import { affordableMotion } from '../server/pipeline/deadline.js';
 import { createPainterCache } from '../server/engine/painter-net/painter-cache.js';
+import { SHIPPED_PAINTERS_DIR } from '../server/paths.js';
 import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/pipeline/live-painter.js';
 import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
 
@@ -75,6 +78,12 @@ export async function paintLiveWithPainter(
   options: {
     /** Keep the learnt painter here and start from it next time (skips the learning phase: for tuning the painting stream). */
     reuseDir?: string;
+    /**
+     * Start from the painter shipped for this style (models/painters), looked up by the style
+     * file's bytes as a live stream does (skips the learning phase: what a first stream in a
+     * built-in painting gets with the learned painter on).
+     */
+    shippedFor?: Uint8Array;
     /** The READY pass's blend: the share of the carried painting kept (PainterBlend), and how it follows the video. */
     persistence?: number;
     motion?: 'residual' | 'flow';
@@ -85,7 +94,12 @@ export async function paintLiveWithPainter(
   const contentWeight = settings.contentWeight ?? DEFAULTS.contentWeight;
   const styleWeight = settings.styleWeight ?? DEFAULTS.styleWeight;
   const painterStyle = await resizeImage(style, sizeForShortSide(style, Math.round(Math.min(style.width, style.height) / 2)));
-  const cache = options.reuseDir
+  const cache = options.shippedFor
+    ? {
+        store: createPainterCache(path.join(os.tmpdir(), `stylize-bench-shipped-${process.pid}`), { shipped: SHIPPED_PAINTERS_DIR }),
+        what: { styleBytes: options.shippedFor, styleName: 'bench', network: loss.name, contentWeight, styleWeight, preserveColors: false },
+      }
+    : options.reuseDir
     ? {
         store: createPainterCache(options.reuseDir),
         // Keyed by the style's pixels, the weights and how long it learnt.
@@ -182,7 +196,7 @@ export async function paintLiveWithPainter(
       curve: points,
       readyAfterS,
       snapshots,
-      plan: `learned painter: ${reused ? `kept from an earlier run of ${learnSeconds} s` : readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
+      plan: `learned painter: ${options.shippedFor && reused ? 'shipped for the style' : reused ? `kept from an earlier run of ${learnSeconds} s` : readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
     };
   } finally {
     stylizer.dispose();

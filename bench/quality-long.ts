@@ -60,7 +60,7 @@ import { DEFAULT_PAINTER_PLAN, paintWithPainter, type PainterPlan } from './qual
 import { concat, contentDistance, contentDistances, flickerRatio, judgeGrams, mean, round, stack, structureLoss, styleDistance, styleMatch } from './quality-judge.js';
 
 const CLIPS: Record<string, string> = { cockatoo: COCKATOO, bunny: BBB_WEBM };
-const STILL_STEPS = 200;
+export const STILL_STEPS = 200;
 /** The working-size floor deadline mode never paints below (`--min-working-size`), as a scale. */
 const FLOOR_SCALE = SERVER_DEFAULTS.minWorkingSize / SERVER_DEFAULTS.liveSize;
 /**
@@ -121,6 +121,8 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
       'learn-until-end': { type: 'boolean', default: false },
       /** live-painter: keep the learnt painter in bench/out/cache/painters and start from it next run (no learning phase). */
       'reuse-painter': { type: 'boolean', default: false },
+      /** live-painter: start from the painter shipped for --style (models/painters), as a first stream in a built-in painting does. */
+      'shipped-painter': { type: 'boolean', default: false },
       /** live-painter: the painting stream's blend (PainterBlend persistence, default PAINTER_PERSISTENCE) and motion (residual|flow). */
       persistence: { type: 'string' },
       'ready-motion': { type: 'string' },
@@ -185,6 +187,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
           untilEnd: values['learn-until-end'],
         }, {
           ...(values['reuse-painter'] ? { reuseDir: path.join(OUT, 'cache', 'painters') } : {}),
+          ...(values['shipped-painter'] ? { shippedFor: new Uint8Array(await readFile(values.style)) } : {}),
           ...(values.persistence ? { persistence: Number(values.persistence) } : {}),
           ...(values['ready-motion'] ? { motion: values['ready-motion'] as 'residual' | 'flow' } : {}),
         });
@@ -396,7 +399,7 @@ async function paintFile(
 }
 
 /** 200 steps on one frame at the stream size, default settings; cached in bench/out/cache. */
-function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, index: number, styleFile: string): Promise<RgbImage> {
+export function stillRun(loss: FeatureNetwork, settings: Partial<StylizerSettings>, style: RgbImage, frame: RgbImage, model: string, clip: string, index: number, styleFile: string): Promise<RgbImage> {
   process.stderr.write(`still run ${clip} frame ${index} (${STILL_STEPS} steps at ${frame.width}×${frame.height}, unless cached)…\n`);
   return paintedOnce(loss, settings, style, frame, { model, styleFile, steps: STILL_STEPS, name: `still-${clip}-${index}` });
 }

@@ -4,25 +4,32 @@
  *
  *   npm run bench -- video [--clips a.mp4,b.webm] [--sizes 72,144] [--models random-multiscale,vgg19-blocks1-3]
  *                          [--steps-per-frame 2] [--first-frame-steps 20] [--temporal-weight 0] [--style <image>]
- *                          [--workers 1,2] [--painter off,learned] [--painter-steps 0] [--repeat 2]
+ *                          [--workers 1,2] [--painter off,learned] [--painter-steps 0] [--repeat 2] [--judge]
+ *
+ * --style: an image file (sent with the job, as the page's "your own image" is), or a style id
+ * of the library (`starry-night`: the job gets the library's own file, as the page's gallery
+ * sends it, so the painter shipped for a built-in painting is found). --judge: each finished job
+ * is judged as the long quality bench judges a clip (video-judge.ts), after its time is taken.
  *
  * --painter learned (issue 12): the job learns a painter for the style on the clip's own frames
  * (training time included in the figures) and paints from it with --painter-steps optimiser
  * steps per frame; --repeat N runs the same job N times with the painters kept between runs, as
  * a second video in the same style would find them.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { drawSwirls } from '../fixtures/draw.js';
-import { decodeImage } from '../server/codec/image-codec.js';
+import { decodeImage, encodeImage } from '../server/codec/image-codec.js';
 import type { PainterMode } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
-import { DEFAULT_MODELS_DIR } from '../server/paths.js';
+import { DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR } from '../server/paths.js';
+import { createStyleLibrary } from '../server/styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from '../server/video/ffmpeg.js';
 import { createLocalJobQueue } from '../server/video/jobs/local-job-queue.js';
 import { BBB_MP4, COCKATOO } from '../test/helpers/paths.js';
+import { createVideoJudge, type VideoJudge } from './video-judge.js';
 
 
 export async function runVideoBench(argv: string[]): Promise<void> {
@@ -40,10 +47,14 @@ export async function runVideoBench(argv: string[]): Promise<void> {
       painter: { type: 'string', default: 'off' },
       'painter-steps': { type: 'string', default: '0' },
       repeat: { type: 'string', default: '1' },
+      judge: { type: 'boolean', default: false },
     },
   });
   const cores = os.availableParallelism();
-  const style = values.style ? await decodeImage(values.style, { longSide: 512 }) : drawSwirls(512, 512);
+  const library = await libraryStyle(values.style);
+  const styleFileBytes = values.style && !library ? new Uint8Array(await readFile(values.style)) : undefined;
+  const style = library ? await decodeImage(library, { longSide: 1024 }) : styleFileBytes ? await decodeImage(styleFileBytes, { longSide: 512 }) : drawSwirls(512, 512);
+  const judge: VideoJudge | undefined = values.judge ? await createVideoJudge(library ?? styleFileBytes ?? (await encodeImage(style, 'png'))) : undefined;
   const workerCounts = values.workers ? values.workers.split(',').map(Number) : [...new Set([1, cores])];
   // Painters are kept across the runs of this bench (a second video in the same style finds them).
   const paintersDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-bench-painters-'));
@@ -72,6 +83,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
               inputPath: staged,
               inputName: path.basename(clip),
               style: async () => style,
+              ...(library ? { styleBytes: async () => library } : {}),
               styleName: values.style ? path.basename(values.style) : 'swirls',
               options: {
                 size,
@@ -89,6 +101,9 @@ export async function runVideoBench(argv: string[]): Promise<void> {
             for await (const update of runner.watch(job.id)) final = update;
             const seconds = (performance.now() - started) / 1000;
             const info = final.info!;
+            const output = await runner.output(job.id);
+            const tag = `${path.basename(clip, path.extname(clip))}-${size}-${painter}${painter === 'learned' ? `-${values['painter-steps']}steps-run${run}` : ''}`;
+            const judged = judge && output && 'path' in output ? await judge.judge(clip, output.path, size, tag) : undefined;
             process.stdout.write(
               `${JSON.stringify({
                 bench: 'video',
@@ -103,6 +118,7 @@ export async function runVideoBench(argv: string[]): Promise<void> {
                 seconds: Math.round(seconds * 10) / 10,
                 fps: Math.round((final.framesTotal / seconds) * 10) / 10,
                 realTimeFactor: Math.round((info.durationS / seconds) * 100) / 100,
+                ...(judged ? { judged } : {}),
               })}\n`,
             );
           } finally {
@@ -114,4 +130,15 @@ export async function runVideoBench(argv: string[]): Promise<void> {
     }
   }
   await rm(paintersDir, { recursive: true, force: true });
+  judge?.dispose();
+}
+
+/** The library's own file for `--style` when it names a library style rather than a file. */
+async function libraryStyle(style: string | undefined): Promise<Uint8Array | undefined> {
+  if (!style) return undefined;
+  const isFile = await access(style).then(() => true, () => false);
+  if (isFile) return undefined;
+  const styles = createStyleLibrary({ stylesDir: DEFAULT_STYLES_DIR, uploadsDir: path.join(os.tmpdir(), 'stylize-bench-no-uploads') });
+  if (!(await styles.has(style))) throw new RangeError(`--style ${style}: neither a file nor a style id (${(await styles.list()).map((s) => s.id).join(', ')})`);
+  return new Uint8Array((await styles.image(style)).bytes);
 }

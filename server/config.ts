@@ -62,6 +62,12 @@ export const SERVER_DEFAULTS = {
    * working size once it beats the optimiser's frames by their own objective; 'off': the optimiser alone.
    */
   livePainter: 'off' as PainterMode,
+  /**
+   * An uploaded style's live painter learns in the background right after the upload, to this
+   * many training steps (styles/painter-training.ts; 150 ≈ 75 s of one core here, at the lowest
+   * CPU priority): a stream in it then paints at full size from its first frame. 0: off.
+   */
+  uploadPainterSteps: 150,
   maxFrameBytes: 1024 * 1024,
   maxUploadBytes: 10 * 1024 * 1024,
   maxVideoBytes: 500 * 1024 * 1024,
@@ -226,6 +232,7 @@ export const serverOptionsSchema = z.object({
   targetFps: z.number().min(0).max(60).default(SERVER_DEFAULTS.targetFps),
   minWorkingSize: z.number().int().min(LIMITS.minSize).max(1024).default(SERVER_DEFAULTS.minWorkingSize),
   livePainter: z.enum(PAINTER_MODES).default(SERVER_DEFAULTS.livePainter),
+  uploadPainterSteps: z.number().int().min(0).max(100_000).default(SERVER_DEFAULTS.uploadPainterSteps),
   maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(SERVER_DEFAULTS.maxUploadBytes),
   maxVideoBytes: z.number().int().min(1024).max(16 * 1024 ** 3).default(SERVER_DEFAULTS.maxVideoBytes),

@@ -23,6 +23,7 @@ import { createRoomDirectory } from './realtime/room-directory.js';
 import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
 import { compileTrustProxy } from './security/client-address.js';
 import { createOriginPolicy } from './security/origin-policy.js';
+import { createPainterTraining } from './styles/painter-training.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
 import { createFileBlobStore } from './video/jobs/blob-store.js';
@@ -45,6 +46,11 @@ export interface RunningServer {
 export interface ServerParts {
   /** What paints live frames; the server closes it when it closes. */
   processor?: FrameProcessor;
+  /**
+   * CPU niceness of uploaded styles' background painter training (default 19): tests on a busy
+   * 2-core machine use 0, or a lowest-priority child could wait minutes for the CPU.
+   */
+  trainingNiceness?: number;
 }
 
 export async function startServer(options: ServerOptions, parts: ServerParts = {}): Promise<RunningServer> {
@@ -57,6 +63,19 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   const processor = parts.processor ?? (await startFrameProcessor(options, uploadsDir, log, metrics));
 
   const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir, maxImagePixels: options.maxImagePixels });
+  // Custom --weights: a painter trained by the CLI (shipped or --model weights) would not be the
+  // streams' (its key names the network), so uploads do not learn one in the background then.
+  const painterTraining = createPainterTraining({
+    steps: options.weights || options.engine !== 'stylize' ? 0 : options.uploadPainterSteps,
+    dataDir: options.dataDir,
+    stylesDir: options.stylesDir,
+    modelsDir: options.modelsDir,
+    model: options.model,
+    ...(options.backend ? { backend: options.backend } : {}),
+    liveSize: options.liveSize,
+    log,
+    ...(parts.trainingNiceness !== undefined ? { niceness: parts.trainingNiceness } : {}),
+  });
   const liveDefaults = {
     style: styles.defaultId,
     size: options.liveSize,
@@ -127,6 +146,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   const app = createApp({
     clientDir: CLIENT_OUT,
     styles,
+    painterTraining,
     metrics,
     log,
     maxUploadBytes: options.maxUploadBytes,
@@ -183,7 +203,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     close() {
       closing ??= (async () => {
         await sockets.close();
-        await Promise.all([farm ? farm.close() : runner.close(), processor.close()]);
+        await Promise.all([farm ? farm.close() : runner.close(), processor.close(), painterTraining.close()]);
         if (!farm) await directory.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -50,6 +50,7 @@ const client = new LiveClient(video, output, {
     $('stat-size').textContent = stats.width ? `${stats.width}×${stats.height}` : '–';
     $('stat-viewers').textContent = String(stats.viewers);
     $('stat-painter').textContent = describePainter(stats.painter);
+    $('stat-painter').title = painterLosses(stats.painter);
   },
   onError: showError,
 });
@@ -90,7 +91,14 @@ function showConfig(config: LiveConfig): void {
 /** "learning · 120 steps", "painting · 340 steps", or "off". */
 function describePainter(painter: StatsMessage['painter']): string {
   if (!painter) return 'off';
-  return `${painter.state === 'ready' ? 'painting' : 'learning'} · ${painter.steps} steps`;
+  return `${painter.state === 'ready' ? 'painting' : 'learning'} · ${painter.steps} steps · ${painter.framesSeen} frames seen`;
+}
+
+/** How the painter's last judged loss compares with the pictures the stream showed (lower is better). */
+function painterLosses(painter: StatsMessage['painter']): string {
+  if (!painter || painter.loss === null) return '';
+  const shown = painter.shownLoss === null ? '' : `; the pictures shown for the same frames: ${painter.shownLoss.toExponential(2)}`;
+  return `Its loss on the newest frame (the style and content costs it learns by): ${painter.loss.toExponential(2)}${shown}`;
 }
 
 const styles = setUpStyleGallery((id) => client.configure({ style: id }));

@@ -2,6 +2,8 @@
  * The style panel: the gallery of styles (GET /api/styles) with one selected, and "Upload your
  * own…" (POST /api/styles), which says what it is doing — uploading, added, or the server's
  * reason for refusing — because a style takes a moment to arrive and a refusal was silent before.
+ * An uploaded style learns its live painter in the server's background: its tile says so
+ * ("learning…", then "painter ready"), re-read every few seconds while any is learning.
  */
 
 export interface StyleGallery {
@@ -11,11 +13,29 @@ export interface StyleGallery {
   load(select?: string): Promise<void>;
 }
 
+interface PainterStatus {
+  state: 'waiting' | 'learning' | 'ready' | 'failed';
+  steps?: number;
+  reason?: string;
+}
+
 interface StyleEntry {
   id: string;
   name: string;
   url: string;
+  /** Uploads only: how far the background training of its live painter is. */
+  painter?: PainterStatus;
 }
+
+const BADGE: Record<PainterStatus['state'], { text: string; title: string }> = {
+  waiting: { text: 'painter queued', title: 'Its live painter starts learning once the styles before it have learnt theirs.' },
+  learning: { text: 'learning…', title: 'The server is teaching a live painter this style (about a minute or two). Once it is ready, a stream in this style with the learned painter on paints at full size from its first frame.' },
+  ready: { text: 'painter ready', title: 'A live painter has learnt this style: with the learned painter on, a stream in it paints at full size from its first frame.' },
+  failed: { text: '', title: '' },
+};
+/** While a painter learns, the list is re-read this often (at most this many times). */
+const TRAINING_POLL_MS = 5000;
+const TRAINING_POLLS = 120;
 
 type UploadState = 'uploading' | 'done' | 'error';
 
@@ -32,6 +52,8 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
   const idleLabel = label.textContent ?? '';
   let selected: string | undefined;
   let doneTimer: number | undefined;
+  let pollTimer: number | undefined;
+  let polls = 0;
 
   function choose(id: string | undefined): void {
     if (!id) return;
@@ -44,6 +66,35 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
     const styles = (await (await fetch('/api/styles')).json()) as StyleEntry[];
     gallery.replaceChildren(...styles.map(styleButton));
     choose(select ?? selected ?? styles[0]?.id);
+    watchTraining(styles);
+  }
+
+  /** Badges follow the server's training without rebuilding the gallery (the choice stays). */
+  function watchTraining(styles: StyleEntry[]): void {
+    window.clearTimeout(pollTimer);
+    const learning = styles.some((s) => s.painter?.state === 'waiting' || s.painter?.state === 'learning');
+    if (!learning || polls >= TRAINING_POLLS) return;
+    pollTimer = window.setTimeout(async () => {
+      polls++;
+      const latest = (await (await fetch('/api/styles')).json().catch(() => [])) as StyleEntry[];
+      for (const s of latest) {
+        const tile = gallery.querySelector<HTMLButtonElement>(`button[data-style="${CSS.escape(s.id)}"]`);
+        if (tile) setBadge(tile, s.painter);
+      }
+      watchTraining(latest);
+    }, TRAINING_POLL_MS);
+  }
+
+  function setBadge(tile: HTMLButtonElement, painter: PainterStatus | undefined): void {
+    tile.querySelector('.painter-badge')?.remove();
+    const badge = painter ? BADGE[painter.state] : undefined;
+    if (!painter || !badge?.text) return;
+    const span = document.createElement('span');
+    span.className = 'painter-badge';
+    span.dataset.state = painter.state;
+    span.textContent = badge.text;
+    span.title = badge.title;
+    tile.append(span);
   }
 
   function styleButton(style: StyleEntry): HTMLButtonElement {
@@ -57,6 +108,7 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
     img.alt = style.name;
     img.loading = 'lazy';
     b.append(img);
+    setBadge(b, style.painter);
     b.addEventListener('click', () => choose(style.id));
     return b;
   }
@@ -88,9 +140,11 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
     if (!file) return;
     show('uploading', `Uploading ${file.name}…`);
     try {
-      const id = await uploadStyle(file);
+      const { id, painter } = await uploadStyle(file);
+      polls = 0;
       await load(id);
-      show('done', `Added ${file.name} and selected it.`);
+      const learning = painter?.state === 'waiting' || painter?.state === 'learning';
+      show('done', `Added ${file.name} and selected it.${learning ? ' Its live painter is learning in the background.' : ''}`);
     } catch (error) {
       show('error', `Not added: ${(error as Error).message}`);
     } finally {
@@ -102,8 +156,8 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
   return { selected: () => selected, load };
 }
 
-/** POST /api/styles; resolves with the new style's id, or rejects with the server's own message. */
-async function uploadStyle(file: File): Promise<string> {
+/** POST /api/styles; resolves with the new style's id (and its painter's training), or rejects with the server's own message. */
+async function uploadStyle(file: File): Promise<{ id: string; painter?: PainterStatus }> {
   const form = new FormData();
   form.append('image', file);
   let response: Response;
@@ -113,7 +167,7 @@ async function uploadStyle(file: File): Promise<string> {
     throw new Error(`the server could not be reached (${(error as Error).message})`);
   }
   // Errors come as {"error":{"code","message"}}; a proxy in between may answer something else.
-  const body = (await response.json().catch(() => undefined)) as { id?: string; error?: { message?: string } } | undefined;
+  const body = (await response.json().catch(() => undefined)) as { id?: string; painter?: PainterStatus; error?: { message?: string } } | undefined;
   if (!response.ok || !body?.id) throw new Error(body?.error?.message ?? `the upload failed (HTTP ${response.status})`);
-  return body.id;
+  return { id: body.id, ...(body.painter ? { painter: body.painter } : {}) };
 }

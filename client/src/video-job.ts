@@ -12,6 +12,17 @@ interface JobView {
   framesDone: number;
   framesTotal: number;
   error?: string;
+  /** 'learning-painter': the job's learned painter is being taught the style (`learning`: steps done of planned). */
+  stage?: 'assembling' | 'learning-painter';
+  learning?: { step: number; steps: number };
+}
+
+/** The progress line: what the job is doing now, in words. */
+function describe(job: JobView): string {
+  const percent = `${Math.round(job.progress * 100)} %`;
+  if (job.stage === 'learning-painter' && job.learning) return `${job.status} · teaching the painter this style: step ${job.learning.step}/${job.learning.steps} · ${percent}`;
+  if (job.stage === 'assembling') return `${job.status} · putting the video together${job.framesTotal ? ` · ${job.framesTotal} frames` : ''} · ${percent}`;
+  return `${job.status} · ${job.framesDone}/${job.framesTotal} frames · ${percent}`;
 }
 
 export interface VideoJobSettings {
@@ -93,7 +104,7 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     events.addEventListener('progress', (event) => {
       const job = JSON.parse((event as MessageEvent<string>).data) as JobView;
       bar.value = job.progress;
-      text.textContent = `${job.status} · ${job.framesDone}/${job.framesTotal} frames · ${Math.round(job.progress * 100)} %`;
+      text.textContent = describe(job);
       if (job.framesDone > 0 && performance.now() - lastPreview > 1000) {
         lastPreview = performance.now();
         preview.src = `/api/jobs/${id}/preview?t=${Date.now()}`;

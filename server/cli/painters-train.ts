@@ -11,9 +11,10 @@ import type { RgbImage } from '../engine/image.js';
 import { loadEngine } from '../engine/load-engine.js';
 import { trainingSize } from '../engine/painter-net/paint-with.js';
 import { createPainterCache } from '../engine/painter-net/painter-cache.js';
+import { createPainterNet, DEFAULT_PAINTER_SHAPE } from '../engine/painter-net/painter-net.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { BadInputError } from '../errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR, PROJECT_ROOT } from '../paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR, PROJECT_ROOT, SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { LIVE_PAINTER } from '../pipeline/live-painter.js';
 import { createStyleLibrary } from '../styles/style-library.js';
 import { decodeRgbFrames, probeVideo } from '../video/ffmpeg.js';
@@ -22,6 +23,10 @@ import { createProgress } from './progress.js';
 export interface TrainFlags {
   style: string;
   steps: number;
+  /** Train only up to this many steps in all (none if the kept painter has them). */
+  upTo?: number;
+  /** Start from a fresh painter, not the kept or shipped one (how the shipped painters are made). */
+  fresh?: boolean;
   clip?: string;
   size?: number;
   stylesDir?: string;
@@ -37,6 +42,7 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
   const env = readEnv();
   const dataDir = env.dataDir ?? DEFAULT_DATA_DIR;
   if (!(flags.steps >= 1 && flags.steps <= 100_000)) throw new BadInputError('--steps must be between 1 and 100000');
+  if (flags.upTo !== undefined && !(flags.upTo >= 1 && flags.upTo <= 1_000_000)) throw new BadInputError('--up-to must be between 1 and 1000000');
   const styles = createStyleLibrary({ stylesDir: flags.stylesDir ?? env.stylesDir ?? DEFAULT_STYLES_DIR, uploadsDir: path.join(dataDir, 'styles') });
   if (!(await styles.has(flags.style))) throw new BadInputError(`unknown style "${flags.style}"; the styles are: ${(await styles.list()).map((s) => s.id).join(', ')}`);
   const clips = flags.clip ? flags.clip.split(',').map((c) => c.trim()).filter(Boolean) : DEFAULT_CLIPS;
@@ -56,7 +62,8 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
     const samples: TrainingSample[] = [];
     for (const clip of clips) samples.push(...(await samplesOf(clip, size)));
     const style = await styles.decoded(flags.style, Math.max(network.minSide, Math.round(Math.max(work.width, work.height) / 2)), network.minSide);
-    const cache = createPainterCache(path.join(dataDir, 'painters'), { warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+    // A built-in painting goes on from the painter shipped for it (unless --fresh); what it learns is kept in the data directory.
+    const cache = createPainterCache(path.join(dataDir, 'painters'), { warn: (m) => process.stderr.write(`warning: ${m}\n`), ...(flags.fresh ? {} : { shipped: SHIPPED_PAINTERS_DIR }) });
     // The key a live stream in this style with the default weights uses (painter-worker.ts).
     const what = {
       styleBytes: (await styles.image(flags.style)).bytes,
@@ -66,8 +73,15 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
       styleWeight: DEFAULTS.styleWeight,
       preserveColors: false,
     };
-    const { painter, meta, learned } = await cache.open(what);
+    const { painter, meta, learned } = flags.fresh
+      ? { painter: createPainterNet(DEFAULT_PAINTER_SHAPE), meta: { style: flags.style, contentWeight: what.contentWeight, styleWeight: what.styleWeight, steps: 0, framesSeen: 0 }, learned: false }
+      : await cache.open(what);
+    const stepsHere = flags.upTo === undefined ? flags.steps : Math.max(0, Math.min(flags.steps, flags.upTo - meta.steps));
     try {
+      if (stepsHere === 0) {
+        process.stdout.write(`${JSON.stringify({ style: flags.style, model: network.name, steps: meta.steps, framesSeen: meta.framesSeen, skipped: `it has ${meta.steps} steps (--up-to ${flags.upTo})`, readyForLive: meta.steps >= LIVE_PAINTER.minSteps })}\n`);
+        return;
+      }
       const trainer = createPainterTrainer(network, painter, style, {
         contentWeight: what.contentWeight,
         styleWeight: what.styleWeight,
@@ -75,10 +89,10 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
         learningRate: LIVE_PAINTER.learningRate,
         ...(learned ? { warmUpSteps: RESUME_WARM_UP_STEPS } : {}),
       });
-      const progress = createProgress('train', flags.steps);
+      const progress = createProgress('train', stepsHere);
       let loss = Number.NaN;
       try {
-        for (let s = 0; s < flags.steps; s++) {
+        for (let s = 0; s < stepsHere; s++) {
           const batch = Array.from({ length: LIVE_PAINTER.batch }, (_, k) => samples[(s * LIVE_PAINTER.batch + k * 7) % samples.length]!);
           loss = (await trainer.step(batch)).total;
           progress.update(s + 1, `loss ${loss.toExponential(2)}`);
@@ -87,7 +101,7 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
         progress.stop();
         trainer.dispose();
       }
-      const steps = meta.steps + flags.steps;
+      const steps = meta.steps + stepsHere;
       await cache.save(what, painter, { ...meta, steps, framesSeen: meta.framesSeen + samples.length, loss });
       process.stdout.write(
         `${JSON.stringify({ style: flags.style, model: network.name, steps, framesSeen: meta.framesSeen + samples.length, loss, trainedAt: `${size.width}x${size.height}`, dir: cache.dir, readyForLive: steps >= LIVE_PAINTER.minSteps })}\n`,

@@ -26,6 +26,7 @@ export function serveCommand(): Command {
     .option('--steps <n>', `optimisation steps per frame (default ${SERVER_DEFAULTS.liveSteps})`, numberOption)
     .option('--target-fps <fps>', `deadline mode: choose steps and size to keep this frame rate (0 = off; default ${SERVER_DEFAULTS.targetFps})`, numberOption)
     .option('--painter <mode>', `live streams' learned painter: learned or off (default ${SERVER_DEFAULTS.livePainter})`)
+    .option('--upload-painter-steps <n>', `an uploaded style's live painter learns in the background to this many steps at once (0 = off; default ${SERVER_DEFAULTS.uploadPainterSteps})`, numberOption)
     .option('--min-working-size <px>', `deadline mode paints no smaller than this short side; fewer fps instead (default ${SERVER_DEFAULTS.minWorkingSize})`, numberOption)
     .option('--max-frame-bytes <n>', `largest WebSocket message (default ${SERVER_DEFAULTS.maxFrameBytes})`, numberOption)
     .option('--workers <n>', 'video job worker processes (default: one per core)', numberOption)
@@ -73,6 +74,7 @@ export function serveCommand(): Command {
           targetFps: flags.targetFps,
           minWorkingSize: flags.minWorkingSize,
           livePainter: flags.painter,
+          uploadPainterSteps: flags.uploadPainterSteps,
           maxFrameBytes: flags.maxFrameBytes,
           workers: flags.workers,
           allowedOrigins: typeof flags.allowedOrigins === 'string' ? listOption(flags.allowedOrigins) : undefined,

@@ -269,7 +269,7 @@ export async function createFarmJobQueue(options: FarmJobQueueOptions): Promise<
           quotas,
         );
         await blobs.putFile(BLOB.input(job.id), request.inputPath);
-        await blobs.put(BLOB.style(job.id), await encodeImage(style, 'png'));
+        await blobs.put(BLOB.style(job.id), request.styleBytes ? await request.styleBytes() : await encodeImage(style, 'png'));
         job = (await repo.update(job.id, { set: { info, chunks, framesTotal: info.frames } }))!;
       } catch (error) {
         if (job) {

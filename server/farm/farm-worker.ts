@@ -82,7 +82,7 @@ export async function startFarmWorker(options: WorkerOptions & { log: Logger }):
     }
     const dir = path.join(cacheRoot, job.id);
     const fetching = (async () => {
-      const files = { input: path.join(dir, 'input'), style: path.join(dir, 'style.png') };
+      const files = { input: path.join(dir, 'input'), style: path.join(dir, 'style-image') };
       await Promise.all([blobs.download(job.home!, BLOB.input(job.id), files.input), blobs.download(job.home!, BLOB.style(job.id), files.style)]);
       return files;
     })();
@@ -129,6 +129,11 @@ export async function startFarmWorker(options: WorkerOptions & { log: Logger }):
             if (performance.now() - lastProgress < PROGRESS_EVERY_MS && kept < data.chunk.end - data.chunk.start) return;
             lastProgress = performance.now();
             repo.progress(data.jobId, data.chunk.index, kept);
+          },
+          onLearning: (step, steps) => {
+            if (performance.now() - lastProgress < PROGRESS_EVERY_MS && step < steps) return;
+            lastProgress = performance.now();
+            repo.progress(data.jobId, data.chunk.index, 0, { step, steps });
           },
           onPreview: (jpeg) => void redis.set(KEYS.jobPreview(data.jobId), Buffer.from(jpeg), 'EX', PREVIEW_TTL_S).catch(() => undefined),
         },

@@ -160,8 +160,8 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
         .srem(clientKey(job?.client), id)
         .exec();
     },
-    progress(id, chunk, kept) {
-      void redis.publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept } satisfies JobEvent)).catch(() => undefined);
+    progress(id, chunk, kept, learning) {
+      void redis.publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) } satisfies JobEvent)).catch(() => undefined);
     },
     subscribe(listener) {
       listen();

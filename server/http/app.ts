@@ -18,6 +18,7 @@ import type { BlobStore } from '../video/jobs/blob-store.js';
 import { blobRoutes } from './blob-routes.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { roomsRoutes } from './rooms-routes.js';
+import type { PainterTraining } from '../styles/painter-training.js';
 import { stylesRoutes } from './styles-routes.js';
 import type { RoomDirectory } from '../realtime/room-directory.js';
 import type { TrustFunction } from '../security/client-address.js';
@@ -31,6 +32,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface AppDeps {
   clientDir: string;
   styles: StyleLibrary;
+  /** Uploaded styles' painters, learnt in the background (absent: none are). */
+  painterTraining?: PainterTraining;
   metrics: Metrics;
   log: Logger;
   /** `ok: false` in it (Redis away, on the farm) answers 503: a load balancer then looks elsewhere. */
@@ -72,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.use(stylesRoutes(deps.styles, deps.maxUploadBytes));
+  app.use(stylesRoutes(deps.styles, deps.maxUploadBytes, deps.painterTraining));
   app.use(roomsRoutes(deps.directory, { roomsPerMinute: deps.roomsPerMinute, log: deps.log }));
   app.use(jobsRoutes({ ...deps.jobs, styles: deps.styles, log: deps.log }));
   if (deps.farm) app.use(blobRoutes(deps.farm.blobs, deps.farm.secret));

@@ -25,6 +25,7 @@ export function publicJob(job: Job): Record<string, unknown> {
     id: job.id,
     status: job.status,
     ...(job.stage ? { stage: job.stage } : {}),
+    ...(job.learning ? { learning: job.learning } : {}),
     progress: Math.round(progressOf(job) * 1000) / 1000,
     framesDone: job.framesDone,
     framesTotal: job.framesTotal,
@@ -81,6 +82,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
         const body = req.body as { style?: string };
         let style: () => Promise<import('../engine/image.js').RgbImage>;
         let styleName: string;
+        let styleBytes: (() => Promise<Uint8Array>) | undefined;
         if (styleFile) {
           if (styleFile.size > MAX_STYLE_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `style image larger than ${MAX_STYLE_BYTES} bytes`);
           // Decoded by the runner only once the video has passed its checks.
@@ -91,12 +93,14 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
           const id = body.style ?? styles.defaultId;
           if (!(await styles.has(id))) throw new UnknownStyleError(id);
           style = () => styles.decoded(id, 1024, LIMITS.minSize);
+          styleBytes = async () => (await styles.image(id)).bytes;
           styleName = id;
         }
         const job = await runner.submit({
           inputPath: video.path,
           inputName: video.originalname.slice(0, 200),
           style,
+          ...(styleBytes ? { styleBytes } : {}),
           styleName,
           options,
           client: req.ip ?? 'unknown',

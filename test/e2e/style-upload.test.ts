@@ -120,3 +120,31 @@ describe('style upload', () => {
     await page.close();
   });
 });
+
+describe('an uploaded style\'s painter, learnt in the background', () => {
+  it('the new tile says "learning…", then "painter ready", without the choice changing', async () => {
+    const learning = await startTestServer({ liveSize: 40, liveSteps: 1, uploadPainterSteps: 2 });
+    const page = await browser.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(learning.url);
+      await page.waitForSelector('#gallery button[aria-selected="true"]');
+      const png = await encodeImage(drawScene(100, 80), 'png');
+      await page.setInputFiles('#style-upload', { name: 'scene.png', mimeType: 'image/png', buffer: png });
+      await page.waitForSelector('#style-upload-status[data-state="done"]', { timeout: 30_000 });
+      expect(await page.textContent('#style-upload-status')).toBe('Added scene.png and selected it. Its live painter is learning in the background.');
+      const tile = page.locator('#gallery button[aria-selected="true"]');
+      expect(await tile.locator('.painter-badge').textContent()).toMatch(/^(learning…|painter queued)$/);
+      // Built-in paintings carry no badge.
+      expect(await page.locator('#gallery button[data-style="starry-night"] .painter-badge').count()).toBe(0);
+      await page.waitForSelector('#gallery button[aria-selected="true"] .painter-badge[data-state="ready"]', { timeout: 120_000 });
+      expect(await tile.locator('.painter-badge').textContent()).toBe('painter ready');
+      expect(await page.locator('#gallery button[aria-selected="true"]').getAttribute('data-style')).toMatch(/^user-/);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await learning.close();
+    }
+  }, 180_000);
+});

@@ -17,11 +17,13 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}, wh
   const { dataDir, ...parts } = where;
   const { dir, cleanup } = await tempDir('stylize-server-');
   const options = parseServerOptions(
-    { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', ...overrides },
+    { port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'wasm', model: 'random-multiscale', uploadPainterSteps: 0, ...overrides },
     readEnv({}),
     { stylesDir: path.join(dir, 'styles-dir'), dataDir: dataDir ?? path.join(dir, 'data'), modelsDir: DEFAULT_MODELS_DIR },
   );
-  const server = await startServer(options, parts).catch(async (error: unknown) => {
+  // Uploads learn no painter in the background unless a test asks (uploadPainterSteps), and then at
+  // normal priority: at the lowest, on a busy 2-core CI machine, it could wait minutes for the CPU.
+  const server = await startServer(options, { trainingNiceness: 0, ...parts }).catch(async (error: unknown) => {
     await cleanup();
     throw error;
   });

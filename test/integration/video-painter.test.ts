@@ -9,6 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgbFrames, probeVideo } from '../../server/video/ffmpeg.js';
 import { readPainterFile } from '../../server/engine/painter-net/painter-store.js';
+import { painterKey } from '../../server/engine/painter-net/painter-cache.js';
+import { DEFAULTS } from '../../server/config.js';
+import { SHIPPED_PAINTERS_DIR } from '../../server/paths.js';
+import { createStyleLibrary } from '../../server/styles/style-library.js';
 import { PAINTER_TRAINING } from '../../server/video/jobs/painter-pass.js';
 import { probe } from '../helpers/media.js';
 import { BBB_MP4, tempDir } from '../helpers/paths.js';
@@ -28,31 +32,57 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function runJob(fields: Record<string, string>): Promise<{ job: JobView; output: string }> {
+/** Every job view the job's server-sent events carry, until it ends. */
+async function eventsOf(on: TestServer, id: string): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${on.url}/api/jobs/${id}/events`);
+  const views: Record<string, unknown>[] = [];
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+      const data = text.slice(0, end).split('\n').find((l) => l.startsWith('data: '));
+      text = text.slice(end + 2);
+      if (data) views.push(JSON.parse(data.slice(6)) as Record<string, unknown>);
+    }
+    if (['done', 'failed', 'canceled'].includes(views.at(-1)?.status as string)) break;
+  }
+  return views;
+}
+
+async function runJob(fields: Record<string, string>, on: TestServer = server, watch?: (id: string) => void): Promise<{ job: JobView; output: string }> {
   const form = new FormData();
   form.append('video', new Blob([new Uint8Array(await readFile(BBB_MP4))]), 'bbb.mp4');
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
+  const res = await fetch(`${on.url}/api/jobs`, { method: 'POST', body: form });
   expect(res.status, await res.clone().text()).toBe(202);
   const { id } = (await res.json()) as JobView;
+  watch?.(id);
   const until = Date.now() + 300_000;
   let job: JobView;
   for (;;) {
-    job = (await (await fetch(`${server.url}/api/jobs/${id}`)).json()) as JobView;
+    job = (await (await fetch(`${on.url}/api/jobs/${id}`)).json()) as JobView;
     if (['done', 'failed', 'canceled'].includes(job.status)) break;
     if (Date.now() > until) throw new Error(`job ${id} still ${job.status}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   expect(job.status, job.error).toBe('done');
   const output = path.join(dir, `${id}.mp4`);
-  await writeFile(output, new Uint8Array(await (await fetch(`${server.url}/api/jobs/${id}/output`)).arrayBuffer()));
+  await writeFile(output, new Uint8Array(await (await fetch(`${on.url}/api/jobs/${id}/output`)).arrayBuffer()));
   return { job, output };
 }
 
-async function keptPainters(): Promise<{ steps: number; framesSeen: number }[]> {
-  const painters = path.join(server.dataDir, 'painters');
+async function keptPainters(on: TestServer = server): Promise<{ key: string; steps: number; framesSeen: number }[]> {
+  const painters = path.join(on.dataDir, 'painters');
   const files = (await readdir(painters).catch(() => [])).filter((f) => f.endsWith('.slpaint'));
-  return Promise.all(files.map(async (f) => (await readPainterFile(path.join(painters, f))).meta));
+  return Promise.all(files.map(async (f) => ({ key: f.slice(0, -'.slpaint'.length), ...(await readPainterFile(path.join(painters, f))).meta })));
+}
+
+/** The key a live stream in this library style looks its painter up by (painter-worker.ts). */
+async function liveKey(style: string, network: string): Promise<string> {
+  const styles = createStyleLibrary({ stylesDir: path.join(dir, 'none'), uploadsDir: path.join(dir, 'uploads') });
+  const styleBytes = (await styles.image(style)).bytes;
+  return painterKey({ styleBytes, styleName: style, network, contentWeight: DEFAULTS.contentWeight, styleWeight: DEFAULTS.styleWeight, preserveColors: false });
 }
 
 /** Mean absolute difference (0–255) between a clip's frame and the input's, at 64×36. */
@@ -72,7 +102,16 @@ async function meanChange(a: string, b: string, index: number): Promise<number> 
 describe('video jobs with a learned painter', () => {
   it('learns a painter for the style, paints every frame with it, and the next job goes on from the kept one', { timeout: 600_000 }, async () => {
     const fields = { size: '32', stepsPerFrame: '1', painter: 'learned' };
-    const first = await runJob(fields);
+    let events: Promise<Record<string, unknown>[]> | undefined;
+    const first = await runJob(fields, server, (id) => (events = eventsOf(server, id)));
+    // While its chunks taught their painter, before any frame, the job said so, step by step.
+    const views = await events!;
+    const learning = views.filter((v) => v.stage === 'learning-painter');
+    expect(learning.length).toBeGreaterThan(0);
+    expect(learning[0]).toMatchObject({ status: 'running', framesDone: 0, learning: { steps: expect.any(Number) } });
+    expect((learning[0]!.learning as { steps: number }).steps % PAINTER_TRAINING.freshSteps).toBe(0);
+    expect(views.at(-1)).toMatchObject({ status: 'done' });
+    expect(views.at(-1)!.stage).toBeUndefined();
     expect(first.job).toMatchObject({ framesDone: 120, framesTotal: 120 });
     const a = await probe(BBB_MP4);
     const b = await probe(first.output);
@@ -83,6 +122,8 @@ describe('video jobs with a learned painter', () => {
 
     const afterFirst = await keptPainters();
     expect(afterFirst).toHaveLength(1);
+    // Kept under the key a live stream in the same library style uses: jobs and streams share it.
+    expect(afterFirst[0]!.key).toBe(await liveKey('starry-night', 'random-multiscale'));
     expect(afterFirst[0]!.steps).toBeGreaterThanOrEqual(PAINTER_TRAINING.freshSteps);
     expect(afterFirst[0]!.framesSeen).toBeGreaterThan(0);
 
@@ -94,6 +135,24 @@ describe('video jobs with a learned painter', () => {
     expect(added).toBeGreaterThan(0);
     expect(added % PAINTER_TRAINING.learnedSteps).toBe(0);
     expect(added).toBeLessThan(PAINTER_TRAINING.freshSteps);
+  });
+
+  it('a job in a built-in painting on the shipped VGG starts from the painter shipped for it', { timeout: 600_000 }, async () => {
+    const vgg = await startTestServer({ workers: 1, model: 'vgg19-blocks1-3' });
+    try {
+      const key = await liveKey('starry-night', 'vgg19');
+      const shipped = (await readPainterFile(path.join(SHIPPED_PAINTERS_DIR, `${key}.slpaint`))).meta;
+      await runJob({ size: '32', stepsPerFrame: '0', painter: 'learned', style: 'starry-night' }, vgg);
+      const kept = await keptPainters(vgg);
+      expect(kept.map((p) => p.key)).toEqual([key]);
+      // Each chunk went on from the shipped painter (a few steps), none learnt from scratch.
+      const added = kept[0]!.steps - shipped.steps;
+      expect(added).toBeGreaterThan(0);
+      expect(added % PAINTER_TRAINING.learnedSteps).toBe(0);
+      expect(kept[0]!.framesSeen).toBeGreaterThan(shipped.framesSeen);
+    } finally {
+      await vgg.close();
+    }
   });
 
   it('refuses painter "learned" with preserveColors, and unknown painter modes, with a clear 400', async () => {

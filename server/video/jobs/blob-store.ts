@@ -1,5 +1,5 @@
 /**
- * A job's files addressed by keys instead of paths: `<job id>/input`, `<job id>/style.png`,
+ * A job's files addressed by keys instead of paths: `<job id>/input`, `<job id>/style-image`,
  * `<job id>/chunks/00003.mp4`, `<job id>/preview.jpg`, `<job id>/output.mp4`. The file store keeps
  * them under `<data-dir>/jobs/` (the layout job.json sits in); on the worker farm, workers reach
  * the gateway's file store through its authenticated endpoints (farm/http-blob-client.ts). Writes
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 
 export const BLOB = {
   input: (id: string) => `${id}/input`,
-  style: (id: string) => `${id}/style.png`,
+  style: (id: string) => `${id}/style-image`,
   chunk: (id: string, index: number) => `${id}/chunks/${String(index).padStart(5, '0')}.mp4`,
   preview: (id: string) => `${id}/preview.jpg`,
   output: (id: string) => `${id}/output.mp4`,

@@ -6,6 +6,7 @@
 import { loadEngine } from '../../engine/load-engine.js';
 import { createPainterCache, type PainterCache } from '../../engine/painter-net/painter-cache.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
+import { SHIPPED_PAINTERS_DIR } from '../../paths.js';
 import { FfmpegError } from '../ffmpeg.js';
 import { stylizeChunk } from './stylize-chunk.js';
 import type { ChunkTask, FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -25,7 +26,9 @@ function main(): void {
     const backend = engine.backend;
     network = engine.network;
     // A damaged painter file is ignored (a new painter learns); the warning goes to the parent's log.
-    if (message.paintersDir) painters = createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+    // The built-in paintings' shipped painters (models/painters) start a job in one of them
+    // trained: its chunks then only go on teaching it (PAINTER_TRAINING.learnedSteps).
+    if (message.paintersDir) painters = createPainterCache(message.paintersDir, { warn: (m) => process.stderr.write(`warning: ${m}\n`), shipped: SHIPPED_PAINTERS_DIR });
     send({ type: 'ready', backend: backend.name, model: network.name });
   };
 
@@ -36,6 +39,7 @@ function main(): void {
       ...(painters ? { painters } : {}),
       signal: stop.signal,
       onProgress: (framesKept) => send({ type: 'progress', jobId: task.jobId, chunk: task.chunk.index, framesKept }),
+      onLearning: (step, steps) => send({ type: 'learning', jobId: task.jobId, chunk: task.chunk.index, step, steps }),
       onPreview: (jpeg) => send({ type: 'preview', jobId: task.jobId, chunk: task.chunk.index, jpeg }),
     });
     send({ type: 'done', jobId: task.jobId, chunk: task.chunk.index, frames });

@@ -100,8 +100,8 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
       await serial(id, () => store.remove(id));
       active.delete(id);
     },
-    progress(id, chunk, kept) {
-      emit({ type: 'progress', id, chunk, kept });
+    progress(id, chunk, kept, learning) {
+      emit({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) });
     },
     subscribe(listener) {
       events.on('event', listener);

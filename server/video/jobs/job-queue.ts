@@ -10,7 +10,7 @@ import type { RgbImage } from '../../engine/image.js';
 import { BadInputError, ErrorCode, StylizeError } from '../../errors.js';
 import { FfmpegError, probeVideo, type VideoInfo, type VideoLimits } from '../ffmpeg.js';
 import { balancedChunkFrames, defaultChunkFrames, planChunks, type Chunk } from './chunk-plan.js';
-import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository } from './job-repository.js';
+import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
 import type { Job, VideoJobOptions } from './job-store.js';
 
 export const BURN_IN_FRAMES = 4;
@@ -23,6 +23,13 @@ export interface SubmitRequest {
   inputName: string;
   /** Decoded only once the video has been checked (a refused video costs no image decode). */
   style: () => Promise<RgbImage>;
+  /**
+   * The style library's own file for the style (a shipped painting, or an upload the library
+   * re-encoded), kept as the job's style image as it is: the job's learned painter is then keyed
+   * by the same bytes as a live stream's in that style, so they share it (and the built-in
+   * paintings' shipped painters). Absent (an image sent with the job): the decoded image as PNG.
+   */
+  styleBytes?: () => Promise<Uint8Array>;
   styleName: string;
   options: VideoJobOptions;
   /** Who asks (an address), for the per-client quota. */
@@ -160,6 +167,8 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, 
   const progressEveryMs = options.progressEveryMs ?? 250;
   let job: Job | undefined;
   const kept = new Map<number, number>();
+  /** Chunks teaching their learned painter (no frame painted yet). */
+  const learning = new Map<number, LearningProgress>();
   let pending: Job | undefined;
   let wake: (() => void) | undefined;
   let lastProgress = 0;
@@ -167,7 +176,11 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, 
   const view = (current: Job): Job => {
     if (current.status === 'done' || kept.size === 0) return { ...current };
     const painting = [...kept.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).reduce((sum, [, n]) => sum + n, 0);
-    return { ...current, framesDone: Math.min(current.framesTotal, Math.max(current.framesDone, framesOfDoneChunks(current) + painting)) };
+    const framesDone = Math.min(current.framesTotal, Math.max(current.framesDone, framesOfDoneChunks(current) + painting));
+    const teaching = [...learning.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).map(([, l]) => l);
+    if (teaching.length === 0 || current.status !== 'running' || current.stage) return { ...current, framesDone };
+    const sum = (f: (l: LearningProgress) => number): number => teaching.reduce((s, l) => s + f(l), 0);
+    return { ...current, framesDone, stage: 'learning-painter', learning: { step: sum((l) => l.step), steps: sum((l) => l.steps) } };
   };
   const offer = (next: Job): void => {
     pending = next;
@@ -187,6 +200,8 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, 
     }
     if (event.id !== id || !job || isFinal(job)) return;
     kept.set(event.chunk, event.kept);
+    if (event.learning) learning.set(event.chunk, event.learning);
+    else learning.delete(event.chunk);
     const now = performance.now();
     if (now - lastProgress >= progressEveryMs) {
       lastProgress = now;

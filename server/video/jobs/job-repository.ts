@@ -32,8 +32,16 @@ export interface JobQuotas {
 export type JobEvent =
   /** A stored change. */
   | { type: 'job'; job: Job }
-  /** Frames kept so far by a chunk still being painted (not stored: it changes every frame). */
-  | { type: 'progress'; id: string; chunk: number; kept: number };
+  /**
+   * Frames kept so far by a chunk still being painted (not stored: it changes every frame);
+   * `learning`: the chunk is still teaching its learned painter (step of steps), no frame yet.
+   */
+  | { type: 'progress'; id: string; chunk: number; kept: number; learning?: LearningProgress };
+
+export interface LearningProgress {
+  step: number;
+  steps: number;
+}
 
 export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client'> & Partial<Pick<Job, 'home' | 'gateway'>>;
 
@@ -52,7 +60,7 @@ export interface JobRepository {
   update(id: string, patch: JobPatch): Promise<Job | undefined>;
   remove(id: string): Promise<void>;
   /** Announces a running chunk's progress to every watcher (nothing is stored). */
-  progress(id: string, chunk: number, kept: number): void;
+  progress(id: string, chunk: number, kept: number, learning?: LearningProgress): void;
   /** Every change and progress report, wherever it was made; returns the unsubscribe. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   close(): Promise<void>;

@@ -47,8 +47,13 @@ export interface Job {
   error?: string;
   /** The address the job came from (per-client quotas); never shown. */
   client?: string;
-  /** Set while the finished chunks are put together with the audio. */
-  stage?: 'assembling';
+  /**
+   * 'assembling': set while the finished chunks are put together with the audio (stored).
+   * 'learning-painter': a watcher's view only (never stored), while chunks teach their learned
+   * painter before their first frame, with `learning` the training steps done of those planned.
+   */
+  stage?: 'assembling' | 'learning-painter';
+  learning?: { step: number; steps: number };
   /** Worker farm: the URL of the gateway that holds the job's files (workers fetch them there). */
   home?: string;
   /** Worker farm: that gateway's id (its assembly queue); absent in-process. */
@@ -58,7 +63,6 @@ export interface Job {
 }
 
 export const INPUT_FILE = 'input';
-export const STYLE_FILE = 'style.png';
 export const OUTPUT_FILE = 'output.mp4';
 export const PREVIEW_FILE = 'preview.jpg';
 

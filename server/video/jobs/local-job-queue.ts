@@ -152,6 +152,7 @@ export function createLocalJobQueue(options: LocalJobQueueOptions): JobQueue {
             frames = kept;
             repo.progress(id, chunk.index, kept);
           },
+          onLearning: (step, steps) => repo.progress(id, chunk.index, 0, { step, steps }),
           onPreview: (jpeg) => void blobs.put(BLOB.preview(id), jpeg).catch((e: unknown) => log.warn({ job: id, err: e }, 'could not store the preview')),
         },
       );
@@ -232,7 +233,7 @@ export function createLocalJobQueue(options: LocalJobQueueOptions): JobQueue {
       // …and counted for real only now: another request may have taken the last place meanwhile.
       job = await repo.create({ inputName: request.inputName, styleName: request.styleName, options: request.options, ...(request.client ? { client: request.client } : {}) }, quotas);
       await blobs.putFile(BLOB.input(job.id), request.inputPath);
-      await blobs.put(BLOB.style(job.id), await encodeImage(style, 'png'));
+      await blobs.put(BLOB.style(job.id), request.styleBytes ? await request.styleBytes() : await encodeImage(style, 'png'));
       job = (await repo.update(job.id, { set: { info, chunks, framesTotal: info.frames } }))!;
     } catch (error) {
       // Refused or failed half-way (a full disk, say): nothing of it stays behind.

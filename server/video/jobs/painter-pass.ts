@@ -40,6 +40,8 @@ export async function learnPainter(
   cache: PainterCache,
   what: PainterFor,
   checkAborted: () => void,
+  /** After each training step (step of steps): the job shows it while no frame is painted yet. */
+  onStep?: (step: number, steps: number) => void,
 ): Promise<LearnedPainter> {
   const { chunk, workSize } = task;
   const size = trainingSize(workSize, network.minSide);
@@ -67,11 +69,13 @@ export async function learnPainter(
     });
     const steps = learned && meta.steps >= PAINTER_TRAINING.freshSteps ? PAINTER_TRAINING.learnedSteps : PAINTER_TRAINING.freshSteps;
     let loss = Number.NaN;
+    onStep?.(0, steps);
     try {
       for (let s = 0; s < steps; s++) {
         checkAborted();
         const batch = Array.from({ length: PAINTER_TRAINING.batch }, (_, k) => samples[(s * PAINTER_TRAINING.batch + k) % samples.length]!);
         loss = (await trainer.step(batch)).total;
+        onStep?.(s + 1, steps);
       }
     } finally {
       trainer.dispose();

@@ -33,6 +33,8 @@ export interface StylizeChunkContext {
   signal?: AbortSignal;
   /** Frames kept so far, after each one. */
   onProgress?: (framesKept: number) => void;
+  /** The chunk's learned painter is being taught (step of steps), before its first frame. */
+  onLearning?: (step: number, steps: number) => void;
   /** The latest kept frame as JPEG, at most once a second (the first at once). */
   onPreview?: (jpeg: Uint8Array) => void | Promise<void>;
   /** Where learned painters are kept (options.painter 'learned'); without it the option is refused. */
@@ -58,7 +60,7 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
     stylizer.setStyle([{ image: style }]);
     if (options.painter === 'learned') {
       const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };
-      learned = await learnPainter(task, network, context.painters!, what, checkAborted);
+      learned = await learnPainter(task, network, context.painters!, what, checkAborted, context.onLearning);
     }
     const cuts = createSceneCutDetector();
     // Burn-in frames too with a painter: they are cheap, and the blend carried over them joins the chunks.

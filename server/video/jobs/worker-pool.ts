@@ -30,6 +30,8 @@ interface Slot {
 
 export interface ChunkHandlers {
   onProgress(framesKept: number): void;
+  /** The chunk's learned painter is being taught (step of steps), before its frames. */
+  onLearning?(step: number, steps: number): void;
   /** The latest painted frame (JPEG), about once a second. */
   onPreview?(jpeg: Uint8Array): void;
   /** The chunk has a worker (`slot`: which one) and starts now. */
@@ -85,6 +87,7 @@ export function createWorkerPool(count: number, init: Omit<WorkerInit, 'type'>):
       if (message.type === 'error' && message.chunk === undefined) return onFail(new Error(message.message));
       if (!current) return;
       if (message.type === 'progress') current.handlers.onProgress(message.framesKept);
+      else if (message.type === 'learning') current.handlers.onLearning?.(message.step, message.steps);
       else if (message.type === 'preview') current.handlers.onPreview?.(message.jpeg);
       else if (message.type === 'done') finish(slot, () => current.resolve(message.frames));
       else if (message.type === 'error') finish(slot, () => current.reject(new ChunkFailedError(message.message, message.detail)));

@@ -37,6 +37,8 @@ export type ToWorker = WorkerInit | ChunkTask;
 export type FromWorker =
   | { type: 'ready'; backend: string; model: string }
   | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
+  /** The chunk's learned painter is being taught: training step `step` of `steps` done. */
+  | { type: 'learning'; jobId: string; chunk: number; step: number; steps: number }
   /** The latest painted frame as JPEG, about once a second. */
   | { type: 'preview'; jobId: string; chunk: number; jpeg: Uint8Array }
   | { type: 'done'; jobId: string; chunk: number; frames: number }

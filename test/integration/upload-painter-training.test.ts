@@ -1,0 +1,140 @@
+/**
+ * An uploaded style learns its live painter in the background (issue 12): through a real server,
+ * the upload starts `stylize painters train` in a child process at once; the style list shows it
+ * learning, then ready; the first live stream in that style then paints with the painter from its
+ * very first frame (no learning minute). And the scheduler's bounds, with a stand-in trainer
+ * script in real child processes: one at a time, a capped waiting list, failures reported with
+ * the trainer's own words, a time limit, close() kills the child (safe twice).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
+import { createLogger } from '../../server/logger.js';
+import { LIVE_PAINTER } from '../../server/pipeline/live-painter.js';
+import { encodeFrame } from '../../server/realtime/protocol.js';
+import { createPainterTraining, TrainingState, type PainterTraining, type TrainingStatus } from '../../server/styles/painter-training.js';
+import { CAT, tempDir, WAVE } from '../helpers/paths.js';
+import { startTestServer } from '../helpers/server.js';
+import { connect } from '../helpers/ws-client.js';
+
+const SIZE = 64;
+
+async function until<T>(what: () => Promise<T | undefined> | T | undefined, ms: number, label: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('uploaded styles learn their painter in the background', () => {
+  it('an upload starts learning at once, the list shows it, and the first stream in it paints with the painter from frame 1', async () => {
+    const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, maxFrameMs: 120_000, livePainter: 'learned', uploadPainterSteps: LIVE_PAINTER.minSteps });
+    try {
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(await readFile(WAVE))]), 'wave.jpg');
+      const res = await fetch(`${server.url}/api/styles`, { method: 'POST', body: form });
+      expect(res.status).toBe(201);
+      const uploaded = (await res.json()) as { id: string; painter?: TrainingStatus };
+      expect(uploaded.painter?.state).toBe('learning');
+
+      const listed = async (): Promise<TrainingStatus | undefined> => {
+        const all = (await (await fetch(`${server.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[];
+        const mine = all.find((s) => s.id === uploaded.id)?.painter;
+        expect(mine?.state, mine?.reason).not.toBe('failed');
+        return mine?.state === 'ready' ? mine : undefined;
+      };
+      const ready = await until(listed, 240_000, 'the painter to be ready');
+      expect(ready.steps).toBe(LIVE_PAINTER.minSteps);
+      // Built-in paintings learn nothing in the background: only uploads do.
+      const all = (await (await fetch(`${server.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[];
+      expect(all.find((s) => s.id === 'starry-night')?.painter).toBeUndefined();
+
+      const jpeg = await encodeImage(await decodeImage(CAT, { exact: { width: 112, height: SIZE } }), 'jpeg', 85);
+      const publisher = await connect(await server.publishUrl('uploaded'));
+      publisher.socket.send(JSON.stringify({ type: 'config', style: uploaded.id }));
+      // The style is checked before it applies: the first frame goes once the server says it has.
+      await publisher.until(() => publisher.messages.some((m) => m.type === 'settings' && (m.config as { style?: string }).style === uploaded.id), 30_000);
+      publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.from(jpeg)));
+      await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === 1), 120_000);
+      const stats = publisher.messages.find((m) => m.type === 'stats' && m.framesOut === 1)!;
+      expect(stats.painter).toMatchObject({ state: 'ready' });
+      expect([stats.width, stats.height]).toEqual([112, SIZE]);
+      publisher.socket.close();
+    } finally {
+      await server.close();
+    }
+  }, 360_000);
+
+  describe('the scheduler, with a stand-in trainer', () => {
+    /** A trainer script: `--style fail` fails with a message, `--style slow` hangs, others print their steps after 300 ms. */
+    async function standIn(dir: string): Promise<string> {
+      const file = path.join(dir, 'trainer.mjs');
+      await writeFile(
+        file,
+        `const a = process.argv; const style = a[a.indexOf('--style') + 1]; const steps = Number(a[a.indexOf('--up-to') + 1]);
+         if (style === 'fail') { process.stderr.write('cannot read the style image\\n'); process.exit(1); }
+         setTimeout(() => { process.stdout.write(JSON.stringify({ style, steps }) + '\\n'); }, style === 'slow' ? 60000 : 300);`,
+      );
+      return file;
+    }
+
+    function training(entry: string, extra: Partial<Parameters<typeof createPainterTraining>[0]> = {}): PainterTraining {
+      return createPainterTraining({ steps: 7, dataDir: '/nonexistent', stylesDir: '/nonexistent', modelsDir: '/nonexistent', model: 'random-multiscale', liveSize: 64, log: createLogger('silent'), entry, ...extra });
+    }
+
+    it('one at a time in order, a capped waiting list (the oldest waiting is dropped), failures with the reason', async () => {
+      const { dir, cleanup } = await tempDir();
+      const t = training(await standIn(dir), { maxWaiting: 2 });
+      try {
+        for (const id of ['a', 'fail', 'b', 'c']) t.enqueue(id);
+        // 'a' learns; 'fail' was the oldest waiting when 'c' came, so it was dropped.
+        expect(t.status('a')?.state).toBe(TrainingState.LEARNING);
+        expect(t.status('b')?.state).toBe(TrainingState.WAITING);
+        expect(t.status('fail')).toBeUndefined();
+        await until(() => (t.status('c')?.state === 'ready' ? true : undefined), 30_000, 'c');
+        expect(t.status('a')).toEqual({ state: 'ready', steps: 7 });
+        expect(t.status('b')).toEqual({ state: 'ready', steps: 7 });
+        // A ready style is not trained again; a failure is reported with the trainer's words.
+        t.enqueue('a');
+        expect(t.status('a')?.state).toBe('ready');
+        t.enqueue('fail');
+        const failed = await until(() => (t.status('fail')?.state === 'failed' ? t.status('fail') : undefined), 30_000, 'fail');
+        expect(failed.reason).toContain('cannot read the style image');
+      } finally {
+        await t.close();
+        await cleanup();
+      }
+    }, 60_000);
+
+    it('a time limit stops a stuck trainer; close() kills the child and is safe twice; steps 0 trains nothing', async () => {
+      const { dir, cleanup } = await tempDir();
+      const entry = await standIn(dir);
+      const t = training(entry, { timeoutMs: 500 });
+      try {
+        t.enqueue('slow');
+        const failed = await until(() => (t.status('slow')?.state === 'failed' ? t.status('slow') : undefined), 30_000, 'the limit');
+        expect(failed.reason).toMatch(/stopped after/);
+        const u = training(entry);
+        u.enqueue('slow');
+        expect(u.status('slow')?.state).toBe('learning');
+        const started = Date.now();
+        await u.close();
+        await u.close();
+        expect(Date.now() - started).toBeLessThan(5000);
+        u.enqueue('x');
+        expect(u.status('x')).toBeUndefined();
+        const off = training(entry, { steps: 0 });
+        off.enqueue('a');
+        expect(off.status('a')).toBeUndefined();
+        await off.close();
+      } finally {
+        await t.close();
+        await cleanup();
+      }
+    }, 60_000);
+  });
+});

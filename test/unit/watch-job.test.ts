@@ -1,0 +1,62 @@
+/**
+ * watchJob's view of a running job (job-queue.ts), on a real file repository: frames of chunks
+ * still being painted are counted in, and while chunks teach their learned painter before their
+ * first frame the view says so (stage 'learning-painter', their training steps summed), a view
+ * only: the stored job never carries it.
+ */
+import { describe, expect, it } from 'vitest';
+import { createFileJobRepository } from '../../server/video/jobs/file-job-repository.js';
+import { watchJob } from '../../server/video/jobs/job-queue.js';
+import type { Job } from '../../server/video/jobs/job-store.js';
+import { tempDir } from '../helpers/paths.js';
+
+const OPTIONS = { size: 32, stepsPerFrame: 0, firstFrameSteps: 0, contentWeight: 10, styleWeight: 40, preserveColors: false, painter: 'learned' as const };
+
+describe('watchJob', () => {
+  it('shows chunks teaching their painter (steps summed), then their frames, never storing the stage', async () => {
+    const { dir, cleanup } = await tempDir();
+    const repo = createFileJobRepository(dir);
+    const stop = new AbortController();
+    try {
+      const created = await repo.create({ inputName: 'a.mp4', styleName: 's', options: OPTIONS });
+      const chunks = [
+        { index: 0, start: 0, end: 10, decodeFrom: 0 },
+        { index: 1, start: 10, end: 20, decodeFrom: 6 },
+      ];
+      await repo.update(created.id, { set: { status: 'running', chunks, framesTotal: 20 } });
+      const seen: Job[] = [];
+      const watching = (async () => {
+        for await (const job of watchJob(repo, created.id, { progressEveryMs: 0, signal: stop.signal })) seen.push(job);
+      })();
+      const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+      await settle();
+      repo.progress(created.id, 0, 0, { step: 3, steps: 60 });
+      await settle();
+      repo.progress(created.id, 1, 0, { step: 5, steps: 60 });
+      await settle();
+      expect(seen.at(-1)).toMatchObject({ stage: 'learning-painter', learning: { step: 8, steps: 120 }, framesDone: 0 });
+      // Chunk 0 paints its first frames: only chunk 1 is still learning.
+      repo.progress(created.id, 0, 4);
+      await settle();
+      expect(seen.at(-1)).toMatchObject({ stage: 'learning-painter', learning: { step: 5, steps: 60 }, framesDone: 4 });
+      repo.progress(created.id, 1, 2);
+      await settle();
+      expect(seen.at(-1)!.stage).toBeUndefined();
+      expect(seen.at(-1)!.learning).toBeUndefined();
+      expect(seen.at(-1)!.framesDone).toBe(6);
+      // Assembling (stored) wins over any view of learning.
+      repo.progress(created.id, 1, 0, { step: 6, steps: 60 });
+      await repo.update(created.id, { set: { stage: 'assembling' } });
+      await settle();
+      expect(seen.at(-1)!.stage).toBe('assembling');
+      const stored = await repo.get(created.id);
+      expect(stored!.learning).toBeUndefined();
+      stop.abort();
+      await watching;
+    } finally {
+      stop.abort();
+      await repo.close();
+      await cleanup();
+    }
+  });
+});
