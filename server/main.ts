@@ -15,6 +15,7 @@ import { joinFarm } from './farm/gateway-farm.js';
 import { createApp } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
+import { SHIPPED_PAINTERS_DIR } from './paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPassthroughProcessor, type FrameProcessor } from './pipeline/frame-processor.js';
 import { createPaintTurns } from './pipeline/paint-turns.js';
@@ -23,7 +24,7 @@ import { createRoomDirectory } from './realtime/room-directory.js';
 import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
 import { compileTrustProxy } from './security/client-address.js';
 import { createOriginPolicy } from './security/origin-policy.js';
-import { createPainterTraining } from './styles/painter-training.js';
+import { createPainterTraining, stylesWithoutPainter } from './styles/painter-training.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
 import { createFileBlobStore } from './video/jobs/blob-store.js';
@@ -65,8 +66,9 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir, maxImagePixels: options.maxImagePixels });
   // Custom --weights: a painter trained by the CLI (shipped or --model weights) would not be the
   // streams' (its key names the network), so uploads do not learn one in the background then.
+  const trainingSteps = options.weights || options.engine !== 'stylize' ? 0 : options.uploadPainterSteps;
   const painterTraining = createPainterTraining({
-    steps: options.weights || options.engine !== 'stylize' ? 0 : options.uploadPainterSteps,
+    steps: trainingSteps,
     dataDir: options.dataDir,
     stylesDir: options.stylesDir,
     modelsDir: options.modelsDir,
@@ -188,6 +190,15 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   advertised ??= `http://${options.host === '0.0.0.0' || options.host === '::' ? os.hostname() : options.host}:${port}`;
   // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
   await runner.resume();
+  // Uploads an earlier run did not finish teaching, and styles-directory images, learn theirs now.
+  if (trainingSteps > 0) {
+    void stylesWithoutPainter(styles, [path.join(options.dataDir, 'painters'), SHIPPED_PAINTERS_DIR], processor.model)
+      .then((ids) => {
+        if (ids.length > 0) log.info({ styles: ids.length }, 'styles without a live painter learn theirs in the background');
+        for (const id of ids) painterTraining.enqueue(id);
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'could not look for styles without a painter'));
+  }
   log.info({ port }, `stylize-live listening on ${url}`);
 
   let closing: Promise<void> | undefined;

@@ -12,8 +12,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULTS } from '../config.js';
+import { hasPainterFile } from '../engine/painter-net/painter-key.js';
 import type { Logger } from '../logger.js';
 import { PROJECT_ROOT } from '../paths.js';
+import type { StyleLibrary } from './style-library.js';
 
 /** The `stylize` command (it runs the compiled CLI: npm install builds it; tests build it in their global setup). */
 export const CLI_ENTRY = path.join(PROJECT_ROOT, 'bin', 'stylize.js');
@@ -61,6 +64,22 @@ export interface PainterTraining {
   status(styleId: string): TrainingStatus | undefined;
   /** Kills the training child; resolves once it has exited. Safe twice. */
   close(): Promise<void>;
+}
+
+/**
+ * The styles to queue when the server starts: uploads (an earlier run may have stopped before
+ * their painter was learnt) and styles-directory images, those without a painter for the live
+ * streams' key (kept in the data directory or shipped) — the built-in paintings have theirs.
+ */
+export async function stylesWithoutPainter(styles: Pick<StyleLibrary, 'list' | 'image'>, painterDirs: readonly string[], network: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const style of await styles.list()) {
+    if (style.source !== 'upload' && style.source !== 'directory') continue;
+    const styleBytes = (await styles.image(style.id)).bytes;
+    const what = { styleBytes, styleName: style.id, network, contentWeight: DEFAULTS.contentWeight, styleWeight: DEFAULTS.styleWeight, preserveColors: false };
+    if (!(await hasPainterFile(what, painterDirs))) out.push(style.id);
+  }
+  return out;
 }
 
 export const DEFAULT_TRAINING_LIMITS = { maxWaiting: 8, timeoutMs: 15 * 60_000, maxKept: 256 } as const;

@@ -69,6 +69,45 @@ describe('uploaded styles learn their painter in the background', () => {
     }
   }, 360_000);
 
+  it('an upload an earlier run did not teach learns its painter when the server starts again', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const dataDir = path.join(dir, 'data');
+      const first = await startTestServer({ uploadPainterSteps: 0 }, { dataDir });
+      let id: string;
+      try {
+        const form = new FormData();
+        form.append('image', new Blob([new Uint8Array(await readFile(WAVE))]), 'wave.jpg');
+        const res = await fetch(`${first.url}/api/styles`, { method: 'POST', body: form });
+        const body = (await res.json()) as { id: string; painter?: TrainingStatus };
+        expect(body.painter).toBeUndefined();
+        id = body.id;
+      } finally {
+        await first.close();
+      }
+      const second = await startTestServer({ uploadPainterSteps: 2 }, { dataDir });
+      try {
+        const painterOf = async (): Promise<TrainingStatus | undefined> =>
+          ((await (await fetch(`${second.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[]).find((s) => s.id === id)?.painter;
+        const ready = await until(async () => ((await painterOf())?.state === 'ready' ? painterOf() : undefined), 120_000, 'the painter');
+        expect(ready).toEqual({ state: 'ready', steps: 2 });
+      } finally {
+        await second.close();
+      }
+      // A third start finds it taught: nothing is queued again.
+      const third = await startTestServer({ uploadPainterSteps: 2 }, { dataDir });
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        const all = (await (await fetch(`${third.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[];
+        expect(all.find((s) => s.id === id)?.painter).toBeUndefined();
+      } finally {
+        await third.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  }, 240_000);
+
   describe('the scheduler, with a stand-in trainer', () => {
     /** A trainer script: `--style fail` fails with a message, `--style slow` hangs, others print their steps after 300 ms. */
     async function standIn(dir: string): Promise<string> {
@@ -95,20 +134,20 @@ describe('uploaded styles learn their painter in the background', () => {
         expect(t.status('a')?.state).toBe(TrainingState.LEARNING);
         expect(t.status('b')?.state).toBe(TrainingState.WAITING);
         expect(t.status('fail')).toBeUndefined();
-        await until(() => (t.status('c')?.state === 'ready' ? true : undefined), 30_000, 'c');
+        await until(() => (t.status('c')?.state === 'ready' ? true : undefined), 90_000, 'c');
         expect(t.status('a')).toEqual({ state: 'ready', steps: 7 });
         expect(t.status('b')).toEqual({ state: 'ready', steps: 7 });
         // A ready style is not trained again; a failure is reported with the trainer's words.
         t.enqueue('a');
         expect(t.status('a')?.state).toBe('ready');
         t.enqueue('fail');
-        const failed = await until(() => (t.status('fail')?.state === 'failed' ? t.status('fail') : undefined), 30_000, 'fail');
+        const failed = await until(() => (t.status('fail')?.state === 'failed' ? t.status('fail') : undefined), 90_000, 'fail');
         expect(failed.reason).toContain('cannot read the style image');
       } finally {
         await t.close();
         await cleanup();
       }
-    }, 60_000);
+    }, 200_000);
 
     it('a time limit stops a stuck trainer; close() kills the child and is safe twice; steps 0 trains nothing', async () => {
       const { dir, cleanup } = await tempDir();
@@ -116,7 +155,7 @@ describe('uploaded styles learn their painter in the background', () => {
       const t = training(entry, { timeoutMs: 500 });
       try {
         t.enqueue('slow');
-        const failed = await until(() => (t.status('slow')?.state === 'failed' ? t.status('slow') : undefined), 30_000, 'the limit');
+        const failed = await until(() => (t.status('slow')?.state === 'failed' ? t.status('slow') : undefined), 90_000, 'the limit');
         expect(failed.reason).toMatch(/stopped after/);
         const u = training(entry);
         u.enqueue('slow');
@@ -135,6 +174,6 @@ describe('uploaded styles learn their painter in the background', () => {
         await t.close();
         await cleanup();
       }
-    }, 60_000);
+    }, 200_000);
   });
 });

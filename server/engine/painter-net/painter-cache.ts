@@ -6,33 +6,17 @@
  * and goes on learning. Capped: at most `maxFiles` painters, the least recently used go first.
  * A damaged file is a warning and a fresh painter, never a crash.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WeightsError } from '../../errors.js';
-import { createPainterNet, DEFAULT_PAINTER_SHAPE, type PainterNet, type PainterShape } from './painter-net.js';
+import { createPainterNet, type PainterNet } from './painter-net.js';
+import { DEFAULT_PAINTER_SHAPE, PAINTER_EXTENSION, painterKey, type PainterFor } from './painter-key.js';
 import { loadPainter, readPainterFile, savePainter, type PainterMeta } from './painter-store.js';
 
-const EXTENSION = '.slpaint';
+const EXTENSION = PAINTER_EXTENSION;
 export const DEFAULT_MAX_PAINTERS = 32;
 
-/** What a painter is trained for: two painters with the same key paint the same thing. */
-export interface PainterFor {
-  /** The style image as it is stored (its bytes are hashed, not its name). */
-  styleBytes: Uint8Array;
-  /** A short name for lists (the style's id or file name). */
-  styleName: string;
-  network: string;
-  contentWeight: number;
-  styleWeight: number;
-  preserveColors: boolean;
-  shape?: PainterShape;
-}
-
-export function painterKey(what: PainterFor): string {
-  const settings = { network: what.network, contentWeight: what.contentWeight, styleWeight: what.styleWeight, preserveColors: what.preserveColors, shape: what.shape ?? DEFAULT_PAINTER_SHAPE };
-  return createHash('sha256').update(what.styleBytes).update(JSON.stringify(settings)).digest('hex').slice(0, 24);
-}
+export { painterKey, type PainterFor } from './painter-key.js';
 
 export interface CachedPainter {
   painter: PainterNet;

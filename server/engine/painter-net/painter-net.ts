@@ -14,19 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRandom, uniformArray } from '../random.js';
 import { BLOCK, convSame, depthToSpace, gridFreeBlur, instanceNorm, patchify } from './painter-layers.js';
 
-export interface PainterShape {
-  /** Channels at ¼ resolution. */
-  channels: number;
-  /** Residual blocks. */
-  blocks: number;
-  /**
-   * The sub-pixel output passed through gridFreeBlur (painter-layers.ts), so no 4-pixel grid can
-   * form. Painters kept before it existed have none (and their own key).
-   */
-  gridFree?: boolean;
-}
+import { DEFAULT_PAINTER_SHAPE, type PainterShape } from './painter-key.js';
 
-export const DEFAULT_PAINTER_SHAPE: PainterShape = { channels: 32, blocks: 3, gridFree: true };
+export { DEFAULT_PAINTER_SHAPE, type PainterShape } from './painter-key.js';
 
 /** Named weights: the order of `names` is the storage order. */
 export interface PainterNet {
