@@ -95,7 +95,9 @@ export function videoCommand(): Command {
             last = update;
             if (!assembling) {
               const fps = update.framesDone / ((performance.now() - started) / 1000);
-              progress.update(update.framesDone, `${fps.toFixed(1)} fps`);
+              // With --painter learned, chunks first teach their painter: say so instead of "0.0 fps".
+              const doing = update.stage === 'learning-painter' && update.learning ? `teaching the painter: step ${update.learning.step}/${update.learning.steps}` : `${fps.toFixed(1)} fps`;
+              progress.update(update.framesDone, doing);
             }
             if (!assembling && update.status === 'running' && (update.stage === 'assembling' || update.framesDone >= update.framesTotal)) {
               assembling = true;

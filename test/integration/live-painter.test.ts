@@ -24,6 +24,7 @@ import { createLivePainter, LIVE_PAINTER, LivePainterState, type LivePainter } f
 import { encodeFrame } from '../../server/realtime/protocol.js';
 import { useWasm } from '../helpers/backend.js';
 import { CAT, ROOT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
+import { firstFrameStats } from '../helpers/first-frame.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 
@@ -215,14 +216,10 @@ describe('a live stream\'s learned painter', () => {
 
       const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, maxFrameMs: 120_000, livePainter: 'learned' }, { dataDir });
       try {
-        const publisher = await connect(await server.publishUrl('trained'));
-        publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.from(jpegs[0]!)));
-        await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === 1), 120_000);
-        const stats = publisher.messages.find((m) => m.type === 'stats' && m.framesOut === 1)!;
+        const stats = await firstFrameStats(server, 'trained', jpegs[0]!);
         // The very first frame: painted by the kept painter, at the stream's full size, no optimiser step.
         expect(stats.painter).toMatchObject({ state: 'ready' });
         expect([stats.width, stats.height]).toEqual([112, SIZE]);
-        publisher.socket.close();
       } finally {
         await server.close();
       }

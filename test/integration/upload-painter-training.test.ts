@@ -12,11 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
 import { createLogger } from '../../server/logger.js';
 import { LIVE_PAINTER } from '../../server/pipeline/live-painter.js';
-import { encodeFrame } from '../../server/realtime/protocol.js';
 import { createPainterTraining, TrainingState, type PainterTraining, type TrainingStatus } from '../../server/styles/painter-training.js';
 import { CAT, tempDir, WAVE } from '../helpers/paths.js';
 import { startTestServer } from '../helpers/server.js';
-import { connect } from '../helpers/ws-client.js';
+import { firstFrameStats } from '../helpers/first-frame.js';
 
 const SIZE = 64;
 
@@ -54,16 +53,10 @@ describe('uploaded styles learn their painter in the background', () => {
       expect(all.find((s) => s.id === 'starry-night')?.painter).toBeUndefined();
 
       const jpeg = await encodeImage(await decodeImage(CAT, { exact: { width: 112, height: SIZE } }), 'jpeg', 85);
-      const publisher = await connect(await server.publishUrl('uploaded'));
-      publisher.socket.send(JSON.stringify({ type: 'config', style: uploaded.id }));
-      // The style is checked before it applies: the first frame goes once the server says it has.
-      await publisher.until(() => publisher.messages.some((m) => m.type === 'settings' && (m.config as { style?: string }).style === uploaded.id), 30_000);
-      publisher.socket.send(encodeFrame({ seq: 1, timestampMs: 1 }, Buffer.from(jpeg)));
-      await publisher.until(() => publisher.messages.some((m) => m.type === 'stats' && m.framesOut === 1), 120_000);
-      const stats = publisher.messages.find((m) => m.type === 'stats' && m.framesOut === 1)!;
+      const stats = await firstFrameStats(server, 'uploaded', jpeg, uploaded.id);
+      // Its very first frame: painted by the painter learnt in the background, at the full size.
       expect(stats.painter).toMatchObject({ state: 'ready' });
       expect([stats.width, stats.height]).toEqual([112, SIZE]);
-      publisher.socket.close();
     } finally {
       await server.close();
     }
