@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { BACKEND_NAMES, MODEL_NAMES, readEnv } from '../config.js';
-import { createPainterCache, type PainterCache } from '../engine/painter-net/painter-cache.js';
-import { DEFAULT_DATA_DIR } from '../paths.js';
+import { createPainterCache, type PainterCache, type PainterListing } from '../engine/painter-net/painter-cache.js';
+import { DEFAULT_DATA_DIR, SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { numberOption } from './parse.js';
 import { trainPainterForStyle, type TrainFlags } from './painters-train.js';
 
@@ -19,21 +19,22 @@ export function paintersCommand(): Command {
   const painters = new Command('painters').description('list, clear or train the learned painters (live streams and video jobs with painter learned)');
   painters
     .command('list', { isDefault: true })
-    .description('show the kept painters: style, training steps, frames seen, last loss, size')
+    .description('show the kept painters (and those shipped for the built-in paintings): style, training steps, frames seen, last loss, size')
     .action(async () => {
       const c = cache();
       const all = await c.list();
-      if (all.length === 0) {
-        process.stdout.write(`no learned painters in ${c.dir}\n`);
-        return;
-      }
-      for (const p of all) {
+      const write = (p: PainterListing): void => {
         const what = p.meta
           ? `${p.meta.style}, α ${p.meta.contentWeight} β ${p.meta.styleWeight}: ${p.meta.steps} training steps, ${p.meta.framesSeen} frames seen${p.meta.loss !== undefined ? `, loss ${p.meta.loss.toExponential(2)}` : ''}`
           : `unusable (${p.problem}); it is replaced the next time its style is painted`;
         process.stdout.write(`${p.key}  ${(p.bytes / 1024).toFixed(0)} KB  ${p.modified.toISOString()}  ${what}\n`);
-      }
-      process.stdout.write(`${all.length} painter(s) in ${c.dir}\n`);
+      };
+      for (const p of all) write(p);
+      process.stdout.write(all.length === 0 ? `no learned painters in ${c.dir}\n` : `${all.length} painter(s) in ${c.dir}\n`);
+      // Read-only: used when the data directory has none for a key (a stream that trains one keeps its copy above).
+      const shipped = await createPainterCache(SHIPPED_PAINTERS_DIR).list();
+      for (const p of shipped) write(p);
+      if (shipped.length > 0) process.stdout.write(`${shipped.length} shipped painter(s) in ${SHIPPED_PAINTERS_DIR} (read-only)\n`);
     });
   painters
     .command('clear')

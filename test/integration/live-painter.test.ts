@@ -212,7 +212,10 @@ describe('a live stream\'s learned painter', () => {
       const cli = (args: string[]) => promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'painters', ...args], { env });
       const trained = await cli(['train', '--style', 'starry-night', '--steps', String(LIVE_PAINTER.minSteps), '--model', 'random-multiscale', '--size', String(SIZE)]);
       expect(JSON.parse(trained.stdout)).toMatchObject({ style: 'starry-night', steps: LIVE_PAINTER.minSteps, readyForLive: true });
-      expect((await cli(['list'])).stdout).toContain(`starry-night, α 10 β 40: ${LIVE_PAINTER.minSteps} training steps`);
+      const listed = (await cli(['list'])).stdout;
+      expect(listed).toContain(`starry-night, α 10 β 40: ${LIVE_PAINTER.minSteps} training steps`);
+      // The built-in paintings' shipped painters are listed too, read-only, after the kept ones.
+      expect(listed).toMatch(/\n\d+ shipped painter\(s\) in \S*models\/painters \(read-only\)\n$/);
 
       const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, maxFrameMs: 120_000, livePainter: 'learned' }, { dataDir });
       try {
