@@ -169,7 +169,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
         fps: m.outputFps,
         size: `${m.width}x${m.height}`,
         steps: m.stepsPerFrame,
-        ...(m.painter ? { painter: `${m.painter.state} ${m.painter.steps}` } : {}),
+        ...(m.painter ? { painter: `${m.painter.state} ${m.painter.steps}${m.painter.blend ? ` ${m.painter.blend}` : ""}` } : {}),
       })),
     };
   } finally {

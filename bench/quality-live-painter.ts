@@ -8,8 +8,9 @@
  * 2-core CI machine: a LEARNING frame is the live plan (one step at the floor, FLOOR_FRAME_MS)
  * followed by training worth LIVE_PAINTER.learningShare of it (TRAIN_STEP_MS a step, saved up as
  * the product does), so the stream paints a frame every (1 + share)·FLOOR_FRAME_MS; a READY frame is
- * the painter's pass at the full working size plus the residual blend (READY_FRAME_MS), at 10 fps,
- * with the rest of each 100 ms trained.
+ * the painter's pass at the full working size plus the blend along the cheap flow, as a stream
+ * that follows motion does (PAINTER_FLOW_BLEND in frame-stylizer.ts; `--ready-motion residual`
+ * for the in-place blend), READY_FRAME_MS, at 10 fps, with the rest of each 100 ms trained.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -28,8 +29,11 @@ import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/s
 export const FLOOR_FRAME_MS = 350;
 /** One training step (batch 2 at 128×72, shipped VGG) on the CI machine, ms. */
 export const TRAIN_STEP_MS = 400;
-/** A READY frame: the painter at 256×144 + blend + guided upsampling + JPEG, ms. */
-export const READY_FRAME_MS = 45;
+/**
+ * A READY frame: the painter at 256×144 + the flow blend + JPEG, ms (`bench live --serve-args
+ * "--painter learned"`: 62–76 ms of painting a frame; 45 with the residual blend).
+ */
+export const READY_FRAME_MS = 75;
 const READY_FPS = 10;
 /** Every how many source frames the READY pass paints one (10 fps, latest frame wins). */
 export function readyPassEvery(fps: number): number {
@@ -86,7 +90,7 @@ export async function paintLiveWithPainter(
     shippedFor?: Uint8Array;
     /** The READY pass's blend: the share of the carried painting kept (PainterBlend), and how it follows the video. */
     persistence?: number;
-    motion?: 'residual' | 'flow';
+    motion?: 'residual' | 'flow' | 'flow-light';
   } = {},
 ): Promise<LivePainterRun> {
   const stream = { width: frames[0]!.width, height: frames[0]!.height };
@@ -164,6 +168,7 @@ export async function paintLiveWithPainter(
     const outputs: RgbImage[] = [];
     const cold: boolean[] = [];
     const idleCreditPerFrame = 1000 / READY_FPS - READY_FRAME_MS;
+    const readyMotion = options.motion ?? 'flow-light';
     stylizer.reset();
     credit = 0;
     for (const [t, frame] of inputs.entries()) {
@@ -173,7 +178,8 @@ export async function paintLiveWithPainter(
         steps: 0,
         base: picture,
         warmStart: !isCold,
-        motion: options.motion ?? 'residual',
+        motion: readyMotion === 'residual' ? 'residual' : 'flow',
+        ...(readyMotion === 'flow-light' ? { lightFlow: true } : {}),
         temporalWeight: 0,
         ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
       });
@@ -196,7 +202,7 @@ export async function paintLiveWithPainter(
       curve: points,
       readyAfterS,
       snapshots,
-      plan: `learned painter: ${options.shippedFor && reused ? 'shipped for the style' : reused ? `kept from an earlier run of ${learnSeconds} s` : readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${options.motion ?? 'residual'} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
+      plan: `learned painter: ${options.shippedFor && reused ? 'shipped for the style' : reused ? `kept from an earlier run of ${learnSeconds} s` : readyAfterS === undefined ? `not ready after ${learnSeconds} s` : `ready after ${readyAfterS.toFixed(1)} s of stream`} (${s.steps} steps in all); then painter + ${readyMotion} blend${options.persistence === undefined ? '' : ` (persistence ${options.persistence})`} at ${stream.width}×${stream.height}, 0 steps, every ${every}th frame of ${fps} fps`,
     };
   } finally {
     stylizer.dispose();

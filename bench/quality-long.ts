@@ -189,7 +189,7 @@ export async function runLongQualityBench(argv: string[]): Promise<void> {
           ...(values['reuse-painter'] ? { reuseDir: path.join(OUT, 'cache', 'painters') } : {}),
           ...(values['shipped-painter'] ? { shippedFor: new Uint8Array(await readFile(values.style)) } : {}),
           ...(values.persistence ? { persistence: Number(values.persistence) } : {}),
-          ...(values['ready-motion'] ? { motion: values['ready-motion'] as 'residual' | 'flow' } : {}),
+          ...(values['ready-motion'] ? { motion: values['ready-motion'] as 'residual' | 'flow' | 'flow-light' } : {}),
         });
         livePainterEvery = run.every;
         snapshots = run.snapshots;

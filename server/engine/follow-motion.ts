@@ -27,6 +27,12 @@ export interface FollowOptions {
   /** How the previous output is resampled (default 'spline'). */
   sampling?: Sampling;
   painter?: PainterBlend;
+  /**
+   * The cheap follow: the forward flow only, estimated at half size and scaled up, and no
+   * occlusion mask (all ones). For frames with no optimiser step, where the mask (the temporal
+   * loss's weight) is not used: at 256×144 on wasm here it costs 31 ms, the full follow 178 ms.
+   */
+  light?: boolean;
 }
 
 /**
@@ -125,11 +131,14 @@ export function followMotion(
     const [, h, w] = current.shape;
     const previousGray = toGray(previous);
     const gray = matchExposure(toGray(current), previousGray);
-    const forward = estimateFlow(previousGray, gray, { levels: 4, iterations: 3, window: 7, ...options.flow });
     const half = Math.min(h, w) >= 64;
     const shrink = (t: tf.Tensor4D): tf.Tensor4D => (half ? tf.avgPool(t, 2, 2, 'same') : t);
-    const backward = estimateFlow(shrink(gray), shrink(previousGray), { levels: half ? 3 : 4, iterations: 3 });
-    const mask = occlusionMask(forward, upscaleFlow(backward, h, w));
+    const forward = options.light
+      ? upscaleFlow(estimateFlow(shrink(previousGray), shrink(gray), { levels: half ? 3 : 4, iterations: 3, window: 7, ...options.flow }), h, w)
+      : estimateFlow(previousGray, gray, { levels: 4, iterations: 3, window: 7, ...options.flow });
+    const mask = options.light
+      ? (tf.ones([1, h, w, 1]) as tf.Tensor4D)
+      : occlusionMask(forward, upscaleFlow(estimateFlow(shrink(gray), shrink(previousGray), { levels: half ? 3 : 4, iterations: 3 }), h, w));
     const c = current.shape[3];
     // The change the motion does not explain, on luminance, with its low frequencies (fades,
     // lighting) taken out: edges where the carried stylization would be wrong.

@@ -63,6 +63,11 @@ export interface StylizeFrameOptions {
    */
   motion?: MotionMode;
   /**
+   * motion 'flow' with no optimiser step (steps 0): follow with the cheap flow (FollowOptions.light
+   * in follow-motion.ts: forward only, at half size). Ignored when steps run.
+   */
+  lightFlow?: boolean;
+  /**
    * Ruder et al.'s temporal loss: weight of Σ c·(x − warp(previous output))² / D, with c the
    * occlusion mask. Needs motion 'flow'; 0 (default) leaves it out.
    */
@@ -312,7 +317,8 @@ export function createStylizer(
         /** Per-pixel weight of the temporal loss, over the channels ([1,H,W,C]); flow mode only. */
         let temporalMask: tf.Tensor4D | undefined;
         if (warmWith === 'flow') {
-          const followed = followMotion(previousContent!, optimised, image!, painter ? { painter } : {});
+          const light = options.lightFlow === true && options.steps === 0;
+          const followed = followMotion(previousContent!, optimised, image!, { ...(painter ? { painter } : {}), ...(light ? { light } : {}) });
           warmStartImage = followed.warped;
           frameTensors.push(warmStartImage);
           if ((options.temporalWeight ?? 0) > 0) {

@@ -43,6 +43,8 @@ export interface LivePainterStats {
   /** The painter's loss on the newest frame at the last judgement, and the shown picture's. */
   loss: number | undefined;
   shownLoss: number | undefined;
+  /** How the last painted frame was blended with the painting before it (frame-stylizer.ts); absent while learning. */
+  blend?: 'flow' | 'residual';
 }
 
 export interface LivePainter {

@@ -163,7 +163,14 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
         model: deps.model,
         style: settings.style,
         painter: last?.painter
-          ? { state: last.painter.state, steps: last.painter.steps, framesSeen: last.painter.framesSeen, loss: last.painter.loss ?? null, shownLoss: last.painter.shownLoss ?? null }
+          ? {
+              state: last.painter.state,
+              steps: last.painter.steps,
+              framesSeen: last.painter.framesSeen,
+              loss: last.painter.loss ?? null,
+              shownLoss: last.painter.shownLoss ?? null,
+              ...(last.painter.blend ? { blend: last.painter.blend } : {}),
+            }
           : null,
       };
     },

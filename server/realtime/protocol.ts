@@ -105,7 +105,7 @@ export interface StatsMessage {
   /** Frames this client was skipped for because its connection was still busy. */
   skipped?: number;
   /** The stream's learned painter (settings.painter 'learned'): learning or painting, training steps, frames seen; null without one. */
-  painter?: { state: 'learning' | 'ready'; steps: number; framesSeen: number; loss: number | null; shownLoss: number | null } | null;
+  painter?: { state: 'learning' | 'ready'; steps: number; framesSeen: number; loss: number | null; shownLoss: number | null; blend?: 'flow' | 'residual' } | null;
 }
 
 export interface ErrorMessage {

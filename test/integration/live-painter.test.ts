@@ -105,6 +105,15 @@ describe('a live stream\'s learned painter', () => {
     // It paints: the picture is not the photo.
     const change = image.data.reduce((s, v, i) => s + Math.abs(v - photo.data[i]!), 0) / image.data.length;
     expect(change).toBeGreaterThan(8);
+    expect(painted.painter?.blend).toBe('residual'); // this stream follows no motion
+    // A stream that follows motion blends along the cheap flow while it fits the frame's budget…
+    const flowing = { ...settings, motion: 'flow' as const, targetFps: 0, steps: 0 };
+    for (let k = 0; k < 2; k++) expect((await frames.process(frame(seq++), flowing)).painter?.blend).toBe('flow');
+    // …and in place once it does not (1 ms: the painter's pass alone takes longer), no later than
+    // the frame after its cost is known; it tries the flow again after PAINTER_FLOW_BLEND.retryEvery.
+    const tight = [];
+    for (let k = 0; k < 3; k++) tight.push((await frames.process(frame(seq++), flowing, 1)).painter?.blend);
+    expect(tight).toEqual(['residual', 'residual', 'residual']);
     await frames.dispose();
     await frames.dispose(); // safe twice
   }, 240_000);
