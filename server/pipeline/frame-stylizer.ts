@@ -87,8 +87,8 @@ export const LIVE_LEARNING_RATE = 0.1;
  * (FollowOptions.light: forward only, at half size; 56 ms at 256×144 here) when the stream
  * follows motion and that fits the frame's budget, else the residual blend (no motion estimate).
  * The flow steadies the painter's picture, whose ¼-resolution trunk redraws its texture at every
- * small shift: cockatoo, shipped Starry Night painter, flicker 4.13 → 2.05 (the optimiser's
- * 2.32), style match 89 → 83 % (outside judge) and 74 → 56 % (loss net), by eye smoother and
+ * small shift: cockatoo, shipped Starry Night painter, flicker 4.13 → 2.06 (the optimiser's
+ * 2.32), style match 89 → 85 % (outside judge) and 74 → 57 % (loss net), by eye smoother and
  * less grainy (`npm run bench -- quality --long --configs live-painter --shipped-painter
  * --ready-motion residual|flow-light`, README). A residual stream tries the flow again every
  * `retryEvery` frames, in case the machine was only busy.
