@@ -137,13 +137,18 @@ export function createPainterTraining(options: PainterTrainingOptions): PainterT
     let err = '';
     proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-TAIL_BYTES)));
     proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-TAIL_BYTES)));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill('SIGKILL');
+    }, timeoutMs);
     options.log.info({ style: styleId, steps: options.steps, pid: proc.pid }, 'learning the uploaded style\'s painter in the background');
     childExited = new Promise<void>((resolve) => {
-      proc.once('error', (error) => {
-        options.log.warn({ err: error, style: styleId }, 'could not start the painter training');
-      });
-      proc.once('close', (code, signal) => {
+      let ended = false;
+      /** Once, whichever comes: 'close', or 'error' alone (a child that could not start). */
+      const end = (code: number | null, signal: NodeJS.Signals | null, startError?: Error): void => {
+        if (ended) return;
+        ended = true;
         clearTimeout(timer);
         child = undefined;
         const seconds = Math.round((performance.now() - started) / 100) / 10;
@@ -152,13 +157,17 @@ export function createPainterTraining(options: PainterTrainingOptions): PainterT
           remember(styleId, { state: TrainingState.READY, steps: result.steps });
           options.log.info({ style: styleId, steps: result.steps, seconds }, 'the uploaded style\'s painter is ready');
         } else if (!closed) {
-          const reason = signal === 'SIGKILL' ? `stopped after ${Math.round(timeoutMs / 1000)} s` : lastLine(err) || `exit ${code ?? signal}`;
+          const reason = timedOut
+            ? `stopped after ${Math.round(timeoutMs / 1000)} s`
+            : (startError?.message ?? (lastLine(err) || `exit ${code ?? signal}`));
           remember(styleId, { state: TrainingState.FAILED, reason });
           options.log.warn({ style: styleId, reason, seconds }, 'the uploaded style\'s painter could not be learned; streams in it learn their own');
         }
         resolve();
         next();
-      });
+      };
+      proc.once('error', (error) => end(null, null, error));
+      proc.once('close', (code, signal) => end(code, signal));
     });
   }
 
