@@ -30,7 +30,7 @@ export interface FollowOptions {
   /**
    * The cheap follow: the forward flow only, estimated at half size and scaled up, and no
    * occlusion mask (all ones). For frames with no optimiser step, where the mask (the temporal
-   * loss's weight) is not used: at 256×144 on wasm here it costs 31 ms, the full follow 178 ms.
+   * loss's weight) is not used: at 256×144 on wasm here it costs 56 ms, the full follow 149–178 ms.
    */
   light?: boolean;
 }
