@@ -76,7 +76,10 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
     if (!learning || polls >= TRAINING_POLLS) return;
     pollTimer = window.setTimeout(async () => {
       polls++;
-      const latest = (await (await fetch('/api/styles')).json().catch(() => [])) as StyleEntry[];
+      // A failed read (server restarting, network away) keeps the badges and tries again later.
+      const latest = await fetch('/api/styles')
+        .then((r) => r.json() as Promise<StyleEntry[]>)
+        .catch(() => styles);
       for (const s of latest) {
         const tile = gallery.querySelector<HTMLButtonElement>(`button[data-style="${CSS.escape(s.id)}"]`);
         if (tile) setBadge(tile, s.painter);

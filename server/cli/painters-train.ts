@@ -10,8 +10,7 @@ import { DEFAULTS, SERVER_DEFAULTS, type BackendName, type ModelChoice, readEnv 
 import type { RgbImage } from '../engine/image.js';
 import { loadEngine } from '../engine/load-engine.js';
 import { trainingSize } from '../engine/painter-net/paint-with.js';
-import { createPainterCache } from '../engine/painter-net/painter-cache.js';
-import { createPainterNet, DEFAULT_PAINTER_SHAPE } from '../engine/painter-net/painter-net.js';
+import { createPainterCache, freshPainter } from '../engine/painter-net/painter-cache.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { BadInputError } from '../errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR, PROJECT_ROOT, SHIPPED_PAINTERS_DIR } from '../paths.js';
@@ -73,9 +72,7 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
       styleWeight: DEFAULTS.styleWeight,
       preserveColors: false,
     };
-    const { painter, meta, learned } = flags.fresh
-      ? { painter: createPainterNet(DEFAULT_PAINTER_SHAPE), meta: { style: flags.style, contentWeight: what.contentWeight, styleWeight: what.styleWeight, steps: 0, framesSeen: 0 }, learned: false }
-      : await cache.open(what);
+    const { painter, meta, learned } = flags.fresh ? freshPainter(what) : await cache.open(what);
     const stepsHere = flags.upTo === undefined ? flags.steps : Math.max(0, Math.min(flags.steps, flags.upTo - meta.steps));
     try {
       if (stepsHere === 0) {

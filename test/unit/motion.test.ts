@@ -269,4 +269,18 @@ describe('followMotion', () => {
     });
     expect(error).toBeLessThan(0.02);
   });
+
+  it('the cheap follow (light: forward flow at half size, no mask) moves it with a pan too, and trusts every pixel', () => {
+    const { error, minMask } = tf.tidy(() => {
+      const output = cropRgb(60, 50);
+      const { warped, mask } = followMotion(cropRgb(40, 30), cropRgb(43, 30), output, { light: true });
+      const expected = tf.slice(output, [0, 8, 11, 0], [1, H - 16, W - 19, 3]);
+      return {
+        error: tf.mean(tf.abs(tf.sub(tf.slice(warped, [0, 8, 8, 0], [1, H - 16, W - 19, 3]), expected))).dataSync()[0]!,
+        minMask: tf.min(mask).dataSync()[0]!,
+      };
+    });
+    expect(error).toBeLessThan(0.02);
+    expect(minMask).toBe(1);
+  });
 });

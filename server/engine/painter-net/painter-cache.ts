@@ -13,7 +13,6 @@ import { createPainterNet, type PainterNet } from './painter-net.js';
 import { DEFAULT_PAINTER_SHAPE, PAINTER_EXTENSION, painterKey, type PainterFor } from './painter-key.js';
 import { loadPainter, readPainterFile, savePainter, type PainterMeta } from './painter-store.js';
 
-const EXTENSION = PAINTER_EXTENSION;
 export const DEFAULT_MAX_PAINTERS = 32;
 
 export { painterKey, type PainterFor } from './painter-key.js';
@@ -46,6 +45,15 @@ export interface PainterCache {
   clear(): Promise<number>;
 }
 
+/** A painter that has learnt nothing for `what` (it paints the photo unchanged). */
+export function freshPainter(what: PainterFor): CachedPainter {
+  return {
+    painter: createPainterNet(what.shape ?? DEFAULT_PAINTER_SHAPE),
+    meta: { style: what.styleName, contentWeight: what.contentWeight, styleWeight: what.styleWeight, steps: 0, framesSeen: 0 },
+    learned: false,
+  };
+}
+
 /**
  * `shipped`: a read-only folder of painters that come with the project (models/painters, made by
  * `stylize painters train`), used when this cache has none for a key; what is learnt from one is
@@ -53,7 +61,7 @@ export interface PainterCache {
  */
 export function createPainterCache(dir: string, options: { maxFiles?: number; warn?: (message: string) => void; shipped?: string } = {}): PainterCache {
   const maxFiles = options.maxFiles ?? DEFAULT_MAX_PAINTERS;
-  const fileFor = (key: string): string => path.join(dir, `${key}${EXTENSION}`);
+  const fileFor = (key: string): string => path.join(dir, `${key}${PAINTER_EXTENSION}`);
 
   async function files(): Promise<{ key: string; file: string; bytes: number; modified: Date }[]> {
     let names: string[];
@@ -63,10 +71,10 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
       return [];
     }
     const out = [];
-    for (const name of names.filter((n) => n.endsWith(EXTENSION))) {
+    for (const name of names.filter((n) => n.endsWith(PAINTER_EXTENSION))) {
       const file = path.join(dir, name);
       const s = await stat(file).catch(() => undefined);
-      if (s) out.push({ key: name.slice(0, -EXTENSION.length), file, bytes: s.size, modified: s.mtime });
+      if (s) out.push({ key: name.slice(0, -PAINTER_EXTENSION.length), file, bytes: s.size, modified: s.mtime });
     }
     return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
   }
@@ -74,7 +82,7 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
   /** The shipped painter for `what`, if there is a sound one. */
   async function shippedFor(what: PainterFor): Promise<CachedPainter | undefined> {
     if (!options.shipped) return undefined;
-    const file = path.join(options.shipped, `${painterKey(what)}${EXTENSION}`);
+    const file = path.join(options.shipped, `${painterKey(what)}${PAINTER_EXTENSION}`);
     try {
       const { painter, meta } = await loadPainter(file);
       return { painter, meta, learned: true };
@@ -88,11 +96,7 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
     dir,
     async open(what) {
       const file = fileFor(painterKey(what));
-      const fresh = (): CachedPainter => ({
-        painter: createPainterNet(what.shape ?? DEFAULT_PAINTER_SHAPE),
-        meta: { style: what.styleName, contentWeight: what.contentWeight, styleWeight: what.styleWeight, steps: 0, framesSeen: 0 },
-        learned: false,
-      });
+      const fresh = (): CachedPainter => freshPainter(what);
       try {
         const { painter, meta } = await loadPainter(file);
         const now = new Date();
