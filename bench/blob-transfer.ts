@@ -1,7 +1,7 @@
 /**
  * How a painted segment should travel from a farm worker to its gateway: the gateway's own
  * authenticated blob endpoints (what the farm does: server/http/blob-routes.ts through
- * server/farm/http-blob-client.ts, PUT then GET) against Redis (SET then GET on the farm's own
+ * server/jobs/farm/http-blob-client.ts, PUT then GET) against Redis (SET then GET on the farm's own
  * redis-server). Both go file → store → file, as a segment does (the worker's encoder writes a
  * file, the gateway's ffmpeg reads one). Sizes: two real chunk segments (one chunk's frames,
  * `defaultChunkFrames`, encoded as workers encode them: H.264 CRF 20 at 144 px from the Bunny
@@ -16,10 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createBlobClient } from '../server/farm/http-blob-client.js';
+import { createBlobClient } from '../server/jobs/farm/http-blob-client.js';
 import { closeRedis, connectRedis, farmSecret, type Redis } from '../server/farm/redis.js';
-import { defaultChunkFrames } from '../server/video/jobs/chunk-plan.js';
-import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
+import { defaultChunkFrames } from '../server/jobs/chunk-plan.js';
+import { BURN_IN_FRAMES } from '../server/jobs/job-queue.js';
 import { decodeRgbFrames, encodeH264, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_MP4, COCKATOO, tempDir } from '../test/helpers/paths.js';
 import { startRedis } from '../test/helpers/redis.js';

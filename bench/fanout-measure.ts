@@ -9,7 +9,7 @@ import os from 'node:os';
 import WebSocket from 'ws';
 import { drawScene } from '../fixtures/draw.js';
 import { encodeImage } from '../server/codec/image-codec.js';
-import { decodeFrame, encodeFrame, isProtocolError } from '../server/realtime/protocol.js';
+import { decodeFrame, encodeFrame, isProtocolError } from '../server/live/protocol.js';
 
 /** The drawn scene plus sensor-like noise: about the size of a real 640×360 camera JPEG. */
 export async function cameraJpeg(): Promise<Buffer> {

@@ -16,8 +16,8 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { balancedChunkFrames, defaultChunkFrames } from '../server/video/jobs/chunk-plan.js';
-import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
+import { balancedChunkFrames, defaultChunkFrames } from '../server/jobs/chunk-plan.js';
+import { BURN_IN_FRAMES } from '../server/jobs/job-queue.js';
 import { probeVideo } from '../server/video/ffmpeg.js';
 import { startGateway, startWorker, waitForWorkers, type FarmProcess } from '../test/helpers/farm.js';
 import { BBB_MP4, tempDir } from '../test/helpers/paths.js';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { encodeImage } from '../server/codec/image-codec.js';
-import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/realtime/protocol.js';
+import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/live/protocol.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { startServe } from './process.js';
 import { BBB_MP4 } from '../test/helpers/paths.js';

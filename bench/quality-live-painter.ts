@@ -1,6 +1,6 @@
 /**
  * The long quality bench's `live-painter` config (issue 12): a live stream with the learned
- * painter (server/pipeline/live-painter.ts), made deterministic. The clip is played back and forth
+ * painter (server/live/stream-process/live-painter.ts), made deterministic. The clip is played back and forth
  * (ping-pong) for --learn-seconds of stream while the painter learns; then the clip is painted
  * once more, as the stream paints it once the painter is ready, and that pass is judged.
  *
@@ -19,11 +19,11 @@ import { DEFAULTS, SERVER_DEFAULTS } from '../server/config.js';
 import type { RgbImage } from '../server/engine/image.js';
 import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
-import { affordableMotion } from '../server/pipeline/deadline.js';
-import { createPainterCache } from '../server/engine/painter-net/painter-cache.js';
+import { affordableMotion } from '../server/live/stream-process/deadline.js';
+import { createPainterCache } from '../server/painter/painter-cache.js';
 import { SHIPPED_PAINTERS_DIR } from '../server/paths.js';
-import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/pipeline/live-painter.js';
-import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
+import { createLivePainter, LIVE_PAINTER, LivePainterState } from '../server/live/stream-process/live-painter.js';
+import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/engine/scene-cut.js';
 
 /** One live frame at the floor (170×96, 1 step, flow) on the CI machine, ms (bench quality --long live). */
 export const FLOOR_FRAME_MS = 350;

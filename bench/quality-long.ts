@@ -16,7 +16,7 @@
  *   the CI machine; every 7th cockatoo frame, every 10th Bunny frame). The plan's motion mode is
  *   the one deadline mode would use (affordableMotion), the painting is brought back to the stream
  *   size guided by the photo (guided-upsample.ts, as the live pipeline does) and judged there.
- * - file: as a video job paints (chunk-worker.ts): chunks planned as for 2 workers, each chunk's
+ * - file: as a video job paints (chunk-process-main.ts): chunks planned as for 2 workers, each chunk's
  *   first frame (burn-in included) and scene cuts get firstFrameSteps, the others stepsPerFrame.
  *   Judged at the working size (256×144; the job's MP4 is that, scaled to the source size).
  * - painter: issue 12's learned painter as a file job would use it (bench/quality-painter.ts):
@@ -47,11 +47,11 @@ import type { FeatureNetwork } from '../server/engine/networks/network.js';
 import { createRandomMultiscale } from '../server/engine/networks/random-multiscale.js';
 import { createStylizer, type StylizeFrameOptions, type StylizerSettings } from '../server/engine/stylizer.js';
 import { DEFAULT_MODELS_DIR as MODELS_DIR } from '../server/paths.js';
-import { affordableMotion, createDeadlineController, type DeadlinePlan } from '../server/pipeline/deadline.js';
-import { LIVE_LEARNING_RATE } from '../server/pipeline/frame-stylizer.js';
-import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/pipeline/scene-cut.js';
-import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/video/jobs/chunk-plan.js';
-import { BURN_IN_FRAMES } from '../server/video/jobs/job-queue.js';
+import { affordableMotion, createDeadlineController, type DeadlinePlan } from '../server/live/stream-process/deadline.js';
+import { LIVE_LEARNING_RATE } from '../server/live/stream-process/frame-stylizer.js';
+import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../server/engine/scene-cut.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../server/jobs/chunk-plan.js';
+import { BURN_IN_FRAMES } from '../server/jobs/job-queue.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { BBB_WEBM, COCKATOO, ROOT, SHIPPED_VGG19, STARRY_NIGHT } from '../test/helpers/paths.js';
 import { paintLiveWithPainter, readyPassEvery, READY_FRAME_MS, type Snapshot } from './quality-live-painter.js';

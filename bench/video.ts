@@ -27,7 +27,7 @@ import { createLogger } from '../server/logger.js';
 import { DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR } from '../server/paths.js';
 import { createStyleLibrary } from '../server/styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from '../server/video/ffmpeg.js';
-import { createLocalJobQueue } from '../server/video/jobs/local-job-queue.js';
+import { createLocalJobQueue } from '../server/jobs/local/local-job-queue.js';
 import { BBB_MP4, COCKATOO } from '../test/helpers/paths.js';
 import { createVideoJudge, type VideoJudge } from './video-judge.js';
 

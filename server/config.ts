@@ -57,14 +57,14 @@ export const SERVER_DEFAULTS = {
    */
   minWorkingSize: 96,
   /**
-   * Live streams' learned painter (issue 12; pipeline/live-painter.ts): 'learned' teaches a
+   * Live streams' learned painter (issue 12; live/stream-process/live-painter.ts): 'learned' teaches a
    * feed-forward painter the style on the stream's own frames and lets it paint at the full
    * working size once it beats the optimiser's frames by their own objective; 'off': the optimiser alone.
    */
   livePainter: 'off' as PainterMode,
   /**
    * An uploaded style's live painter learns in the background right after the upload, to this
-   * many training steps (styles/painter-training.ts; 150 ≈ 75 s of one core here, at the lowest
+   * many training steps (painter/painter-training.ts; 150 ≈ 75 s of one core here, at the lowest
    * CPU priority): a stream in it then paints at full size from its first frame. 0: off.
    */
   uploadPainterSteps: 150,
@@ -96,7 +96,7 @@ export const SERVER_DEFAULTS = {
   maxFrameMs: 10_000,
   /** Without a target frame rate, a live frame is planned to take at most this long. */
   freeFrameMs: 2000,
-  /** Live streams painted at once (each has its own painter process); more are refused (BUSY). */
+  /** Live streams painted at once (each has its own stream process); more are refused (BUSY). */
   maxLiveStreams: 4,
   /**
    * The most pixels a live frame is painted at (256×144); a larger stream is painted at this and

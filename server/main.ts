@@ -1,7 +1,7 @@
 /**
- * Start-up: options → the first painter process (backend + network: start-up fails here if they
+ * Start-up: options → the first stream process (backend + network: start-up fails here if they
  * cannot load) → styles → HTTP + WebSocket → listen. The server process itself paints nothing:
- * live frames are painted in painter processes, video chunks in worker processes.
+ * live frames are painted in stream processes, video chunks in worker processes.
  * `close()` (and SIGTERM/SIGINT in `stylize serve`) stops accepting, closes every socket with
  * 1001 and kills every painter and worker. Safe to call twice.
  */
@@ -17,19 +17,19 @@ import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
 import { SHIPPED_PAINTERS_DIR } from './paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createPassthroughProcessor, type FrameProcessor } from './pipeline/frame-processor.js';
-import { createPaintTurns } from './pipeline/paint-turns.js';
-import { createPainterPool } from './pipeline/painter/painter-pool.js';
-import { createRoomDirectory } from './realtime/room-directory.js';
-import { createSocketServer, type SocketServer } from './realtime/socket-server.js';
+import { createPassthroughProcessor, type FrameProcessor } from './live/frame-processor.js';
+import { createPaintTurns } from './live/paint-turns.js';
+import { createStreamProcessPool } from './live/stream-process-pool.js';
+import { createRoomDirectory } from './live/room-directory.js';
+import { createSocketServer, type SocketServer } from './live/socket-server.js';
 import { compileTrustProxy } from './security/client-address.js';
 import { createOriginPolicy } from './security/origin-policy.js';
-import { createPainterTraining, stylesWithoutPainter } from './styles/painter-training.js';
+import { createPainterTraining, stylesWithoutPainter } from './painter/painter-training.js';
 import { createStyleLibrary } from './styles/style-library.js';
 import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
-import { createFileBlobStore } from './video/jobs/blob-store.js';
-import type { JobQueue } from './video/jobs/job-queue.js';
-import { createLocalJobQueue } from './video/jobs/local-job-queue.js';
+import { createFileBlobStore } from './jobs/blob-store.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import { createLocalJobQueue } from './jobs/local/local-job-queue.js';
 
 export interface RunningServer {
   url: string;
@@ -233,7 +233,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
  */
 async function startFrameProcessor(options: ServerOptions, uploadsDir: string, log: Logger, metrics: Metrics): Promise<FrameProcessor> {
   if (options.engine === 'passthrough') return createPassthroughProcessor();
-  const pool = createPainterPool({
+  const pool = createStreamProcessPool({
     init: {
       model: options.model,
       weights: options.weights,

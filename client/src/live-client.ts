@@ -3,7 +3,7 @@
  * send them (never queueing: a frame is skipped while the socket is still busy), draw the
  * stylized frames that come back, and report stats.
  */
-import type { ServerMessage, StatsMessage } from '../../server/realtime/protocol.js';
+import type { ServerMessage, StatsMessage } from '../../server/live/protocol.js';
 import { nowMs, readHeader, withHeader } from './frame-header.js';
 
 export interface LiveClientEvents {

@@ -3,7 +3,7 @@
  * stylized stream beside the source, with live stats.
  */
 import { LiveClient, type LiveConfig, type MotionMode, type PainterMode } from './live-client.js';
-import type { StatsMessage } from '../../server/realtime/protocol.js';
+import type { StatsMessage } from '../../server/live/protocol.js';
 import { setUpStyleGallery } from './style-gallery.js';
 import { setUpVideoJobs } from './video-job.js';
 

@@ -2,7 +2,7 @@
  * The viewer page /watch/<room>: the painted stream fills the window (letterboxed by CSS, which
  * reads the stream's aspect ratio from --ratio), with the room, status and stats over it.
  */
-import type { ServerMessage } from '../../server/realtime/protocol.js';
+import type { ServerMessage } from '../../server/live/protocol.js';
 import { readHeader } from './frame-header.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { BACKEND_NAMES, MODEL_NAMES, readEnv } from '../config.js';
-import { createPainterCache, type PainterCache, type PainterListing } from '../engine/painter-net/painter-cache.js';
+import { createPainterCache, type PainterCache, type PainterListing } from '../painter/painter-cache.js';
 import { DEFAULT_DATA_DIR, SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { numberOption } from './parse.js';
 import { trainPainterForStyle, type TrainFlags } from './painters-train.js';

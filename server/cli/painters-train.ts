@@ -1,5 +1,5 @@
 /**
- * `stylize painters train --style <id>`: a live stream's learned painter (pipeline/live-painter.ts)
+ * `stylize painters train --style <id>`: a live stream's learned painter (live/stream-process/live-painter.ts)
  * taught a style ahead of time, on frames of short clips, and kept under the same key a live
  * stream with the default weights looks up (style bytes, network, α, β): that stream then starts
  * painting with it at once instead of learning for its first minute.
@@ -10,11 +10,11 @@ import { DEFAULTS, SERVER_DEFAULTS, type BackendName, type ModelChoice, readEnv 
 import type { RgbImage } from '../engine/image.js';
 import { loadEngine } from '../engine/load-engine.js';
 import { trainingSize } from '../engine/painter-net/paint-with.js';
-import { createPainterCache, freshPainter } from '../engine/painter-net/painter-cache.js';
+import { createPainterCache, freshPainter } from '../painter/painter-cache.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { BadInputError } from '../errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR, PROJECT_ROOT, SHIPPED_PAINTERS_DIR } from '../paths.js';
-import { LIVE_PAINTER } from '../pipeline/live-painter.js';
+import { LIVE_PAINTER } from '../live/stream-process/live-painter.js';
 import { createStyleLibrary } from '../styles/style-library.js';
 import { decodeRgbFrames, probeVideo } from '../video/ffmpeg.js';
 import { createProgress } from './progress.js';
@@ -63,7 +63,7 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
     const style = await styles.decoded(flags.style, Math.max(network.minSide, Math.round(Math.max(work.width, work.height) / 2)), network.minSide);
     // A built-in painting goes on from the painter shipped for it (unless --fresh); what it learns is kept in the data directory.
     const cache = createPainterCache(path.join(dataDir, 'painters'), { warn: (m) => process.stderr.write(`warning: ${m}\n`), ...(flags.fresh ? {} : { shipped: SHIPPED_PAINTERS_DIR }) });
-    // The key a live stream in this style with the default weights uses (painter-worker.ts).
+    // The key a live stream in this style with the default weights uses (stream-process-main.ts).
     const what = {
       styleBytes: (await styles.image(flags.style)).bytes,
       styleName: flags.style,

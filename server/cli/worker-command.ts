@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, FARM_DEFAULTS, LOG_LEVELS, MODEL_NAMES, parseWorkerOptions, readEnv } from '../config.js';
-import { startFarmWorker } from '../farm/farm-worker.js';
+import { startFarmWorker } from '../jobs/farm/farm-worker.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../paths.js';
 import { durationOption, numberOption } from './parse.js';

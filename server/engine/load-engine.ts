@@ -1,6 +1,6 @@
 /**
  * A worker process's engine in one call: the tfjs backend (once per process) and the feature
- * network. Painter processes (live) and chunk workers (video files) both start with it.
+ * network. Stream processes (live) and chunk workers (video files) both start with it.
  */
 import type { BackendName } from '../config.js';
 import { selectBackend, type BackendInfo } from './backend.js';

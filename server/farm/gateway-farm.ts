@@ -7,12 +7,12 @@ import type { ServerOptions } from '../config.js';
 import { ErrorCode, StylizeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { FrameBus } from '../realtime/frame-bus.js';
-import type { RoomDirectory } from '../realtime/room-directory.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import type { RoomDirectory } from '../live/room-directory.js';
 import type { VideoLimits } from '../video/ffmpeg.js';
-import { createFarmJobQueue, type FarmJobQueue } from './farm-job-queue.js';
-import { createRedisFrameBus } from './redis-frame-bus.js';
-import { createRedisRoomDirectory } from './redis-room-directory.js';
+import { createFarmJobQueue, type FarmJobQueue } from '../jobs/farm/farm-job-queue.js';
+import { createRedisFrameBus } from '../live/redis-frame-bus.js';
+import { createRedisRoomDirectory } from '../live/redis-room-directory.js';
 import { closeRedis, connectRedis, farmIdentity, pingRedis } from './redis.js';
 
 export interface GatewayFarm {

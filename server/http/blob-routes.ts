@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Router, type RequestHandler } from 'express';
 import { ErrorCode, StylizeError } from '../errors.js';
-import { isBlobKey, type BlobStore } from '../video/jobs/blob-store.js';
+import { isBlobKey, type BlobStore } from '../jobs/blob-store.js';
 
 /** The largest painted segment a worker may store (2 s of 4K H.264 is far below it). */
 const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;

@@ -14,8 +14,8 @@ import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
-import type { Job } from '../video/jobs/job-store.js';
-import { progressOf, type JobQueue } from '../video/jobs/job-queue.js';
+import type { Job } from '../jobs/job-store.js';
+import { progressOf, type JobQueue } from '../jobs/job-queue.js';
 import { parseUpload, requireSpace } from './upload.js';
 
 const MAX_STYLE_BYTES = 20 * 1024 * 1024;

@@ -7,7 +7,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { describeIssues } from '../config.js';
 import { BadInputError, ErrorCode, RateLimitedError, StylizeError } from '../errors.js';
-import type { RoomDirectory } from '../realtime/room-directory.js';
+import type { RoomDirectory } from '../live/room-directory.js';
 import type { Logger } from '../logger.js';
 import { createRateLimiter } from '../security/rate-limit.js';
 

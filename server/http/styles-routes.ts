@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import multer from 'multer';
 import { BadInputError } from '../errors.js';
-import type { PainterTraining } from '../styles/painter-training.js';
+import type { PainterTraining } from '../painter/painter-training.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import { parseUpload } from './upload.js';
 

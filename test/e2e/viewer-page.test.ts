@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
 import { encodeImage } from '../../server/codec/image-codec.js';
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect, type RecordingClient } from '../helpers/ws-client.js';

@@ -1,5 +1,5 @@
 /** A live stream's first frame through a real server: what its stats say about it. */
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import type { TestServer } from './server.js';
 import { connect } from './ws-client.js';
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
-import { decodeFrame, encodeFrame, isProtocolError } from '../../server/realtime/protocol.js';
+import { decodeFrame, encodeFrame, isProtocolError } from '../../server/live/protocol.js';
 import { CAT } from '../helpers/paths.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -3,14 +3,14 @@
  * the healthy stream keeps its frames coming, the server's event loop stays free, the greedy
  * stream is told what it got (clamped settings) and paints within the others' frame time, and
  * memory stays bounded. Also: the cap on live streams, and frames whose header claims a huge
- * picture. Real server, real painter processes (random-multiscale), real sockets.
+ * picture. Real server, real stream processes (random-multiscale), real sockets.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
-import type { PainterPool } from '../../server/pipeline/painter/painter-pool.js';
-import { decodeFrame, encodeFrame, isProtocolError } from '../../server/realtime/protocol.js';
+import type { StreamProcessPool } from '../../server/live/stream-process-pool.js';
+import { decodeFrame, encodeFrame, isProtocolError } from '../../server/live/protocol.js';
 import { totalRss } from '../helpers/process-memory.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect, type RecordingClient } from '../helpers/ws-client.js';
@@ -60,7 +60,7 @@ describe('a greedy publisher next to a healthy one', () => {
     });
     expect(greedy.messages.find((m) => m.type === 'ready')).toMatchObject({ limits: { maxSize: 360, maxSteps: 10 } });
 
-    const pool = server.processor as PainterPool;
+    const pool = server.processor as StreamProcessPool;
     const rssBefore = totalRss(pool.pids());
     let rssPeak = rssBefore;
     const lag = monitorEventLoopDelay({ resolution: 10 });

@@ -15,13 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
 import type { RgbImage } from '../../server/engine/image.js';
-import { createPainterCache } from '../../server/engine/painter-net/painter-cache.js';
+import { createPainterCache } from '../../server/painter/painter-cache.js';
 import { createRandomMultiscale } from '../../server/engine/networks/random-multiscale.js';
 import type { FeatureNetwork } from '../../server/engine/networks/network.js';
 import { createStylizer, type Stylizer } from '../../server/engine/stylizer.js';
-import { createFrameStylizer, type LiveSettings } from '../../server/pipeline/frame-stylizer.js';
-import { createLivePainter, LIVE_PAINTER, LivePainterState, type LivePainter } from '../../server/pipeline/live-painter.js';
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import { createFrameStylizer, type LiveSettings } from '../../server/live/stream-process/frame-stylizer.js';
+import { createLivePainter, LIVE_PAINTER, LivePainterState, type LivePainter } from '../../server/live/stream-process/live-painter.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import { useWasm } from '../helpers/backend.js';
 import { CAT, ROOT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
 import { firstFrameStats } from '../helpers/first-frame.js';
@@ -190,7 +190,7 @@ describe('a live stream\'s learned painter', () => {
     }
   }, 300_000);
 
-  it('through a real server and its painter process: a publisher turns it on and the stats say it is learning', async () => {
+  it('through a real server and its stream process: a publisher turns it on and the stats say it is learning', async () => {
     const server = await startTestServer({ liveSize: SIZE, liveSteps: 1, targetFps: 0, minWorkingSize: SIZE, maxFrameMs: 120_000 });
     try {
       const publisher = await connect(await server.publishUrl('learned'));

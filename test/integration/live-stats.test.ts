@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FrameProcessor } from '../../server/pipeline/frame-processor.js';
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import type { FrameProcessor } from '../../server/live/frame-processor.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import { CAT } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect, type RecordingClient } from '../helpers/ws-client.js';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/codec/image-codec.js';
-import { decodeFrame, encodeFrame, isProtocolError } from '../../server/realtime/protocol.js';
+import { decodeFrame, encodeFrame, isProtocolError } from '../../server/live/protocol.js';
 import path from 'node:path';
 import { CAT, FIXTURES } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -2,7 +2,7 @@
  * A progressive cold start: the first frames of a new stream (and after a new style) are painted
  * coarser, each with the work of an ordinary frame, and sharpen as the working size grows.
  * In process (the painter's own FrameStylizer, a real stylizer and real JPEG frames), then through
- * a real server and its painter process.
+ * a real server and its stream process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
@@ -10,9 +10,9 @@ import { VIDEO_DEFAULTS } from '../../server/config.js';
 import type { RgbImage } from '../../server/engine/image.js';
 import { createRandomMultiscale } from '../../server/engine/networks/random-multiscale.js';
 import { createStylizer, type Stylizer } from '../../server/engine/stylizer.js';
-import { COLD_START_RAMP } from '../../server/pipeline/cold-start.js';
-import { createFrameStylizer, type LiveSettings, type PaintedFrame } from '../../server/pipeline/frame-stylizer.js';
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import { COLD_START_RAMP } from '../../server/live/stream-process/cold-start.js';
+import { createFrameStylizer, type LiveSettings, type PaintedFrame } from '../../server/live/stream-process/frame-stylizer.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import { useWasm } from '../helpers/backend.js';
 import { CAT, STARRY_NIGHT } from '../helpers/paths.js';
 import { startTestServer } from '../helpers/server.js';

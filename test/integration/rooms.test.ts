@@ -6,7 +6,7 @@ import net from 'node:net';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../server/realtime/protocol.js';
+import { encodeFrame } from '../../server/live/protocol.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
 

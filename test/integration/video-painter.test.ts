@@ -9,11 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgbFrames, probeVideo } from '../../server/video/ffmpeg.js';
 import { readPainterFile } from '../../server/engine/painter-net/painter-store.js';
-import { painterKey } from '../../server/engine/painter-net/painter-cache.js';
+import { painterKey } from '../../server/painter/painter-cache.js';
 import { DEFAULTS } from '../../server/config.js';
 import { SHIPPED_PAINTERS_DIR } from '../../server/paths.js';
 import { createStyleLibrary } from '../../server/styles/style-library.js';
-import { PAINTER_TRAINING } from '../../server/video/jobs/painter-pass.js';
+import { PAINTER_TRAINING } from '../../server/painter/job-painter-pass.js';
 import { probe } from '../helpers/media.js';
 import { BBB_MP4, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -78,7 +78,7 @@ async function keptPainters(on: TestServer = server): Promise<{ key: string; ste
   return Promise.all(files.map(async (f) => ({ key: f.slice(0, -'.slpaint'.length), ...(await readPainterFile(path.join(painters, f))).meta })));
 }
 
-/** The key a live stream in this library style looks its painter up by (painter-worker.ts). */
+/** The key a live stream in this library style looks its painter up by (stream-process-main.ts). */
 async function liveKey(style: string, network: string): Promise<string> {
   const styles = createStyleLibrary({ stylesDir: path.join(dir, 'none'), uploadsDir: path.join(dir, 'uploads') });
   const styleBytes = (await styles.image(style)).bytes;

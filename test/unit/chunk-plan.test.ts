@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../../server/video/jobs/chunk-plan.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks } from '../../server/jobs/chunk-plan.js';
 
 describe('planChunks', () => {
   it('covers every frame exactly once, in order, with burn-in before all but the first chunk', () => {

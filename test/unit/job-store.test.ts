@@ -1,7 +1,7 @@
 /** The durable job store under concurrent writes. */
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createJobStore } from '../../server/video/jobs/job-store.js';
+import { createJobStore } from '../../server/jobs/job-store.js';
 import { tempDir } from '../helpers/paths.js';
 
 describe('job store', () => {

@@ -2,7 +2,7 @@
 import { finalize, map, mergeMap, of, throwError, timer, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { latestWins } from '../../server/pipeline/latest-wins.js';
+import { latestWins } from '../../server/live/latest-wins.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 

@@ -1,10 +1,10 @@
 /** Scene cuts, the deadline controller and rate counters, by hand. */
 import { describe, expect, it } from 'vitest';
 import { drawScene, drawStrokes } from '../../fixtures/draw.js';
-import { COLD_START_RAMP, createColdStartRamp, rampSteps } from '../../server/pipeline/cold-start.js';
-import { affordableMotion, createDeadlineController } from '../../server/pipeline/deadline.js';
-import { createSceneCutDetector, lumaThumbnail, thumbnailDistance } from '../../server/pipeline/scene-cut.js';
-import { createAverage, createRate } from '../../server/pipeline/stream-stats.js';
+import { COLD_START_RAMP, createColdStartRamp, rampSteps } from '../../server/live/stream-process/cold-start.js';
+import { affordableMotion, createDeadlineController } from '../../server/live/stream-process/deadline.js';
+import { createSceneCutDetector, lumaThumbnail, thumbnailDistance } from '../../server/engine/scene-cut.js';
+import { createAverage, createRate } from '../../server/live/stream-stats.js';
 
 describe('scene cuts', () => {
   it('averages luminance on a 16×9 grid', () => {

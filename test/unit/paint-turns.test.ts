@@ -1,6 +1,6 @@
 /** Turns at the CPU for live streams: order and budgets, by hand (virtual clock). */
 import { describe, expect, it } from 'vitest';
-import { createPaintTurns, type Turn } from '../../server/pipeline/paint-turns.js';
+import { createPaintTurns, type Turn } from '../../server/live/paint-turns.js';
 
 describe('paint turns', () => {
   it('one stream at a time, first come first served', async () => {

@@ -7,7 +7,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPainterCache, painterKey, type PainterFor } from '../../server/engine/painter-net/painter-cache.js';
+import { createPainterCache, painterKey, type PainterFor } from '../../server/painter/painter-cache.js';
 import type { PainterNet } from '../../server/engine/painter-net/painter-net.js';
 import { sameFloats, seededValues, useWasm } from '../helpers/backend.js';
 import { tempDir } from '../helpers/paths.js';

@@ -1,6 +1,6 @@
 /** Where a video job's painter trains: half the working size, in 4-pixel blocks, never below what the loss network sees. */
 import { describe, expect, it } from 'vitest';
-import { trainingSize } from '../../server/video/jobs/painter-pass.js';
+import { trainingSize } from '../../server/painter/job-painter-pass.js';
 
 describe('painter training size', () => {
   it('is half the working size in multiples of 4', () => {

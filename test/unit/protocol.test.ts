@@ -1,6 +1,6 @@
 /** The wire format: header encode/decode and every malformed input. */
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, isProtocolError, parseClientMessage } from '../../server/realtime/protocol.js';
+import { decodeFrame, encodeFrame, isProtocolError, parseClientMessage } from '../../server/live/protocol.js';
 
 const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2]);
 

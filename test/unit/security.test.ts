@@ -1,7 +1,7 @@
 /** Origin/Host policy, trusted proxies, rate limits and expiring rooms, by hand. */
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createRoomDirectory } from '../../server/realtime/room-directory.js';
+import { createRoomDirectory } from '../../server/live/room-directory.js';
 import { clientAddress, compileTrustProxy } from '../../server/security/client-address.js';
 import { createOriginPolicy } from '../../server/security/origin-policy.js';
 import { createRateLimiter } from '../../server/security/rate-limit.js';

@@ -5,9 +5,9 @@
  * only: the stored job never carries it.
  */
 import { describe, expect, it } from 'vitest';
-import { createFileJobRepository } from '../../server/video/jobs/file-job-repository.js';
-import { watchJob } from '../../server/video/jobs/job-queue.js';
-import type { Job } from '../../server/video/jobs/job-store.js';
+import { createFileJobRepository } from '../../server/jobs/local/file-job-repository.js';
+import { watchJob } from '../../server/jobs/job-queue.js';
+import type { Job } from '../../server/jobs/job-store.js';
 import { tempDir } from '../helpers/paths.js';
 
 const OPTIONS = { size: 32, stepsPerFrame: 0, firstFrameSteps: 0, contentWeight: 10, styleWeight: 40, preserveColors: false, painter: 'learned' as const };

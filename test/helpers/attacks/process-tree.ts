@@ -61,9 +61,9 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** The server's video-job worker processes (forked from …/chunk-worker.js). */
+/** The server's video-job worker processes (forked from …/chunk-process-main.js). */
 export function chunkWorkers(serverPid: number): number[] {
-  return descendants(serverPid).filter((pid) => commandLine(pid).includes('chunk-worker'));
+  return descendants(serverPid).filter((pid) => commandLine(pid).includes('chunk-process-main'));
 }
 
 /** Sends `signal` to `pid` and every descendant (descendants first collected, so none escapes). */

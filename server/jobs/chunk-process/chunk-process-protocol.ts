@@ -1,0 +1,46 @@
+/** Messages between a job backend and its chunk worker processes (child_process IPC). */
+import type { BackendName, ModelChoice } from '../../config.js';
+import type { VideoInfo } from '../../video/ffmpeg.js';
+import type { Chunk } from '../chunk-plan.js';
+import type { VideoJobOptions } from '../job-store.js';
+
+export interface ChunkProcessInit {
+  type: 'init';
+  model: ModelChoice;
+  weights: string | undefined;
+  modelsDir: string;
+  seed: number;
+  backend: BackendName | undefined;
+  threads: number;
+  /** Where learned painters are kept (a video job's painter 'learned'). */
+  paintersDir?: string;
+}
+
+/** One chunk to paint, with local files: the backend fetched its inputs and stores its output. */
+export interface ChunkTask {
+  type: 'chunk';
+  jobId: string;
+  input: string;
+  info: VideoInfo;
+  chunk: Chunk;
+  options: VideoJobOptions;
+  stylePath: string;
+  /** Stylize at this size, encode at outSize. */
+  workSize: { width: number; height: number };
+  outSize: { width: number; height: number };
+  /** Written whole (temp file + rename) once every frame is encoded. */
+  segmentPath: string;
+}
+
+export type ToChunkProcess = ChunkProcessInit | ChunkTask;
+
+export type FromChunkProcess =
+  | { type: 'ready'; backend: string; model: string }
+  | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
+  /** The chunk's learned painter is being taught: training step `step` of `steps` done. */
+  | { type: 'learning'; jobId: string; chunk: number; step: number; steps: number }
+  /** The latest painted frame as JPEG, about once a second. */
+  | { type: 'preview'; jobId: string; chunk: number; jpeg: Uint8Array }
+  | { type: 'done'; jobId: string; chunk: number; frames: number }
+  /** `message` is shown to users; `detail` (ffmpeg's own words, say) goes to the log only. */
+  | { type: 'error'; jobId?: string; chunk?: number; message: string; detail?: string };

@@ -1,0 +1,129 @@
+/**
+ * One chunk of a video, painted: its frames in order, none dropped, each warm-started from the
+ * previous one, more steps on the first frame (of the burn-in) and after scene cuts; the burn-in
+ * frames' output is thrown away, the kept frames are encoded to an H.264 segment. Pure: everything
+ * it uses comes in (the network, the files, the signal), nothing stays behind in the module, so
+ * the in-process pool and a farm worker run exactly the same code.
+ */
+import { readFile, rename, rm } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeImage, encodeImage } from '../../codec/image-codec.js';
+import { DEFAULTS } from '../../config.js';
+import type { FeatureNetwork } from '../../engine/networks/network.js';
+import { imageToTensor, tensorToImage, type RgbImage } from '../../engine/image.js';
+import type { PainterCache } from '../../painter/painter-cache.js';
+import { createStylizer } from '../../engine/stylizer.js';
+import { createSceneCutDetector } from '../../engine/scene-cut.js';
+import { decodeRgbFrames, encodeH264 } from '../../video/ffmpeg.js';
+import { learnPainter, paintWith, type LearnedPainter } from '../../painter/job-painter-pass.js';
+import type { ChunkTask } from './chunk-process-protocol.js';
+
+const PREVIEW_EVERY_MS = 1000;
+
+export class ChunkAbortedError extends Error {
+  constructor() {
+    super('chunk aborted');
+    this.name = 'ChunkAbortedError';
+  }
+}
+
+export interface StylizeChunkContext {
+  network: FeatureNetwork;
+  /** Stops the chunk between frames (its encoder and decoder are killed, no segment is left). */
+  signal?: AbortSignal;
+  /** Frames kept so far, after each one. */
+  onProgress?: (framesKept: number) => void;
+  /** The chunk's learned painter is being taught (step of steps), before its first frame. */
+  onLearning?: (step: number, steps: number) => void;
+  /** The latest kept frame as JPEG, at most once a second (the first at once). */
+  onPreview?: (jpeg: Uint8Array) => void | Promise<void>;
+  /** Where learned painters are kept (options.painter 'learned'); without it the option is refused. */
+  painters?: PainterCache;
+}
+
+export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext): Promise<{ frames: number }> {
+  const { network, signal } = context;
+  const { chunk, options, workSize } = task;
+  const checkAborted = (): void => {
+    if (signal?.aborted) throw new ChunkAbortedError();
+  };
+  checkAborted();
+  if (options.painter === 'learned' && !context.painters) throw new Error('this worker keeps no painters (painter "learned")');
+  const stylizer = createStylizer(network, options, { ownsNetwork: false });
+  let learned: LearnedPainter | undefined;
+  const tmp = `${task.segmentPath}.tmp`;
+  const sink = encodeH264(tmp, task.info, workSize, task.outSize);
+  const onAbort = (): void => sink.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const style = await decodeImage(task.stylePath, { longSide: Math.max(workSize.width, workSize.height), minShortSide: network.minSide });
+    stylizer.setStyle([{ image: style }]);
+    if (options.painter === 'learned') {
+      const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };
+      learned = await learnPainter(task, network, context.painters!, what, checkAborted, context.onLearning);
+    }
+    const cuts = createSceneCutDetector();
+    // Burn-in frames too with a painter: they are cheap, and the blend carried over them joins the chunks.
+    const from = chunk.decodeFrom;
+    let index = from;
+    let kept = 0;
+    let lastPreview = Number.NEGATIVE_INFINITY;
+    for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: from, end: chunk.end })) {
+      checkAborted();
+      const frame = { ...workSize, data };
+      const cold = index === from || cuts.isCut(frame);
+      if (index === from) cuts.isCut(frame); // seed the detector with the first frame
+      const result = learned
+        ? await paintLearned(learned, frame, cold)
+        : await stylizer.stylizeFrame(frame, {
+            steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
+            warmStart: !cold,
+            motion: options.motion ?? DEFAULTS.motion,
+            temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
+          });
+      checkAborted();
+      if (index >= chunk.start) {
+        await sink.write(result.image.data);
+        kept++;
+        context.onProgress?.(kept);
+        if (context.onPreview && performance.now() - lastPreview > PREVIEW_EVERY_MS) {
+          lastPreview = performance.now();
+          await context.onPreview(await encodeImage(result.image, 'jpeg', 80));
+        }
+      }
+      index++;
+    }
+    checkAborted();
+    if (kept !== chunk.end - chunk.start) throw new Error(`chunk ${chunk.index}: decoded ${kept} of its ${chunk.end - chunk.start} frames`);
+    await sink.finish();
+    await rename(tmp, task.segmentPath);
+    return { frames: kept };
+  } catch (error) {
+    sink.abort();
+    await rm(tmp, { force: true });
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    stylizer.dispose();
+    learned?.painter.dispose();
+  }
+
+  /**
+   * The learned painter's picture of the frame, blended with the previous painting carried along
+   * the motion (PainterBlend in follow-motion.ts: a painter run on each frame alone swims), then
+   * refined by stepsPerFrame optimiser steps (0: none).
+   */
+  async function paintLearned(painter: LearnedPainter, frame: RgbImage, cold: boolean): Promise<{ image: RgbImage }> {
+    const input = imageToTensor(frame);
+    const painted = paintWith(painter.painter, input);
+    const base = await tensorToImage(painted);
+    tf.dispose([input, painted]);
+    return stylizer.stylizeFrame(frame, {
+      steps: options.stepsPerFrame,
+      base,
+      warmStart: !cold,
+      motion: options.motion ?? DEFAULTS.motion,
+      temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
+    });
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Video jobs as the routes, the CLI, the page and the benches see them, whichever backend runs
+ * them: in-process worker processes (local-job-queue.ts) or a BullMQ worker farm
+ * (server/jobs/farm/farm-job-queue.ts). Also what both backends share: the checks before a job is
+ * taken (probe, chunk plan, cost cap), the words a failure is reported in, and `watchJob`, the one
+ * "follow this job until it ends" (progress included) that every waiter uses.
+ */
+import type { Readable } from 'node:stream';
+import type { RgbImage } from '../engine/image.js';
+import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
+import { FfmpegError, probeVideo, type VideoInfo, type VideoLimits } from '../video/ffmpeg.js';
+import { balancedChunkFrames, defaultChunkFrames, planChunks, type Chunk } from './chunk-plan.js';
+import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
+import type { Job, VideoJobOptions } from './job-store.js';
+
+export const BURN_IN_FRAMES = 4;
+/** A chunk whose worker process died is tried this many more times before the job fails. */
+export const CHUNK_RETRIES = 2;
+
+export interface SubmitRequest {
+  /** A file we own (it is moved into the job, or removed if the job is refused). */
+  inputPath: string;
+  inputName: string;
+  /** Decoded only once the video has been checked (a refused video costs no image decode). */
+  style: () => Promise<RgbImage>;
+  /**
+   * The style library's own file for the style (a shipped painting, or an upload the library
+   * re-encoded), kept as the job's style image as it is: the job's learned painter is then keyed
+   * by the same bytes as a live stream's in that style, so they share it (and the built-in
+   * paintings' shipped painters). Absent (an image sent with the job): the decoded image as PNG.
+   */
+  styleBytes?: () => Promise<Uint8Array>;
+  styleName: string;
+  options: VideoJobOptions;
+  /** Who asks (an address), for the per-client quota. */
+  client?: string;
+}
+
+/** The finished MP4: a file here, or a stream from the gateway that holds it. */
+export type OutputSource = { path: string } | { stream: Readable; size: number | undefined };
+
+export interface WatchOptions {
+  /** Stops the watch (the iteration ends). */
+  signal?: AbortSignal;
+  /** Progress within chunks is passed on at most this often (default 250 ms). */
+  progressEveryMs?: number;
+  /** Also re-read the job this often, in case a change notice was lost (default: never). */
+  pollMs?: number;
+}
+
+export interface JobQueue {
+  /** 'local': worker processes of this server; 'farm': BullMQ workers anywhere. */
+  readonly kind: 'local' | 'farm';
+  submit(request: SubmitRequest): Promise<Job>;
+  get(id: string): Promise<Job | undefined>;
+  /** The job now, then after every change (throttled progress included), ending once it has ended. */
+  watch(id: string, options?: WatchOptions): AsyncIterable<Job>;
+  /** Stops a queued or running job (its input and chunks are deleted; the record stays). */
+  cancel(id: string): Promise<Job | undefined>;
+  /** Cancels it if it is still going, then deletes the job and all its files. */
+  remove(id: string): Promise<Job | undefined>;
+  output(id: string): Promise<OutputSource | undefined>;
+  /** The latest painted frame (JPEG). */
+  preview(id: string): Promise<Buffer | undefined>;
+  /** Picks up queued and interrupted jobs (call once at start); never throws for one bad job. */
+  resume(): Promise<void>;
+  /** Deletes ended jobs older than the retention time now (also runs on a timer). */
+  sweep(): Promise<number>;
+  /** Chunk worker process ids on this machine (tests and benches). */
+  workerPids(): number[];
+  close(): Promise<void>;
+}
+
+export function progressOf(job: Job): number {
+  if (job.status === 'done') return 1;
+  return job.framesTotal > 0 ? Math.min(1, job.framesDone / job.framesTotal) : 0;
+}
+
+/**
+ * What a job costs: working megapixels × steps, over every frame (the first frame of each chunk
+ * and its burn-in included). The unit of `--max-job-cost`.
+ */
+export function jobCost(info: Pick<VideoInfo, 'width' | 'height' | 'frames'>, options: Pick<VideoJobOptions, 'size' | 'stepsPerFrame' | 'firstFrameSteps'>, chunks: number): number {
+  const work = evenSize(info, options.size);
+  const megapixels = (work.width * work.height) / 1e6;
+  const steps = info.frames * Math.max(1, options.stepsPerFrame) + chunks * (options.firstFrameSteps + BURN_IN_FRAMES * options.stepsPerFrame);
+  return megapixels * steps;
+}
+
+export interface PlanOptions {
+  limits: VideoLimits;
+  /** Workers the chunk count is balanced for. */
+  workers: number;
+  /** Override chunk length (frames); default about two seconds. */
+  chunkFrames?: number | undefined;
+  maxJobCost?: number | undefined;
+}
+
+/** Probes the upload, cuts it into chunks and checks the cost cap; throws what the client must change. */
+export async function planJob(inputPath: string, options: VideoJobOptions, plan: PlanOptions): Promise<{ info: VideoInfo; chunks: Chunk[] }> {
+  const info = await probeVideo(inputPath, plan.limits);
+  const chunks = planChunks(info.frames, {
+    chunkFrames: plan.chunkFrames ?? balancedChunkFrames(info.frames, plan.workers, defaultChunkFrames(info.fps, BURN_IN_FRAMES)),
+    burnIn: BURN_IN_FRAMES,
+  });
+  const cost = jobCost(info, options, chunks.length);
+  if (plan.maxJobCost !== undefined && cost > plan.maxJobCost) {
+    const work = evenSize(info, options.size);
+    throw new BadInputError(
+      `this job is ${Math.round(cost)} megapixel-steps (${info.frames} frames at ${work.width}×${work.height}, ${options.stepsPerFrame} steps a frame); ` +
+        `this server takes up to ${plan.maxJobCost}: use a smaller size, fewer steps or a shorter clip`,
+    );
+  }
+  return { info, chunks };
+}
+
+/** The worker process died while it had the chunk (killed, out of memory, crashed). */
+export class ChunkProcessCrashedError extends Error {
+  constructor(reason: string) {
+    super(`chunk worker exited (${reason})`);
+    this.name = 'ChunkProcessCrashedError';
+  }
+}
+
+/** The worker reported a failure of the chunk itself; `detail` is for the log only. */
+export class ChunkFailedError extends Error {
+  readonly detail: string | undefined;
+  constructor(message: string, detail?: string) {
+    super(message);
+    this.name = 'ChunkFailedError';
+    this.detail = detail;
+  }
+}
+
+export const CRASHED_REASON = `a worker process stopped unexpectedly ${CHUNK_RETRIES + 1} times on this job`;
+
+/** What a user may read of a failure: our own messages, never ffmpeg's stderr or a stack. */
+export function publicReason(error: unknown): string {
+  if (error instanceof FfmpegError || error instanceof ChunkFailedError) return error.message;
+  if (error instanceof ChunkProcessCrashedError) return CRASHED_REASON;
+  if (error instanceof StylizeError && error.code !== ErrorCode.INTERNAL) return error.message;
+  return 'internal error (the server log has the details)';
+}
+
+function even(v: number): number {
+  return Math.max(2, Math.floor(v / 2) * 2);
+}
+
+/** Working size: short side `size` (never larger than the video), even dimensions. */
+export function evenSize(info: Pick<VideoInfo, 'width' | 'height'>, size: number): { width: number; height: number } {
+  const scale = Math.min(1, size / Math.min(info.width, info.height));
+  return { width: even(Math.round(info.width * scale)), height: even(Math.round(info.height * scale)) };
+}
+
+/** Output size: the video's own, rounded down to even. */
+export function outputSize(info: Pick<VideoInfo, 'width' | 'height'>): { width: number; height: number } {
+  return { width: even(info.width), height: even(info.height) };
+}
+
+/**
+ * Follows one job: yields it now, then after every stored change and (at most every
+ * `progressEveryMs`) with the frames of chunks still being painted counted in, and ends after a
+ * final status, when the job is deleted, or on `signal`. A consumer slower than the changes gets
+ * the latest state, never a backlog (the final one always arrives).
+ */
+export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, id: string, options: WatchOptions = {}): AsyncGenerator<Job> {
+  const progressEveryMs = options.progressEveryMs ?? 250;
+  let job: Job | undefined;
+  const kept = new Map<number, number>();
+  /** Chunks teaching their learned painter (no frame painted yet). */
+  const learning = new Map<number, LearningProgress>();
+  let pending: Job | undefined;
+  let wake: (() => void) | undefined;
+  let lastProgress = 0;
+  let gone = false;
+  const view = (current: Job): Job => {
+    if (current.status === 'done' || kept.size === 0) return { ...current };
+    const painting = [...kept.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).reduce((sum, [, n]) => sum + n, 0);
+    const framesDone = Math.min(current.framesTotal, Math.max(current.framesDone, framesOfDoneChunks(current) + painting));
+    const teaching = [...learning.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).map(([, l]) => l);
+    if (teaching.length === 0 || current.status !== 'running' || current.stage) return { ...current, framesDone };
+    const sum = (f: (l: LearningProgress) => number): number => teaching.reduce((s, l) => s + f(l), 0);
+    return { ...current, framesDone, stage: 'learning-painter', learning: { step: sum((l) => l.step), steps: sum((l) => l.steps) } };
+  };
+  const offer = (next: Job): void => {
+    pending = next;
+    wake?.();
+  };
+  /** A stored state replaces ours unless it is older (a poll racing a notice) or ours has ended. */
+  const accept = (next: Job): void => {
+    if (job && (isFinal(job) || next.updatedAt < job.updatedAt)) return;
+    job = next;
+    for (const chunk of job.chunksDone) kept.delete(chunk);
+    offer(view(job));
+  };
+  const unsubscribe = repo.subscribe((event: JobEvent) => {
+    if (event.type === 'job') {
+      if (event.job.id === id) accept(event.job);
+      return;
+    }
+    if (event.id !== id || !job || isFinal(job)) return;
+    kept.set(event.chunk, event.kept);
+    if (event.learning) learning.set(event.chunk, event.learning);
+    else learning.delete(event.chunk);
+    const now = performance.now();
+    if (now - lastProgress >= progressEveryMs) {
+      lastProgress = now;
+      offer(view(job));
+    }
+  });
+  const onAbort = (): void => wake?.();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    const first = await repo.get(id);
+    if (!first) return;
+    accept(first);
+    while (!options.signal?.aborted && !gone) {
+      if (!pending) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (options.pollMs) setTimeout(resolve, options.pollMs).unref();
+        });
+        wake = undefined;
+        if (!pending && options.pollMs && !options.signal?.aborted) {
+          const polled = await repo.get(id).catch(() => job);
+          if (!polled) gone = true;
+          else accept(polled);
+        }
+        continue;
+      }
+      const next = pending;
+      pending = undefined;
+      yield next;
+      if (isFinal(next)) return;
+    }
+  } finally {
+    unsubscribe();
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

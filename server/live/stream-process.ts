@@ -1,0 +1,155 @@
+/**
+ * The server's handle on one stream process: start it, send it frames one at a time, and kill
+ * it — when its stream ends, when a frame overruns the hard limit (the only way to stop a tfjs
+ * step in progress), or when the server closes. `kill()` is safe twice.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCode, StylizeError } from '../errors.js';
+import { PROJECT_ROOT } from '../paths.js';
+import type { FromStreamProcess, StreamProcessInfo, StreamProcessInit, PaintedReport, PaintRequest } from './stream-process/stream-process-protocol.js';
+
+/** Compiled entry (npm install builds it; tests build it in their global setup). */
+export const STREAM_PROCESS_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'live', 'stream-process', 'stream-process-main.js');
+
+export const StreamProcessState = {
+  STARTING: 'starting',
+  READY: 'ready',
+  /** Killed (or exited): it takes no more frames, even before its exit is reported. */
+  DEAD: 'dead',
+} as const;
+export type StreamProcessState = (typeof StreamProcessState)[keyof typeof StreamProcessState];
+
+export class FrameAbandonedError extends StylizeError {
+  constructor(limitMs: number) {
+    super(ErrorCode.FRAME_ABANDONED, `the frame took longer than ${limitMs} ms and was given up; the next frames get a cheaper plan`);
+  }
+}
+
+export class StreamProcessGoneError extends StylizeError {
+  constructor(reason: string) {
+    super(ErrorCode.INTERNAL, `the painter stopped (${reason})`);
+  }
+}
+
+export interface StreamProcess {
+  readonly pid: number | undefined;
+  readonly state: StreamProcessState;
+  /** Resolves once the backend and network are loaded; rejects with the painter's own error. */
+  readonly ready: Promise<StreamProcessInfo>;
+  /** Paints one frame; rejects with FrameAbandonedError (and kills the painter) after `hardLimitMs`. */
+  paint(request: Omit<PaintRequest, 'type' | 'id'>, hardLimitMs: number): Promise<PaintedReport>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  kill(): void;
+}
+
+/**
+ * While it loads (backend, network, warm-up: about a CPU-second), a painter runs at a lower CPU
+ * priority, so streams already painting do not slow down while another starts; once ready it
+ * paints at normal priority (where the system lets us raise it back; otherwise it stays lowered,
+ * like every other painter started here).
+ */
+const STARTING_NICENESS = 10;
+
+function setNiceness(child: ChildProcess, value: number): void {
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, value);
+  } catch {
+    // Not permitted (raising priority needs CAP_SYS_NICE): it stays as it is.
+  }
+}
+
+export function startStreamProcess(init: Omit<StreamProcessInit, 'type'>): StreamProcess {
+  const child: ChildProcess = fork(STREAM_PROCESS_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  setNiceness(child, STARTING_NICENESS);
+  let state: StreamProcessState = StreamProcessState.STARTING;
+  let nextId = 1;
+  let pending: { id: number; resolve: (r: PaintedReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  let settleReady: { resolve: (info: StreamProcessInfo) => void; reject: (e: Error) => void } | undefined;
+  const ready = new Promise<StreamProcessInfo>((resolve, reject) => {
+    settleReady = { resolve, reject };
+  });
+  ready.catch(() => undefined); // the pool reports it where it waits
+  let exitReason = 'killed';
+
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      state = StreamProcessState.DEAD;
+      const reason = signal ? `signal ${signal}` : `exit ${code}`;
+      settleReady?.reject(new StreamProcessGoneError(reason));
+      fail(new StreamProcessGoneError(exitReason === 'killed' ? reason : exitReason));
+      resolve();
+    });
+  });
+  child.on('error', () => undefined); // a failed spawn also ends in 'exit'
+
+  function fail(error: Error): void {
+    if (!pending) return;
+    const { reject, timer } = pending;
+    clearTimeout(timer);
+    pending = undefined;
+    reject(error);
+  }
+
+  child.on('message', (message: FromStreamProcess) => {
+    switch (message.type) {
+      case 'ready':
+        setNiceness(child, 0);
+        state = StreamProcessState.READY;
+        settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
+        settleReady = undefined;
+        return;
+      case 'fatal':
+        exitReason = message.message;
+        settleReady?.reject(new StylizeError(message.code as ErrorCode, message.message));
+        settleReady = undefined;
+        return;
+      case 'painted':
+      case 'failed': {
+        if (!pending || pending.id !== message.id) return; // an answer to a frame already given up
+        const { resolve, reject, timer } = pending;
+        clearTimeout(timer);
+        pending = undefined;
+        if (message.type === 'painted') resolve(message.frame);
+        else reject(new StylizeError(message.code as ErrorCode, message.message));
+      }
+    }
+  });
+
+  const painter: StreamProcess = {
+    get pid() {
+      return child.pid;
+    },
+    get state() {
+      return state;
+    },
+    ready,
+    exited,
+    paint(request, hardLimitMs) {
+      if (state === StreamProcessState.DEAD) return Promise.reject(new StreamProcessGoneError('not running'));
+      if (pending) return Promise.reject(new Error('paint() is already running; frames go one at a time'));
+      const id = nextId++;
+      return new Promise<PaintedReport>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          fail(new FrameAbandonedError(hardLimitMs));
+          painter.kill();
+        }, hardLimitMs);
+        pending = { id, resolve, reject, timer };
+        child.send({ type: 'paint', id, ...request } satisfies PaintRequest);
+      });
+    },
+    kill() {
+      if (state === StreamProcessState.DEAD) return;
+      state = StreamProcessState.DEAD;
+      settleReady?.reject(new StreamProcessGoneError('killed'));
+      settleReady = undefined;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // SIGKILL: a tfjs step cannot be interrupted any other way, and there is nothing to save.
+      child.kill('SIGKILL');
+    },
+  };
+  child.send({ type: 'init', ...init } satisfies StreamProcessInit);
+  return painter;
+}
