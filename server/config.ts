@@ -4,37 +4,19 @@
  * limit is written exactly once. This is also the only module that reads `process.env`.
  */
 import { z } from 'zod';
+import { BACKEND_NAMES, ENGINE_DEFAULTS, MODEL_NAMES, MOTION_MODES, type BackendName, type ModelChoice, type MotionMode } from './engine/engine-options.js';
 import { ConfigError } from './errors.js';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES, MODEL_NAMES, MOTION_MODES, type BackendName, type ModelChoice, type MotionMode };
 
-export const MODEL_NAMES = ['auto', 'vgg19', 'vgg19-blocks1-3', 'random-multiscale'] as const;
-export type ModelChoice = (typeof MODEL_NAMES)[number];
-
-/** Defaults of the seed (Gatys et al. as taught): α=10, β=40, Adam lr 0.03. */
+/** `stylize image` and the engine: the engine's own defaults (engine-options.ts) plus the CLI's. */
 export const DEFAULTS = {
+  ...ENGINE_DEFAULTS,
   size: 256,
   steps: 200,
-  lr: 0.03,
-  contentWeight: 10,
-  styleWeight: 40,
-  tvWeight: 0,
-  seed: 42,
   init: 'content' as string,
-  preserveColors: false,
   model: 'auto' as ModelChoice,
-  /** How a warm start follows the video (live streams and video jobs); see StylizeFrameOptions. */
-  motion: 'flow' as MotionMode,
-  /**
-   * Ruder et al.'s temporal loss weight (pixels on the 0–255 scale). The quality benchmark's
-   * choice: the least weight that keeps flicker under 1.2× the input's on both real clips.
-   */
-  temporalWeight: 5e4,
 } as const;
-
-export const MOTION_MODES = ['flow', 'residual', 'none'] as const;
-export type MotionMode = (typeof MOTION_MODES)[number];
 
 /** Live streams and the server (the same table feeds `stylize serve` flags, env and the protocol). */
 export const SERVER_DEFAULTS = {

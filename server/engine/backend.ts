@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // The umbrella package registers the ops' gradients (tfjs-core alone does not).
 import '@tensorflow/tfjs';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
-import { BACKEND_NAMES, type BackendName } from '../config.js';
+import { BACKEND_NAMES, type BackendName } from './engine-options.js';
 import { BackendUnavailableError } from '../errors.js';
 import { enableWasmThreadsInNode } from './wasm-threads.js';
 

@@ -2,7 +2,7 @@
  * A worker process's engine in one call: the tfjs backend (once per process) and the feature
  * network. Stream processes (live) and chunk workers (video files) both start with it.
  */
-import type { BackendName } from '../config.js';
+import type { BackendName } from './engine-options.js';
 import { selectBackend, type BackendInfo } from './backend.js';
 import { loadNetwork, type LoadNetworkOptions } from './networks/load-network.js';
 import type { FeatureNetwork } from './networks/network.js';

@@ -7,7 +7,7 @@
  * few steps per frame suffice. Style Gram targets are computed once per style and cached.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MotionMode } from '../config.js';
+import { ENGINE_DEFAULTS, type MotionMode } from './engine-options.js';
 import { BadInputError, DisposedError } from '../errors.js';
 import { assertRgbImage, imageToTensor, luminanceAsRgb, recolour, tensorToImage, type RgbImage } from './image.js';
 import { contentCost, gramMatrix, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
@@ -116,12 +116,12 @@ export interface Stylizer {
 export const PAINTER_PERSISTENCE = 0.8;
 
 export const DEFAULT_SETTINGS: StylizerSettings = {
-  lr: 0.03,
-  contentWeight: 10,
-  styleWeight: 40,
-  tvWeight: 0,
-  preserveColors: false,
-  seed: 42,
+  lr: ENGINE_DEFAULTS.lr,
+  contentWeight: ENGINE_DEFAULTS.contentWeight,
+  styleWeight: ENGINE_DEFAULTS.styleWeight,
+  tvWeight: ENGINE_DEFAULTS.tvWeight,
+  preserveColors: ENGINE_DEFAULTS.preserveColors,
+  seed: ENGINE_DEFAULTS.seed,
 };
 
 /**
