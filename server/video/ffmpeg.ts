@@ -105,7 +105,32 @@ export interface VideoInfo {
   demuxer: string;
   audio: { codec: string; channels: number } | undefined;
   rotation: number;
+  /**
+   * The file's index of the video stream that was probed: decoding maps exactly this one (a
+   * file can carry a small stream 0 beside an 8K stream 1). Absent in jobs stored before it
+   * was recorded: the first video stream.
+   */
+  stream?: number;
+  /**
+   * Seconds from the file's start to the video stream's first frame (the audio can start
+   * earlier): a seek to frame n goes to n / fps plus this.
+   */
+  startOffsetS?: number;
+  /**
+   * Variable frame rate: the frames are resampled to the constant `rate` (the stream's average),
+   * which keeps the video's duration beside its audio. Such files are decoded from the start.
+   */
+  vfr?: boolean;
 }
+
+/** Containers whose index lets a decode start at a frame exactly (tested frame for frame). */
+const SEEKABLE_DEMUXERS = new Set(['mov', 'matroska']);
+
+/**
+ * Counted frames against the duration at the nominal rate: fewer than this share of the frames
+ * the nominal rate would give (and at least 2 fewer) makes a stream variable-rate.
+ */
+const VFR_FRAME_SHARE = 0.9;
 
 /** `name`: how to call the file in messages (the user's own path); default "the file". */
 export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIMITS, name?: string): Promise<VideoInfo> {
@@ -124,14 +149,13 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       if (!demuxer) return reject(new VideoError(`"${formatName}" is not an accepted video container (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)`));
       const video = data.streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
       if (!video?.width || !video.height) return reject(new VideoError('the file has no video stream'));
-      const rate = video.r_frame_rate && video.r_frame_rate !== '0/0' ? video.r_frame_rate : (video.avg_frame_rate ?? '0/1');
-      const fps = parseRate(rate);
-      if (!(fps > 0 && fps <= 240)) return reject(new VideoError(`unusable frame rate ${rate}`));
       const declaredS = Number(data.format.duration ?? video.duration ?? 0);
       // Frames are counted from the stream's packets, never taken from the container's word:
       // a Duration field can say 10 s over an hour of frames.
       const counted = Number((video as { nb_read_packets?: string }).nb_read_packets ?? Number.NaN);
-      const frames = Number.isFinite(counted) && counted > 0 ? counted : Math.round(declaredS * fps);
+      const timing = frameTiming(video, declaredS, counted);
+      if (typeof timing === 'string') return reject(new VideoError(timing));
+      const { rate, fps, frames, vfr } = timing;
       const durationS = Math.max(declaredS, frames / fps);
       if (!(frames > 0)) return reject(new VideoError('the video stream has no frames'));
       const declared = Number(video.nb_frames ?? Number.NaN);
@@ -155,9 +179,47 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
         demuxer,
         audio: audioStream ? { codec: audioStream.codec_name ?? 'unknown', channels: audioStream.channels ?? 0 } : undefined,
         rotation,
+        stream: video.index,
+        startOffsetS: startOffset(video.start_time, data.format.start_time),
+        ...(vfr ? { vfr } : {}),
       });
     });
   });
+}
+
+interface FrameTiming {
+  rate: string;
+  fps: number;
+  frames: number;
+  vfr: boolean;
+}
+
+/**
+ * The rate frames are decoded at and how many there are; a message when the rate is unusable.
+ * A variable-rate stream (fewer frames than its nominal rate over its duration: a phone's VFR
+ * recording, a stream with dropped frames) is resampled to its average rate, so a 5 s video
+ * of 36 frames stays 5 s long instead of playing them at the nominal 24 fps in 1.5 s.
+ */
+function frameTiming(video: ffmpeg.FfprobeStream, declaredS: number, counted: number): FrameTiming | string {
+  const nominal = video.r_frame_rate && video.r_frame_rate !== '0/0' ? video.r_frame_rate : (video.avg_frame_rate ?? '0/1');
+  const nominalFps = parseRate(nominal);
+  if (!(nominalFps > 0 && nominalFps <= 240)) return `unusable frame rate ${nominal}`;
+  const haveCount = Number.isFinite(counted) && counted > 0;
+  const frames = haveCount ? counted : Math.round(declaredS * nominalFps);
+  const streamS = Number(video.duration ?? declaredS) || declaredS;
+  const expected = streamS * nominalFps;
+  if (!haveCount || !(frames < expected * VFR_FRAME_SHARE && frames < expected - 2) || !(streamS > 0)) {
+    return { rate: nominal, fps: nominalFps, frames, vfr: false };
+  }
+  const average = video.avg_frame_rate && video.avg_frame_rate !== '0/0' ? video.avg_frame_rate : `${frames * 1000}/${Math.round(streamS * 1000)}`;
+  const fps = parseRate(average);
+  if (!(fps > 0 && fps <= 240)) return `unusable frame rate ${average}`;
+  return { rate: average, fps, frames: Math.max(1, Math.round(streamS * fps)), vfr: true };
+}
+
+function startOffset(videoStart: string | number | undefined, fileStart: string | number | undefined): number {
+  const offset = Number(videoStart ?? 0) - Number(fileStart ?? 0);
+  return Number.isFinite(offset) && offset > 0 ? offset : 0;
 }
 
 /** ffprobe's still-image demuxers: image2, image2pipe, jpeg_pipe, png_pipe, webp_pipe, gif, … */
@@ -195,11 +257,12 @@ export async function* decodeRgbFrames(
   findFfmpeg();
   const frameBytes = size.width * size.height * 3;
   let stderr = '';
+  const plan = decodePlan(info, range);
   const command = ffmpeg(file)
-    .inputOptions(['-protocol_whitelist', 'file', '-f', info.demuxer])
+    .inputOptions([...plan.seek, '-protocol_whitelist', 'file', '-f', info.demuxer])
     .noAudio()
-    .videoFilters([`trim=start_frame=${range.start}:end_frame=${range.end}`, 'setpts=PTS-STARTPTS', `scale=${size.width}:${size.height}:flags=area`])
-    .outputOptions(['-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24'])
+    .videoFilters([...plan.filters, 'setpts=PTS-STARTPTS', `scale=${size.width}:${size.height}:flags=area`])
+    .outputOptions(['-map', info.stream === undefined ? '0:v:0' : `0:${info.stream}`, '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24'])
     .on('stderr', (line: string) => {
       stderr = `${stderr}\n${line}`.slice(-4000);
     });
@@ -232,6 +295,27 @@ export async function* decodeRgbFrames(
   } finally {
     if (!finished) command.kill('SIGKILL');
   }
+}
+
+/**
+ * How a decode reaches frames [start, end). Where the container's index allows (MP4/MOV,
+ * MKV/WebM) it seeks to half a frame before `start` — ffmpeg's accurate seek decodes from the
+ * keyframe before it and drops what precedes, so the first frame out is frame `start` — and
+ * takes `end − start` frames: a chunk's decode costs the same wherever it lies in the video. Other
+ * containers (MPEG-TS seeks by byte and can land mid-GOP, AVI, Ogg) and variable-rate streams
+ * are decoded from the start and trimmed by frame number, which is exact whatever the file.
+ */
+export function decodePlan(info: Pick<VideoInfo, 'demuxer' | 'fps' | 'rate' | 'startOffsetS' | 'vfr'>, range: { start: number; end: number }): { seek: string[]; filters: string[] } {
+  const count = Math.max(0, range.end - range.start);
+  if (info.vfr) {
+    // The resampled stream can end a frame short of the count the duration promised: repeat the last.
+    return { seek: [], filters: [`fps=${info.rate}`, 'tpad=stop_mode=clone:stop=2', `trim=start_frame=${range.start}:end_frame=${range.end}`] };
+  }
+  if (range.start > 0 && SEEKABLE_DEMUXERS.has(info.demuxer)) {
+    const seekS = (range.start - 0.5) / info.fps + (info.startOffsetS ?? 0);
+    return { seek: ['-ss', seekS.toFixed(6)], filters: [`trim=end_frame=${count}`] };
+  }
+  return { seek: [], filters: [`trim=start_frame=${range.start}:end_frame=${range.end}`] };
 }
 
 // ---- encode ---------------------------------------------------------------------------------
