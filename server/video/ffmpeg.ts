@@ -91,6 +91,13 @@ export interface VideoLimits {
   maxPixels: number;
 }
 
+/**
+ * The longest side of a video may be at most this many times its shortest (a 21:9 film is 2.4,
+ * a 32:9 panorama 3.6). A job paints at a short side it is given, so a 10 000×16 video would ask
+ * for 90 000 px working frames (and a style image that long): refused before any work instead.
+ */
+export const MAX_ASPECT_RATIO = 4;
+
 export const DEFAULT_VIDEO_LIMITS: VideoLimits = { maxDurationS: 600, maxPixels: 3840 * 2160 };
 
 export interface VideoInfo {
@@ -168,6 +175,9 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       const width = swap ? video.height : video.width;
       const height = swap ? video.width : video.height;
       if (width * height > limits.maxPixels) return reject(new VideoError(`video is ${width}×${height}; the limit is ${limits.maxPixels} pixels`));
+      if (Math.max(width, height) > MAX_ASPECT_RATIO * Math.min(width, height)) {
+        return reject(new VideoError(`video is ${width}×${height}: its longest side may be at most ${MAX_ASPECT_RATIO} times its shortest`));
+      }
       const audioStream = data.streams.find((s) => s.codec_type === 'audio');
       resolve({
         width,

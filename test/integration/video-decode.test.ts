@@ -115,6 +115,15 @@ describe('a variable-rate upload through a real server', () => {
     await server?.close();
   });
 
+  it('refuses a 10 000×16 video before any work, naming the limit (400)', async () => {
+    const file = await makeClip(path.join(dir, 'sliver.mp4'), ['-f', 'lavfi', '-i', 'color=c=red:size=10000x16:rate=24:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const form = new FormData();
+    form.append('video', new Blob([new Uint8Array(await readFile(file))]), 'sliver.mp4');
+    const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/10000×16: its longest side may be at most 4 times its shortest/);
+  });
+
   it('comes back as long as it went in, beside its audio', async () => {
     const file = await makeClip(path.join(dir, 'vfr-audio.mp4'), [
       '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=24', '-f', 'lavfi', '-i', 'sine=f=440:d=5', '-t', '5',
