@@ -46,12 +46,12 @@ export function paintersCommand(): Command {
     });
   painters
     .command('train')
-    .description('teach a live painter a style now, on frames of short clips (the repository\'s own by default): the next live stream in that style, with the same weights, paints with it from its first frame')
+    .description('teach a live painter a style now, on frames of short clips (those shipped in models/painter-training by default): the next live stream in that style, with the same weights, paints with it from its first frame')
     .requiredOption('--style <id>', 'a style id, as in the page\'s gallery or GET /api/styles (built-in paintings and patterns, --styles-dir, uploads)')
     .option('--steps <n>', 'training steps (a kept painter goes on from where it was)', numberOption, 150)
     .option('--up-to <n>', 'train only until the painter has this many steps in all (none if it has them)', numberOption)
     .option('--fresh', 'start from a fresh painter, not the kept one or the one shipped for a built-in painting')
-    .option('--clip <files>', 'comma-separated video files to learn from (default: the cockatoo and Big Buck Bunny clips in fixtures/video)')
+    .option('--clip <files>', 'comma-separated video files to learn from (default: the frames in models/painter-training, from a cockatoo clip and Big Buck Bunny)')
     .option('--size <px>', 'short side of the live stream it is for', numberOption)
     .option('--styles-dir <dir>', 'extra style images, as for serve')
     .option('--model <name>', `feature network: ${MODEL_NAMES.join(', ')}`)

@@ -13,9 +13,9 @@ import type { LiveSettings } from './stream-process/frame-stylizer.js';
 import type { IncomingFrame, StylizedFrame } from './frame.js';
 import { latestWins } from './latest-wins.js';
 import type { Turn } from './paint-turns.js';
-import { createAverage, createRate } from './stream-stats.js';
+import { createSessionStats, type SessionStats } from './session-stats.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
-import { publicTargetFps, type ConfigMessage, type StatsMessage } from './protocol.js';
+import type { ConfigMessage, StatsMessage } from './protocol.js';
 
 /** The server's limits on what one stream may ask for. */
 export interface LiveLimits {
@@ -67,113 +67,31 @@ export function clampSettings(settings: LiveSettings, limits: LiveLimits): { set
 
 export function createLiveSession(deps: LiveSessionDeps): LiveSession {
   let settings: LiveSettings = clampSettings(deps.defaults, deps.limits).settings;
-  const counters = { framesIn: 0, framesOut: 0, framesDropped: 0 };
-  const inRate = createRate();
-  const outRate = createRate();
-  const stylizeMs = createAverage();
-  const queueAge = createAverage();
-  /** Arrival at the server → painted frame ready to send. */
-  const latency = createAverage();
-  let last: StylizedFrame | undefined;
+  const stats = createSessionStats(deps.metrics);
   let closed = false;
-
   const input = new Subject<IncomingFrame>();
-  const subscription: Subscription = input
-    .pipe(
-      latestWins(
-        (frame, turn: Turn) =>
-          from(
-            deps.stream.process(frame, settings, turn).then((out) => {
-              latency.add(performance.now() - frame.receivedAt);
-              return out;
-            }),
-          ).pipe(
-            catchError((error: unknown) => {
-              // A bad frame costs that frame only; the stream goes on.
-              if (closed) return EMPTY;
-              deps.metrics.frameErrors.inc();
-              const code = frameErrorCode(error);
-              if (code === ErrorCode.FRAME_FAILED) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
-              deps.onError(code, code === ErrorCode.FRAME_FAILED ? 'the frame could not be painted; the next one will be' : (error as Error).message);
-              return EMPTY;
-            }),
-          ),
-        () => {
-          counters.framesDropped++;
-          deps.metrics.framesDropped.inc();
-        },
-        { acquire: () => deps.stream.turn(), release: (turn) => turn.release() },
-      ),
-      finalize(() => deps.stream.close()),
-    )
-    .subscribe((frame) => {
-      counters.framesOut++;
-      outRate.tick();
-      stylizeMs.add(frame.processMs);
-      queueAge.add(frame.queueAgeMs);
-      deps.metrics.framesOut.inc();
-      deps.metrics.stylizeSeconds.observe(frame.processMs / 1000);
-      last = frame;
-      deps.onFrame(frame);
-    });
+  const subscription = paintPipeline(input, deps, stats, {
+    settings: () => settings,
+    closed: () => closed,
+  });
 
   return {
     push(frame) {
       if (closed) return;
-      counters.framesIn++;
-      inRate.tick();
-      deps.metrics.framesIn.inc();
+      stats.frameIn();
       input.next(frame);
     },
     drop() {
-      counters.framesIn++;
-      counters.framesDropped++;
-      inRate.tick();
-      deps.metrics.framesIn.inc();
-      deps.metrics.framesDropped.inc();
+      stats.frameIn();
+      stats.frameDropped();
     },
     async configure(message) {
-      const { type: _type, ...changes } = message;
-      if (changes.style !== undefined && !(await deps.styles.has(changes.style))) {
-        throw new UnknownStyleError(changes.style);
-      }
-      const next = { ...settings };
-      for (const [key, value] of Object.entries(changes)) {
-        if (value !== undefined) (next as Record<string, unknown>)[key] = key === 'targetFps' && value === null ? 0 : value;
-      }
-      const clamped = clampSettings(next, deps.limits);
+      const clamped = clampSettings(await nextSettings(() => settings, message, deps), deps.limits);
       settings = clamped.settings;
       return { settings: { ...settings }, limited: clamped.limited };
     },
     settings: () => ({ ...settings }),
-    stats(viewers) {
-      return {
-        type: 'stats',
-        inputFps: inRate.perSecond(),
-        outputFps: outRate.perSecond(),
-        ...counters,
-        stepsPerFrame: last?.steps ?? settings.steps,
-        width: last?.workWidth ?? 0,
-        height: last?.workHeight ?? 0,
-        stylizeMs: Math.round(stylizeMs.value),
-        queueAgeMs: Math.round(queueAge.value),
-        latencyMs: Math.round(latency.value),
-        targetFps: publicTargetFps(settings.targetFps),
-        viewers,
-        model: deps.model,
-        style: settings.style,
-        painter: last?.painter
-          ? {
-              state: last.painter.state,
-              steps: last.painter.steps,
-              framesSeen: last.painter.framesSeen,
-              loss: last.painter.loss ?? null,
-              shownLoss: last.painter.shownLoss ?? null,
-              ...(last.painter.blend ? { blend: last.painter.blend } : {}),
-            }
-          : null,
-      };
-    },
+    stats: (viewers) => stats.message(viewers, settings, deps.model),
     close() {
       if (closed) return;
       closed = true;
@@ -181,6 +99,57 @@ export function createLiveSession(deps: LiveSessionDeps): LiveSession {
       subscription.unsubscribe();
     },
   };
+}
+
+/**
+ * Frames in → (the stream's turn) → latest frame wins → painted with the settings of the moment
+ * → onFrame. A frame that fails costs that frame only: the publisher is told, the stream goes on.
+ */
+function paintPipeline(
+  input: Subject<IncomingFrame>,
+  deps: LiveSessionDeps,
+  stats: SessionStats,
+  session: { settings: () => LiveSettings; closed: () => boolean },
+): Subscription {
+  const paint = (frame: IncomingFrame, turn: Turn) =>
+    from(
+      deps.stream.process(frame, session.settings(), turn).then((out) => {
+        stats.latency(performance.now() - frame.receivedAt);
+        return out;
+      }),
+    ).pipe(
+      catchError((error: unknown) => {
+        if (session.closed()) return EMPTY;
+        deps.metrics.frameErrors.inc();
+        const code = frameErrorCode(error);
+        if (code === ErrorCode.FRAME_FAILED) deps.log.error({ err: error, seq: frame.seq }, 'frame failed');
+        deps.onError(code, code === ErrorCode.FRAME_FAILED ? 'the frame could not be painted; the next one will be' : (error as Error).message);
+        return EMPTY;
+      }),
+    );
+  return input
+    .pipe(
+      latestWins(paint, () => stats.frameDropped(), { acquire: () => deps.stream.turn(), release: (turn) => turn.release() }),
+      finalize(() => deps.stream.close()),
+    )
+    .subscribe((frame: StylizedFrame) => {
+      stats.painted(frame);
+      deps.onFrame(frame);
+    });
+}
+
+/** The settings with a config message's changes (not yet clamped); rejects an unknown style. */
+async function nextSettings(current: () => LiveSettings, message: ConfigMessage, deps: Pick<LiveSessionDeps, 'styles'>): Promise<LiveSettings> {
+  const { type: _type, ...changes } = message;
+  if (changes.style !== undefined && !(await deps.styles.has(changes.style))) {
+    throw new UnknownStyleError(changes.style);
+  }
+  // The settings as they are once the style is known (another message may have changed them meanwhile).
+  const next = { ...current() };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value !== undefined) (next as Record<string, unknown>)[key] = key === 'targetFps' && value === null ? 0 : value;
+  }
+  return next;
 }
 
 /** The code a publisher sees for a frame that failed: never one that closes the stream. */

@@ -61,90 +61,64 @@ function setNiceness(child: ChildProcess, value: number): void {
   }
 }
 
+/** What a stream process's handle knows: its state, the frame in flight, the ready promise to settle. */
+interface Handle {
+  state: StreamProcessState;
+  pending: { id: number; resolve: (r: PaintedReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  settleReady: { resolve: (info: StreamProcessInfo) => void; reject: (e: Error) => void } | undefined;
+  /** Why it died, if it said (a fatal message); else 'killed'. */
+  exitReason: string;
+}
+
 export function startStreamProcess(init: Omit<StreamProcessInit, 'type'>): StreamProcess {
   const child: ChildProcess = fork(STREAM_PROCESS_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   setNiceness(child, STARTING_NICENESS);
-  let state: StreamProcessState = StreamProcessState.STARTING;
+  const handle: Handle = { state: StreamProcessState.STARTING, pending: undefined, settleReady: undefined, exitReason: 'killed' };
   let nextId = 1;
-  let pending: { id: number; resolve: (r: PaintedReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
-  let settleReady: { resolve: (info: StreamProcessInfo) => void; reject: (e: Error) => void } | undefined;
   const ready = new Promise<StreamProcessInfo>((resolve, reject) => {
-    settleReady = { resolve, reject };
+    handle.settleReady = { resolve, reject };
   });
   ready.catch(() => undefined); // the pool reports it where it waits
-  let exitReason = 'killed';
 
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
-      state = StreamProcessState.DEAD;
+      handle.state = StreamProcessState.DEAD;
       const reason = signal ? `signal ${signal}` : `exit ${code}`;
-      settleReady?.reject(new StreamProcessGoneError(reason));
-      fail(new StreamProcessGoneError(exitReason === 'killed' ? reason : exitReason));
+      handle.settleReady?.reject(new StreamProcessGoneError(reason));
+      failPending(handle, new StreamProcessGoneError(handle.exitReason === 'killed' ? reason : handle.exitReason));
       resolve();
     });
   });
   child.on('error', () => undefined); // a failed spawn also ends in 'exit'
-
-  function fail(error: Error): void {
-    if (!pending) return;
-    const { reject, timer } = pending;
-    clearTimeout(timer);
-    pending = undefined;
-    reject(error);
-  }
-
-  child.on('message', (message: FromStreamProcess) => {
-    switch (message.type) {
-      case 'ready':
-        setNiceness(child, 0);
-        state = StreamProcessState.READY;
-        settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
-        settleReady = undefined;
-        return;
-      case 'fatal':
-        exitReason = message.message;
-        settleReady?.reject(new StylizeError(message.code as ErrorCode, message.message));
-        settleReady = undefined;
-        return;
-      case 'painted':
-      case 'failed': {
-        if (!pending || pending.id !== message.id) return; // an answer to a frame already given up
-        const { resolve, reject, timer } = pending;
-        clearTimeout(timer);
-        pending = undefined;
-        if (message.type === 'painted') resolve(message.frame);
-        else reject(new StylizeError(message.code as ErrorCode, message.message));
-      }
-    }
-  });
+  child.on('message', (message: FromStreamProcess) => onMessage(child, handle, message));
 
   const painter: StreamProcess = {
     get pid() {
       return child.pid;
     },
     get state() {
-      return state;
+      return handle.state;
     },
     ready,
     exited,
     paint(request, hardLimitMs) {
-      if (state === StreamProcessState.DEAD) return Promise.reject(new StreamProcessGoneError('not running'));
-      if (pending) return Promise.reject(new Error('paint() is already running; frames go one at a time'));
+      if (handle.state === StreamProcessState.DEAD) return Promise.reject(new StreamProcessGoneError('not running'));
+      if (handle.pending) return Promise.reject(new Error('paint() is already running; frames go one at a time'));
       const id = nextId++;
       return new Promise<PaintedReport>((resolve, reject) => {
         const timer = setTimeout(() => {
-          fail(new FrameAbandonedError(hardLimitMs));
+          failPending(handle, new FrameAbandonedError(hardLimitMs));
           painter.kill();
         }, hardLimitMs);
-        pending = { id, resolve, reject, timer };
+        handle.pending = { id, resolve, reject, timer };
         child.send({ type: 'paint', id, ...request } satisfies PaintRequest);
       });
     },
     kill() {
-      if (state === StreamProcessState.DEAD) return;
-      state = StreamProcessState.DEAD;
-      settleReady?.reject(new StreamProcessGoneError('killed'));
-      settleReady = undefined;
+      if (handle.state === StreamProcessState.DEAD) return;
+      handle.state = StreamProcessState.DEAD;
+      handle.settleReady?.reject(new StreamProcessGoneError('killed'));
+      handle.settleReady = undefined;
       if (child.exitCode !== null || child.signalCode !== null) return;
       // SIGKILL: a tfjs step cannot be interrupted any other way, and there is nothing to save.
       child.kill('SIGKILL');
@@ -152,4 +126,37 @@ export function startStreamProcess(init: Omit<StreamProcessInit, 'type'>): Strea
   };
   child.send({ type: 'init', ...init } satisfies StreamProcessInit);
   return painter;
+}
+
+function failPending(handle: Handle, error: Error): void {
+  if (!handle.pending) return;
+  const { reject, timer } = handle.pending;
+  clearTimeout(timer);
+  handle.pending = undefined;
+  reject(error);
+}
+
+function onMessage(child: ChildProcess, handle: Handle, message: FromStreamProcess): void {
+  switch (message.type) {
+    case 'ready':
+      setNiceness(child, 0);
+      handle.state = StreamProcessState.READY;
+      handle.settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
+      handle.settleReady = undefined;
+      return;
+    case 'fatal':
+      handle.exitReason = message.message;
+      handle.settleReady?.reject(new StylizeError(message.code as ErrorCode, message.message));
+      handle.settleReady = undefined;
+      return;
+    case 'painted':
+    case 'failed': {
+      if (!handle.pending || handle.pending.id !== message.id) return; // an answer to a frame already given up
+      const { resolve, reject, timer } = handle.pending;
+      clearTimeout(timer);
+      handle.pending = undefined;
+      if (message.type === 'painted') resolve(message.frame);
+      else reject(new StylizeError(message.code as ErrorCode, message.message));
+    }
+  }
 }

@@ -62,32 +62,11 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
   const builtInPng = new Map<string, Promise<Buffer>>();
   const decodedCache = new Map<string, Promise<RgbImage>>();
 
-  async function filesIn(dir: string, source: StyleInfo['source']): Promise<(StyleInfo & { file: string })[]> {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    return names
-      .filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()))
-      .sort()
-      .map((n) => {
-        const stem = path.basename(n, path.extname(n));
-        const id = source === 'upload' ? stem : `dir-${slug(stem)}`;
-        return { id, name: source === 'upload' ? 'Your style' : title(stem), url: `/api/styles/${id}/image`, source, file: path.join(dir, n) };
-      });
-  }
-
-  const paintings = PAINTINGS.map((p) => ({
-    id: p.id,
-    name: p.name,
-    url: `/api/styles/${p.id}/image`,
-    source: 'built-in' as const,
-    file: path.join(PAINTINGS_DIR, p.file),
-  }));
-  const patterns = BUILT_IN.map((b) => ({ id: b.id, name: b.name, url: `/api/styles/${b.id}/image`, source: 'built-in' as const }));
-
-  async function all(): Promise<(StyleInfo & { file?: string })[]> {
+  async function all(): Promise<StyleEntry[]> {
     return [...paintings, ...patterns, ...(await filesIn(options.stylesDir, 'directory')), ...(await filesIn(options.uploadsDir, 'upload'))];
   }
 
-  async function find(id: string): Promise<StyleInfo & { file?: string }> {
+  async function find(id: string): Promise<StyleEntry> {
     const style = (await all()).find((s) => s.id === id);
     if (!style) throw new UnknownStyleError(id);
     return style;
@@ -126,19 +105,48 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
       }
       return cached;
     },
-    async add(bytes, originalName) {
-      const label = originalName ? `uploaded file ${originalName}` : 'the uploaded file';
-      // Format (no SVG) and size from the header: a refused upload costs no decode.
-      const { width, height } = await probeImage(bytes, label, options.maxImagePixels);
-      const id = `user-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
-      // Stored re-encoded as PNG: what is on disk is always a clean image we made ourselves.
-      const longSide = Math.min(MAX_STORED_SIDE, Math.max(width, height));
-      const png = await encodeImage(await decodeImage(bytes, { longSide, label, probed: { width, height } }), 'png');
-      await mkdir(options.uploadsDir, { recursive: true });
-      await writeFile(path.join(options.uploadsDir, `${id}.png`), png);
-      return { id, name: 'Your style', url: `/api/styles/${id}/image`, source: 'upload' };
-    },
+    add: (bytes, originalName) => storeUpload(options, bytes, originalName),
   };
+}
+
+type StyleEntry = StyleInfo & { file?: string };
+
+/** The built-in paintings (models/paintings/), the first is the default. */
+const paintings: (StyleEntry & { file: string })[] = PAINTINGS.map((p) => ({
+  id: p.id,
+  name: p.name,
+  url: `/api/styles/${p.id}/image`,
+  source: 'built-in' as const,
+  file: path.join(PAINTINGS_DIR, p.file),
+}));
+/** The built-in patterns, drawn by code. */
+const patterns: StyleEntry[] = BUILT_IN.map((b) => ({ id: b.id, name: b.name, url: `/api/styles/${b.id}/image`, source: 'built-in' as const }));
+
+/** The image files in `dir` as styles (none if it does not exist). */
+async function filesIn(dir: string, source: StyleInfo['source']): Promise<(StyleInfo & { file: string })[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()))
+    .sort()
+    .map((n) => {
+      const stem = path.basename(n, path.extname(n));
+      const id = source === 'upload' ? stem : `dir-${slug(stem)}`;
+      return { id, name: source === 'upload' ? 'Your style' : title(stem), url: `/api/styles/${id}/image`, source, file: path.join(dir, n) };
+    });
+}
+
+/** Validates an uploaded image and stores it as PNG under its content hash; returns its style. */
+async function storeUpload(options: StyleLibraryOptions, bytes: Uint8Array, originalName: string | undefined): Promise<StyleInfo> {
+  const label = originalName ? `uploaded file ${originalName}` : 'the uploaded file';
+  // Format (no SVG) and size from the header: a refused upload costs no decode.
+  const { width, height } = await probeImage(bytes, label, options.maxImagePixels);
+  const id = `user-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  // Stored re-encoded as PNG: what is on disk is always a clean image we made ourselves.
+  const longSide = Math.min(MAX_STORED_SIDE, Math.max(width, height));
+  const png = await encodeImage(await decodeImage(bytes, { longSide, label, probed: { width, height } }), 'png');
+  await mkdir(options.uploadsDir, { recursive: true });
+  await writeFile(path.join(options.uploadsDir, `${id}.png`), png);
+  return { id, name: 'Your style', url: `/api/styles/${id}/image`, source: 'upload' };
 }
 
 function slug(stem: string): string {

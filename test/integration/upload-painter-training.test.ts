@@ -1,6 +1,7 @@
 /**
  * An uploaded style learns its live painter in the background (issue 12): through a real server,
- * the upload starts `stylize painters train` in a child process at once; the style list shows it
+ * the upload starts a painter-training process (the library `stylize painters train` uses, on
+ * the frames in models/painter-training) at once; the style list shows it
  * learning, then ready; the first live stream in that style then paints with the painter from its
  * very first frame (no learning minute). And the scheduler's bounds, with a stand-in trainer
  * script in real child processes: one at a time, a capped waiting list, failures reported with
@@ -102,14 +103,19 @@ describe('uploaded styles learn their painter in the background', () => {
   }, 240_000);
 
   describe('the scheduler, with a stand-in trainer', () => {
-    /** A trainer script: `--style fail` fails with a message, `--style slow` hangs, others print their steps after 300 ms. */
+    /**
+     * A training-process stand-in (painter-training-protocol.ts): style `fail` fails with a message
+     * on stderr, `slow` hangs, others answer with their steps (`upTo`) after 300 ms.
+     */
     async function standIn(dir: string): Promise<string> {
       const file = path.join(dir, 'trainer.mjs');
       await writeFile(
         file,
-        `const a = process.argv; const style = a[a.indexOf('--style') + 1]; const steps = Number(a[a.indexOf('--up-to') + 1]);
-         if (style === 'fail') { process.stderr.write('cannot read the style image\\n'); process.exit(1); }
-         setTimeout(() => { process.stdout.write(JSON.stringify({ style, steps }) + '\\n'); }, style === 'slow' ? 60000 : 300);`,
+        `process.once('message', ({ request }) => {
+           const { style, upTo: steps } = request;
+           if (style === 'fail') { process.stderr.write('cannot read the style image\\n'); process.exit(1); }
+           setTimeout(() => process.send({ type: 'trained', steps }, () => process.exit(0)), style === 'slow' ? 60000 : 300);
+         });`,
       );
       return file;
     }
