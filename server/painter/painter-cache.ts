@@ -4,7 +4,8 @@
  * bytes, the loss network, the content and style weights, colour preservation, the painter's
  * shape). A painter trained for a style is loaded at once the next time that style is painted,
  * and goes on learning. Capped: at most `maxFiles` painters, the least recently used go first.
- * A damaged file is a warning and a fresh painter, never a crash.
+ * A damaged file is a warning and the shipped painter (or a fresh one), never a crash; a path that
+ * cannot be used at all (a directory there) is said once, not on every frame.
  */
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,6 +46,8 @@ export interface PainterCache {
   clear(): Promise<number>;
 }
 
+const isFileSystemError = (error: unknown): boolean => typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code ?? '');
+
 /** A painter that has learnt nothing for `what` (it paints the photo unchanged). */
 export function freshPainter(what: PainterFor): CachedPainter {
   return {
@@ -79,6 +82,18 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
     return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
   }
 
+  /**
+   * Keys whose file can be neither read nor written (a directory at its path, no permission):
+   * said once, then nothing is kept for them until the server restarts — not a warning a frame.
+   */
+  const unusable = new Set<string>();
+  function markUnusable(key: string, file: string, error: unknown): void {
+    if (unusable.has(key)) return;
+    unusable.add(key);
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    options.warn?.(`${file} cannot be used (${code}): nothing is kept for this style until the server restarts`);
+  }
+
   /** The shipped painter for `what`, if there is a sound one. */
   async function shippedFor(what: PainterFor): Promise<CachedPainter | undefined> {
     if (!options.shipped) return undefined;
@@ -95,26 +110,38 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
   return {
     dir,
     async open(what) {
-      const file = fileFor(painterKey(what));
-      const fresh = (): CachedPainter => freshPainter(what);
+      const key = painterKey(what);
+      const file = fileFor(key);
+      const fallback = async (): Promise<CachedPainter> => (await shippedFor(what)) ?? freshPainter(what);
+      if (unusable.has(key)) return fallback();
       try {
         const { painter, meta } = await loadPainter(file);
         const now = new Date();
         await utimes(file, now, now).catch(() => undefined); // recently used: kept longest
         return { painter, meta, learned: true };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return (await shippedFor(what)) ?? fresh();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback();
         if (error instanceof WeightsError) {
-          options.warn?.(`${error.message} (ignored: a new painter learns instead)`);
+          // A damaged kept painter: the shipped one (if any) paints, never a fresh one shadowing it.
+          options.warn?.(`${error.message} (ignored: ${options.shipped ? 'the shipped painter, or ' : ''}a new painter paints instead)`);
           await rm(file, { force: true });
-          return fresh();
+          return fallback();
         }
-        throw error;
+        markUnusable(key, file, error);
+        return fallback();
       }
     },
     async save(what, painter, meta) {
-      await mkdir(dir, { recursive: true });
-      await savePainter(fileFor(painterKey(what)), painter, meta);
+      const key = painterKey(what);
+      if (unusable.has(key)) return;
+      try {
+        await mkdir(dir, { recursive: true });
+        await savePainter(fileFor(key), painter, meta);
+      } catch (error) {
+        if (!isFileSystemError(error)) throw error;
+        markUnusable(key, fileFor(key), error);
+        return;
+      }
       for (const old of (await files()).slice(maxFiles)) await rm(old.file, { force: true });
     },
     async list() {

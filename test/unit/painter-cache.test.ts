@@ -3,7 +3,7 @@
  * different style or weight is a different painter, a damaged file is a warning and a fresh
  * painter (never a crash), the cap drops the least recently used, clear empties the folder.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,5 +127,39 @@ describe('painter cache', () => {
     expect(damaged.learned).toBe(false);
     expect(warnings[0]).toMatch(/shipped painter/);
     damaged.painter.dispose();
+  });
+
+  it('a damaged kept painter falls back to the shipped one, not a fresh one shadowing it', async () => {
+    const shippedDir = path.join(dir, 'shipped-f');
+    const maker = createPainterCache(shippedDir);
+    const made = await maker.open(starry);
+    await scramble(made.painter, 21);
+    await maker.save(starry, made.painter, { ...made.meta, steps: 150 });
+    made.painter.dispose();
+    const warnings: string[] = [];
+    const cache = createPainterCache(path.join(dir, 'f'), { shipped: shippedDir, warn: (m) => warnings.push(m) });
+    const kept = await cache.open(starry);
+    await cache.save(starry, kept.painter, { ...kept.meta, steps: 170 });
+    kept.painter.dispose();
+    await writeFile(path.join(cache.dir, `${painterKey(starry)}.slpaint`), Buffer.from('SLPAINT1 damaged'));
+    const opened = await cache.open(starry);
+    expect(opened.learned).toBe(true);
+    expect(opened.meta.steps).toBe(150);
+    expect(warnings).toHaveLength(1);
+    opened.painter.dispose();
+  });
+
+  it("a directory at a painter's path: said once, however often the style is opened and kept", async () => {
+    const warnings: string[] = [];
+    const cache = createPainterCache(path.join(dir, 'g'), { warn: (m) => warnings.push(m) });
+    await mkdir(path.join(cache.dir, `${painterKey(starry)}.slpaint`), { recursive: true });
+    for (let i = 0; i < 20; i += 1) {
+      const opened = await cache.open(starry);
+      expect(opened.learned).toBe(false);
+      await cache.save(starry, opened.painter, { ...opened.meta, steps: i });
+      opened.painter.dispose();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/EISDIR.*nothing is kept for this style/);
   });
 });
