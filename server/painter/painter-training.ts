@@ -128,7 +128,8 @@ export function createPainterTraining(options: PainterTrainingOptions): PainterT
     if (state === TrainingState.WAITING || state === TrainingState.LEARNING || state === TrainingState.READY) return;
     if (waiting.length >= maxWaiting) {
       const dropped = waiting.shift()!;
-      statuses.delete(dropped);
+      // Said where the page looks (GET /api/styles), not only in the server's log.
+      statuses.set(dropped, { state: TrainingState.DROPPED, reason: `more than ${maxWaiting} styles were waiting to learn their painter; streams in this style learn their own` });
       options.log.warn({ style: dropped }, 'too many styles waiting to learn their painter: the oldest is dropped (its streams learn their own)');
     }
     waiting.push(styleId);

@@ -5,6 +5,8 @@ export const TrainingState = {
   LEARNING: 'learning',
   READY: 'ready',
   FAILED: 'failed',
+  /** Too many styles were waiting: this one's training was given up (uploading it again retries). */
+  DROPPED: 'dropped',
 } as const;
 export type TrainingState = (typeof TrainingState)[keyof typeof TrainingState];
 
@@ -12,7 +14,7 @@ export interface TrainingStatus {
   state: TrainingState;
   /** The painter's training steps in all, once ready. */
   steps?: number;
-  /** Why it failed (the trainer's last words), once failed. */
+  /** Why it failed (the trainer's last words) or was dropped. */
   reason?: string;
 }
 
@@ -32,7 +34,7 @@ export function createTrainingStatuses(maxKept: number): TrainingStatuses {
       statuses.set(styleId, status);
       for (const [id, s] of statuses) {
         if (statuses.size <= maxKept) break;
-        if (s.state === TrainingState.READY || s.state === TrainingState.FAILED) statuses.delete(id);
+        if (s.state === TrainingState.READY || s.state === TrainingState.FAILED || s.state === TrainingState.DROPPED) statuses.delete(id);
       }
     },
     delete: (styleId) => void statuses.delete(styleId),
