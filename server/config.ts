@@ -125,6 +125,9 @@ export const FARM_DEFAULTS = {
   transferPatienceMs: 120_000,
 } as const;
 
+/** 'passthrough' returns each frame as it came (no painting): load tests of the fan-out only. */
+export const ENGINE_MODES = ['stylize', 'passthrough'] as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -144,16 +147,45 @@ export const VIDEO_DEFAULTS = {
 export const PAINTER_MODES = ['learned', 'off'] as const;
 export type PainterMode = (typeof PAINTER_MODES)[number];
 
-/** Hard limits: a working size beyond this would take minutes per step on a CPU. */
+/**
+ * Hard limits: what any flag, variable, protocol message or form field may name (the budgets
+ * in SERVER_DEFAULTS clamp further). A working size beyond these would take minutes per step on a CPU.
+ */
 export const LIMITS = {
   // random-multiscale downsamples by 8 then pads a 7×7 filter by 3: 32 px is the least it can take.
   minSize: 32,
   maxSize: 2048,
   maxSteps: 100_000,
   maxStyles: 8,
+  /** A live stream's short side (a publisher's size, --size, --min-working-size). */
+  maxStreamSize: 1024,
+  /** A video job's short side, and the ceiling of --max-live-size. */
+  maxVideoSize: 1080,
+  /** Optimiser steps per frame, live or in a video job. */
+  maxFrameSteps: 50,
+  /** A video job's steps on its first frame and after scene cuts. */
+  maxFirstFrameSteps: 500,
+  /** A live stream's target frame rate. */
+  maxTargetFps: 60,
+  /** The content and style weights (α, β), live or in a video job. */
+  maxWeight: 1e6,
+  /** Ruder et al.'s temporal loss weight, live or in a video job. */
+  maxTemporalWeight: 1e9,
 } as const;
 
+/**
+ * The defaults a schema fills in, by field (fields without one are left out): what the CLI's
+ * help and the page show, read from the schema itself so that they cannot drift from it.
+ */
+export function schemaDefaults(schema: z.ZodObject): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(schema.shape).flatMap(([key, field]) => (field instanceof z.ZodDefault ? [[key, field.def.defaultValue]] : [])),
+  );
+}
+
 const finite = z.number().finite();
+/** Random filters and noise: a non-negative 31-bit integer, wherever a seed is given. */
+const seedField = z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed);
 
 export const stylizeOptionsSchema = z.object({
   size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxSize).default(DEFAULTS.size),
@@ -162,7 +194,7 @@ export const stylizeOptionsSchema = z.object({
   contentWeight: finite.min(0).default(DEFAULTS.contentWeight),
   styleWeight: finite.min(0).default(DEFAULTS.styleWeight),
   tvWeight: finite.min(0).default(DEFAULTS.tvWeight),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
+  seed: seedField,
   init: z.string().min(1).default(DEFAULTS.init),
   preserveColors: z.boolean().default(DEFAULTS.preserveColors),
   model: z.enum(MODEL_NAMES).default(DEFAULTS.model),
@@ -208,11 +240,11 @@ export const serverOptionsSchema = z.object({
   weights: z.string().min(1).optional(),
   backend: z.enum(BACKEND_NAMES).optional(),
   wasmThreads: z.number().int().min(1).max(64).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
-  liveSize: z.number().int().min(LIMITS.minSize).max(1024).default(SERVER_DEFAULTS.liveSize),
-  liveSteps: z.number().int().min(0).max(50).default(SERVER_DEFAULTS.liveSteps),
-  targetFps: z.number().min(0).max(60).default(SERVER_DEFAULTS.targetFps),
-  minWorkingSize: z.number().int().min(LIMITS.minSize).max(1024).default(SERVER_DEFAULTS.minWorkingSize),
+  seed: seedField,
+  liveSize: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize).default(SERVER_DEFAULTS.liveSize),
+  liveSteps: z.number().int().min(0).max(LIMITS.maxFrameSteps).default(SERVER_DEFAULTS.liveSteps),
+  targetFps: z.number().min(0).max(LIMITS.maxTargetFps).default(SERVER_DEFAULTS.targetFps),
+  minWorkingSize: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize).default(SERVER_DEFAULTS.minWorkingSize),
   livePainter: z.enum(PAINTER_MODES).default(SERVER_DEFAULTS.livePainter),
   uploadPainterSteps: z.number().int().min(0).max(100_000).default(SERVER_DEFAULTS.uploadPainterSteps),
   maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
@@ -224,11 +256,10 @@ export const serverOptionsSchema = z.object({
   maxConnectionsPerIp: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxConnectionsPerIp),
   maxPublishFps: z.number().min(1).max(1000).default(SERVER_DEFAULTS.maxPublishFps),
   viewerStallMs: z.number().int().min(100).max(600_000).default(SERVER_DEFAULTS.viewerStallMs),
-  /** 'passthrough' returns each frame as it came (no painting): load tests of the fan-out only. */
-  engine: z.enum(['stylize', 'passthrough']).default('stylize'),
+  engine: z.enum(ENGINE_MODES).default('stylize'),
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
-  maxLiveSize: z.number().int().min(LIMITS.minSize).max(1080).default(SERVER_DEFAULTS.maxLiveSize),
-  maxLiveSteps: z.number().int().min(1).max(50).default(SERVER_DEFAULTS.maxLiveSteps),
+  maxLiveSize: z.number().int().min(LIMITS.minSize).max(LIMITS.maxVideoSize).default(SERVER_DEFAULTS.maxLiveSize),
+  maxLiveSteps: z.number().int().min(1).max(LIMITS.maxFrameSteps).default(SERVER_DEFAULTS.maxLiveSteps),
   maxFrameMs: z.number().int().min(200).max(600_000).default(SERVER_DEFAULTS.maxFrameMs),
   freeFrameMs: z.number().int().min(50).max(600_000).default(SERVER_DEFAULTS.freeFrameMs),
   maxLiveStreams: z.number().int().min(1).max(1000).default(SERVER_DEFAULTS.maxLiveStreams),
@@ -253,19 +284,22 @@ export const serverOptionsSchema = z.object({
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
 
 export const videoJobOptionsSchema = z.object({
-  size: z.coerce.number().int().min(LIMITS.minSize).max(1080).default(VIDEO_DEFAULTS.size),
-  stepsPerFrame: z.coerce.number().int().min(0).max(50).default(VIDEO_DEFAULTS.stepsPerFrame),
-  firstFrameSteps: z.coerce.number().int().min(0).max(500).default(VIDEO_DEFAULTS.firstFrameSteps),
-  contentWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.contentWeight),
-  styleWeight: z.coerce.number().finite().min(0).max(1e6).default(DEFAULTS.styleWeight),
-  preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(false),
+  size: z.coerce.number().int().min(LIMITS.minSize).max(LIMITS.maxVideoSize).default(VIDEO_DEFAULTS.size),
+  stepsPerFrame: z.coerce.number().int().min(0).max(LIMITS.maxFrameSteps).default(VIDEO_DEFAULTS.stepsPerFrame),
+  firstFrameSteps: z.coerce.number().int().min(0).max(LIMITS.maxFirstFrameSteps).default(VIDEO_DEFAULTS.firstFrameSteps),
+  contentWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).default(DEFAULTS.contentWeight),
+  styleWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).default(DEFAULTS.styleWeight),
+  preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(DEFAULTS.preserveColors),
   motion: z.enum(MOTION_MODES).default(DEFAULTS.motion),
-  temporalWeight: z.coerce.number().finite().min(0).max(1e9).default(DEFAULTS.temporalWeight),
+  temporalWeight: z.coerce.number().finite().min(0).max(LIMITS.maxTemporalWeight).default(DEFAULTS.temporalWeight),
   painter: z.enum(PAINTER_MODES).default(VIDEO_DEFAULTS.painter),
 });
 
+/** A video job's options as they come out of the validator (jobs/job-store.ts keeps the stored shape). */
+export type ParsedVideoJobOptions = z.infer<typeof videoJobOptionsSchema>;
+
 /** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */
-export function parseVideoJobOptions(input: Record<string, unknown>): z.infer<typeof videoJobOptionsSchema> {
+export function parseVideoJobOptions(input: Record<string, unknown>): ParsedVideoJobOptions {
   const picked = Object.fromEntries(Object.keys(videoJobOptionsSchema.shape).filter((k) => input[k] !== undefined && input[k] !== '').map((k) => [k, input[k]]));
   const result = videoJobOptionsSchema.safeParse(picked);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
@@ -274,10 +308,13 @@ export function parseVideoJobOptions(input: Record<string, unknown>): z.infer<ty
   return result.data;
 }
 
+/** The fields that are set: an unset flag or variable must not hide the one below it. */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
 /** Flags win over environment variables, which win over the defaults table. */
 export function parseServerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { stylesDir: string; dataDir: string; modelsDir: string }): ServerOptions {
-  const defined = (o: Record<string, unknown>): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = {
     ...paths,
     ...defined({
@@ -306,7 +343,7 @@ export const workerOptionsSchema = z.object({
   model: z.enum(MODEL_NAMES).default(DEFAULTS.model),
   weights: z.string().min(1).optional(),
   backend: z.enum(BACKEND_NAMES).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed),
+  seed: seedField,
   concurrency: z.number().int().min(1).max(64).default(FARM_DEFAULTS.concurrency),
   /** wasm threads per chunk process (default: the cores shared out among them). */
   threads: z.number().int().min(1).max(64).optional(),
@@ -319,8 +356,6 @@ export type WorkerOptions = z.infer<typeof workerOptionsSchema>;
 
 /** `stylize worker`: flags win over the environment (REDIS_URL is required one way or the other). */
 export function parseWorkerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { dataDir: string; modelsDir: string }): WorkerOptions {
-  const defined = (o: Record<string, unknown>): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = {
     ...paths,
     ...defined({ redisUrl: env.redisUrl, backend: env.backend, modelsDir: env.modelsDir, dataDir: env.dataDir, logLevel: env.logLevel, threads: env.wasmThreads }),
@@ -368,24 +403,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     PORT: z.coerce.number().int().min(0).max(65535).optional(),
     STYLIZE_STYLES_DIR: z.string().min(1).optional(),
     STYLIZE_DATA_DIR: z.string().min(1).optional(),
-    STYLIZE_TARGET_FPS: z.coerce.number().min(0).max(60).optional(),
+    STYLIZE_TARGET_FPS: z.coerce.number().min(0).max(LIMITS.maxTargetFps).optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
     REDIS_URL: redisUrlSchema.optional(),
     STYLIZE_ADVERTISE_URL: z.string().url().optional(),
   });
-  const result = schema.safeParse({
-    STYLIZE_BACKEND: env.STYLIZE_BACKEND || undefined,
-    STYLIZE_WASM_THREADS: env.STYLIZE_WASM_THREADS || undefined,
-    STYLIZE_MODELS_DIR: env.STYLIZE_MODELS_DIR || undefined,
-    STYLIZE_VGG19_URL: env.STYLIZE_VGG19_URL || undefined,
-    PORT: env.PORT || undefined,
-    STYLIZE_STYLES_DIR: env.STYLIZE_STYLES_DIR || undefined,
-    STYLIZE_DATA_DIR: env.STYLIZE_DATA_DIR || undefined,
-    STYLIZE_TARGET_FPS: env.STYLIZE_TARGET_FPS || undefined,
-    LOG_LEVEL: env.LOG_LEVEL || undefined,
-    REDIS_URL: env.REDIS_URL || undefined,
-    STYLIZE_ADVERTISE_URL: env.STYLIZE_ADVERTISE_URL || undefined,
-  });
+  // An empty variable counts as unset (`FOO= stylize …`).
+  const result = schema.safeParse(Object.fromEntries(Object.keys(schema.shape).map((name) => [name, env[name] || undefined])));
   if (!result.success) {
     throw new ConfigError(describeIssues(result.error, 'environment'));
   }

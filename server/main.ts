@@ -1,32 +1,33 @@
 /**
  * Start-up: options → the first stream process (backend + network: start-up fails here if they
  * cannot load) → styles → HTTP + WebSocket → listen. The server process itself paints nothing:
- * live frames are painted in stream processes, video chunks in worker processes.
+ * live frames are painted in stream processes, video chunks in chunk processes (or on the farm).
  * `close()` (and SIGTERM/SIGINT in `stylize serve`) stops accepting, closes every socket with
- * 1001 and kills every painter and worker. Safe to call twice.
+ * 1001 and ends every stream, chunk and training process. Safe to call twice.
  */
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DEFAULTS, type ServerOptions } from './config.js';
-import { joinFarm } from './farm/gateway-farm.js';
-import { createApp } from './http/app.js';
+import type { ServerOptions } from './config.js';
+import { joinFarm, type GatewayFarm } from './farm/gateway-farm.js';
+import { createApp, type AppDeps } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
 import { createLogger, type Logger } from './logger.js';
 import { SHIPPED_PAINTERS_DIR } from './paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPassthroughProcessor, type FrameProcessor } from './live/frame-processor.js';
+import { liveDefaults, type LiveSettings } from './live/live-settings.js';
 import { createPaintTurns } from './live/paint-turns.js';
 import { createStreamProcessPool } from './live/stream-process-pool.js';
-import { createRoomDirectory } from './live/room-directory.js';
+import { createRoomDirectory, type RoomDirectory } from './live/room-directory.js';
 import { createSocketServer, type SocketServer } from './live/socket-server.js';
-import { compileTrustProxy } from './security/client-address.js';
-import { createOriginPolicy } from './security/origin-policy.js';
-import { createPainterTraining, stylesWithoutPainter } from './painter/painter-training.js';
-import { createStyleLibrary } from './styles/style-library.js';
-import { DEFAULT_VIDEO_LIMITS } from './video/ffmpeg.js';
+import { compileTrustProxy, type TrustFunction } from './security/client-address.js';
+import { createOriginPolicy, type OriginPolicy } from './security/origin-policy.js';
+import { createPainterTraining, stylesWithoutPainter, type PainterTraining } from './painter/painter-training.js';
+import { createStyleLibrary, type StyleLibrary } from './styles/style-library.js';
+import { DEFAULT_VIDEO_LIMITS, type VideoLimits } from './video/ffmpeg.js';
 import { createFileBlobStore } from './jobs/blob-store.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { createLocalJobQueue } from './jobs/local/local-job-queue.js';
@@ -57,39 +58,12 @@ export interface ServerParts {
 export async function startServer(options: ServerOptions, parts: ServerParts = {}): Promise<RunningServer> {
   const log = createLogger(options.logLevel);
   await ensureClientBuilt();
-  const trustProxy = compileTrustProxy(options.trustProxy);
-  const origins = createOriginPolicy({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts });
-  const uploadsDir = path.join(options.dataDir, 'styles');
   const metrics = createMetrics();
-  const processor = parts.processor ?? (await startFrameProcessor(options, uploadsDir, log, metrics));
-
-  const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir, maxImagePixels: options.maxImagePixels });
-  // Custom --weights: a painter trained by the CLI (shipped or --model weights) would not be the
-  // streams' (its key names the network), so uploads do not learn one in the background then.
-  const trainingSteps = options.weights || options.engine !== 'stylize' ? 0 : options.uploadPainterSteps;
-  const painterTraining = createPainterTraining({
-    steps: trainingSteps,
-    dataDir: options.dataDir,
-    stylesDir: options.stylesDir,
-    modelsDir: options.modelsDir,
-    model: options.model,
-    ...(options.backend ? { backend: options.backend } : {}),
-    liveSize: options.liveSize,
-    log,
-    ...(parts.trainingNiceness !== undefined ? { niceness: parts.trainingNiceness } : {}),
-  });
-  const liveDefaults = {
-    style: styles.defaultId,
-    size: options.liveSize,
-    steps: options.liveSteps,
-    contentWeight: DEFAULTS.contentWeight,
-    styleWeight: DEFAULTS.styleWeight,
-    preserveColors: DEFAULTS.preserveColors,
-    targetFps: options.targetFps,
-    motion: DEFAULTS.motion,
-    temporalWeight: DEFAULTS.temporalWeight,
-    painter: options.livePainter,
-  };
+  // The same guards for the WebSocket upgrade and for HTTP.
+  const guards = { origins: createOriginPolicy({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts }), trustProxy: compileTrustProxy(options.trustProxy) };
+  const processor = parts.processor ?? (await startFrameProcessor(options, log, metrics));
+  const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir: uploadsDirOf(options), maxImagePixels: options.maxImagePixels });
+  const training = startPainterTraining(options, log, parts);
   const limits = { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds };
   /** Where farm workers reach this gateway (its port is known once it listens). */
   let advertised = options.advertiseUrl;
@@ -99,131 +73,200 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
         throw error;
       })
     : undefined;
-  const directory =
-    farm?.directory ??
-    createRoomDirectory({
-      maxRooms: options.maxRooms,
-      idleMs: options.roomIdleMs,
-      onExpire: (room) => log.info({ room }, 'room expired'),
-    });
+  const directory = farm?.directory ?? createLocalRoomDirectory(options, log);
+  const live = { defaults: liveDefaults(options, styles.defaultId), limits: { maxSize: options.maxLiveSize, maxSteps: options.maxLiveSteps } };
   const sockets = createSocketServer({
     processor,
     styles,
     metrics,
     log,
     maxFrameBytes: options.maxFrameBytes,
-    defaults: liveDefaults,
-    limits: { maxSize: options.maxLiveSize, maxSteps: options.maxLiveSteps },
+    defaults: live.defaults,
+    limits: live.limits,
     directory,
-    origins,
-    trustProxy,
+    ...guards,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
     maxPublishFps: options.maxPublishFps,
     viewerStallMs: options.viewerStallMs,
     ...(farm ? { bus: farm.bus, gateway: farm.gateway } : {}),
   });
-  const runner: JobQueue =
-    farm?.jobs ??
-    createLocalJobQueue({
-      dataDir: options.dataDir,
-      workers: options.workers || os.availableParallelism(),
-      limits,
-      model: options.model,
-      weights: options.weights,
-      modelsDir: options.modelsDir,
-      seed: options.seed,
-      backend: options.backend,
-      log,
-      metrics: metrics.jobs,
-      maxJobCost: options.maxJobCost,
-      maxJobsPerClient: options.maxJobsPerClient,
-      maxQueuedJobs: options.maxQueuedJobs,
-      retentionS: options.jobRetentionS,
-    });
-  // Uploads cut off by a crash are never finished: start with an empty upload area. A disk that
-  // will not even let us delete must not stop the live side from starting.
-  await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true }).catch((error: unknown) =>
-    log.warn({ err: error }, 'could not clear the upload area'),
-  );
-  const app = createApp({
-    clientDir: CLIENT_OUT,
-    styles,
-    painterTraining,
-    metrics,
-    log,
-    maxUploadBytes: options.maxUploadBytes,
-    health: async () => ({ backend: processor.backend, model: processor.model, ...(farm ? { gateway: farm.gateway, ...(await farm.jobs.health()) } : {}) }),
-    ...(farm ? { farm: { blobs: createFileBlobStore(path.join(options.dataDir, 'jobs')), secret: farm.jobs.secret } } : {}),
-    jobs: {
-      runner,
-      uploadsDir: path.join(options.dataDir, 'uploads'),
-      maxVideoBytes: options.maxVideoBytes,
-      minFreeBytes: options.minFreeBytes,
-      maxImagePixels: options.maxImagePixels,
-    },
-    liveDefaults,
-    directory,
-    origins,
-    trustProxy,
-    roomsPerMinute: options.roomsPerMinute,
-  });
-  const server = http.createServer(app);
+  const runner = farm?.jobs ?? createLocalRunner(options, { log, metrics, limits });
+  const services: Services = { log, processor, painterTraining: training.training, farm, directory, sockets, runner };
+  await clearUploadArea(options, log);
+  const server = http.createServer(createApp(appDeps(options, services, { metrics, styles, live, ...guards })));
   sockets.attach(server);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
-  } catch (error) {
+  await listen(server, options).catch(async (error: unknown) => {
     // Port taken, say: nothing started here may outlive the failed start.
-    await sockets.close();
-    await processor.close();
-    if (farm) await farm.close();
-    else {
-      await runner.close();
-      await directory.close();
-    }
+    await closeServices(services);
     throw error;
-  }
+  });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
   advertised ??= `http://${options.host === '0.0.0.0' || options.host === '::' ? os.hostname() : options.host}:${port}`;
   // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
   await runner.resume();
-  // Uploads an earlier run did not finish teaching, and styles-directory images, learn theirs now.
-  if (trainingSteps > 0) {
-    void stylesWithoutPainter(styles, [path.join(options.dataDir, 'painters'), SHIPPED_PAINTERS_DIR], processor.model)
-      .then((ids) => {
-        if (ids.length > 0) log.info({ styles: ids.length }, 'styles without a live painter learn theirs in the background');
-        for (const id of ids) painterTraining.enqueue(id);
-      })
-      .catch((error: unknown) => log.warn({ err: error }, 'could not look for styles without a painter'));
-  }
+  if (training.steps > 0) teachStylesWithoutPainter(options, styles, processor, training.training, log);
   log.info({ port }, `stylize-live listening on ${url}`);
+  return runningServer({ url, port, server, services });
+}
 
+/** What a started server is made of, in the order `close()` ends them. */
+interface Services {
+  log: Logger;
+  processor: FrameProcessor;
+  painterTraining: PainterTraining;
+  farm: GatewayFarm | undefined;
+  directory: RoomDirectory;
+  sockets: SocketServer;
+  runner: JobQueue;
+}
+
+/** Sockets first (no new frames), then everything that paints or waits for work, then the rooms. */
+async function closeServices(s: Services): Promise<void> {
+  await s.sockets.close();
+  await Promise.all([s.farm ? s.farm.close() : s.runner.close(), s.processor.close(), s.painterTraining.close()]);
+  if (!s.farm) await s.directory.close();
+}
+
+function runningServer(started: { url: string; port: number; server: http.Server; services: Services }): RunningServer {
+  const { server, services } = started;
   let closing: Promise<void> | undefined;
   return {
-    url,
-    port,
-    backend: processor.backend,
-    model: processor.model,
-    log,
-    sockets,
-    runner,
-    processor,
+    url: started.url,
+    port: started.port,
+    backend: services.processor.backend,
+    model: services.processor.model,
+    log: services.log,
+    sockets: services.sockets,
+    runner: services.runner,
+    processor: services.processor,
     close() {
       closing ??= (async () => {
-        await sockets.close();
-        await Promise.all([farm ? farm.close() : runner.close(), processor.close(), painterTraining.close()]);
-        if (!farm) await directory.close();
+        await closeServices(services);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        log.info('stopped');
+        services.log.info('stopped');
       })();
       return closing;
     },
+  };
+}
+
+function uploadsDirOf(options: ServerOptions): string {
+  return path.join(options.dataDir, 'styles');
+}
+
+function listen(server: http.Server, options: ServerOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+}
+
+/**
+ * Uploaded styles learn their live painter in the background. Not with custom --weights: a
+ * painter trained by the CLI (shipped or --model weights) would not be the streams' (its key
+ * names the network), so uploads do not learn one then.
+ */
+function startPainterTraining(options: ServerOptions, log: Logger, parts: ServerParts): { training: PainterTraining; steps: number } {
+  const steps = options.weights || options.engine !== 'stylize' ? 0 : options.uploadPainterSteps;
+  const training = createPainterTraining({
+    steps,
+    dataDir: options.dataDir,
+    stylesDir: options.stylesDir,
+    modelsDir: options.modelsDir,
+    model: options.model,
+    ...(options.backend ? { backend: options.backend } : {}),
+    liveSize: options.liveSize,
+    log,
+    ...(parts.trainingNiceness !== undefined ? { niceness: parts.trainingNiceness } : {}),
+  });
+  return { training, steps };
+}
+
+/** Uploads an earlier run did not finish teaching, and styles-directory images, learn theirs now. */
+function teachStylesWithoutPainter(options: ServerOptions, styles: StyleLibrary, processor: FrameProcessor, training: PainterTraining, log: Logger): void {
+  void stylesWithoutPainter(styles, [path.join(options.dataDir, 'painters'), SHIPPED_PAINTERS_DIR], processor.model)
+    .then((ids) => {
+      if (ids.length > 0) log.info({ styles: ids.length }, 'styles without a live painter learn theirs in the background');
+      for (const id of ids) training.enqueue(id);
+    })
+    .catch((error: unknown) => log.warn({ err: error }, 'could not look for styles without a painter'));
+}
+
+function createLocalRoomDirectory(options: ServerOptions, log: Logger): RoomDirectory {
+  return createRoomDirectory({
+    maxRooms: options.maxRooms,
+    idleMs: options.roomIdleMs,
+    onExpire: (room) => log.info({ room }, 'room expired'),
+  });
+}
+
+/** Video jobs in this machine's worker processes, files in the data directory. */
+function createLocalRunner(options: ServerOptions, deps: { log: Logger; metrics: Metrics; limits: VideoLimits }): JobQueue {
+  return createLocalJobQueue({
+    dataDir: options.dataDir,
+    workers: options.workers || os.availableParallelism(),
+    limits: deps.limits,
+    model: options.model,
+    weights: options.weights,
+    modelsDir: options.modelsDir,
+    seed: options.seed,
+    backend: options.backend,
+    log: deps.log,
+    metrics: deps.metrics.jobs,
+    maxJobCost: options.maxJobCost,
+    maxJobsPerClient: options.maxJobsPerClient,
+    maxQueuedJobs: options.maxQueuedJobs,
+    retentionS: options.jobRetentionS,
+  });
+}
+
+/**
+ * Uploads cut off by a crash are never finished: start with an empty upload area. A disk that
+ * will not even let us delete must not stop the live side from starting.
+ */
+async function clearUploadArea(options: ServerOptions, log: Logger): Promise<void> {
+  await rm(path.join(options.dataDir, 'uploads'), { recursive: true, force: true }).catch((error: unknown) =>
+    log.warn({ err: error }, 'could not clear the upload area'),
+  );
+}
+
+interface AppParts {
+  metrics: Metrics;
+  styles: StyleLibrary;
+  live: { defaults: LiveSettings; limits: { maxSize: number; maxSteps: number } };
+  origins: OriginPolicy;
+  trustProxy: TrustFunction;
+}
+
+/** The HTTP side's view of the server: what its routes read and may change. */
+function appDeps(options: ServerOptions, services: Services, app: AppParts): AppDeps {
+  const { farm, processor } = services;
+  return {
+    clientDir: CLIENT_OUT,
+    styles: app.styles,
+    painterTraining: services.painterTraining,
+    metrics: app.metrics,
+    log: services.log,
+    maxUploadBytes: options.maxUploadBytes,
+    health: async () => ({ backend: processor.backend, model: processor.model, ...(farm ? { gateway: farm.gateway, ...(await farm.jobs.health()) } : {}) }),
+    ...(farm ? { farm: { blobs: createFileBlobStore(path.join(options.dataDir, 'jobs')), secret: farm.jobs.secret } } : {}),
+    jobs: {
+      runner: services.runner,
+      uploadsDir: path.join(options.dataDir, 'uploads'),
+      maxVideoBytes: options.maxVideoBytes,
+      minFreeBytes: options.minFreeBytes,
+      maxImagePixels: options.maxImagePixels,
+    },
+    liveDefaults: app.live.defaults,
+    liveLimits: app.live.limits,
+    directory: services.directory,
+    origins: app.origins,
+    trustProxy: app.trustProxy,
+    roomsPerMinute: options.roomsPerMinute,
   };
 }
 
@@ -231,7 +274,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
  * The live painters (a process per stream, the first started now: a bad model or backend fails
  * the start here, with its own message), or frames returned unpainted for fan-out load tests.
  */
-async function startFrameProcessor(options: ServerOptions, uploadsDir: string, log: Logger, metrics: Metrics): Promise<FrameProcessor> {
+async function startFrameProcessor(options: ServerOptions, log: Logger, metrics: Metrics): Promise<FrameProcessor> {
   if (options.engine === 'passthrough') return createPassthroughProcessor();
   const pool = createStreamProcessPool({
     init: {
@@ -242,7 +285,7 @@ async function startFrameProcessor(options: ServerOptions, uploadsDir: string, l
       backend: options.backend,
       threads: options.wasmThreads,
       stylesDir: options.stylesDir,
-      uploadsDir,
+      uploadsDir: uploadsDirOf(options),
       maxImagePixels: options.maxImagePixels,
       maxWorkPixels: options.maxWorkPixels,
       minWorkingSize: options.minWorkingSize,

@@ -3,7 +3,8 @@
  * send them (never queueing: a frame is skipped while the socket is still busy), draw the
  * stylized frames that come back, and report stats.
  */
-import type { ServerMessage, StatsMessage } from '../../server/live/protocol.js';
+import type { MotionMode, PainterMode } from '../../server/config.js';
+import type { ConfigMessage, ServerMessage, StatsMessage } from '../../server/live/protocol.js';
 import { nowMs, readHeader, withHeader } from './frame-header.js';
 
 export interface LiveClientEvents {
@@ -16,23 +17,11 @@ export interface LiveClientEvents {
   onLimited(limited: Record<string, { asked: number; used: number }>): void;
 }
 
-/** How warm starts follow the video (the server's MOTION_MODES). */
-export type MotionMode = 'flow' | 'residual' | 'none';
+// The server's own types (type-only imports: nothing of the server is bundled).
+export type { MotionMode, PainterMode };
 
-export interface LiveConfig {
-  style?: string;
-  size?: number;
-  steps?: number;
-  contentWeight?: number;
-  styleWeight?: number;
-  preserveColors?: boolean;
-  targetFps?: number | null;
-  motion?: MotionMode;
-  temporalWeight?: number;
-  painter?: PainterMode;
-}
-
-export type PainterMode = 'learned' | 'off';
+/** Any subset of the live settings: what a config message carries (server/live/protocol.ts). */
+export type LiveConfig = Omit<ConfigMessage, 'type'>;
 
 const CAPTURE_FPS = 15;
 
@@ -41,7 +30,8 @@ export class LiveClient {
   private timer: number | undefined;
   private seq = 0;
   private latency: number | undefined;
-  private size = 144;
+  /** Short side frames are sent at: the server's setting, known from `ready` (or a size we ask for). */
+  private size: number | undefined;
   private readonly canvas = document.createElement('canvas');
 
   constructor(
@@ -90,7 +80,7 @@ export class LiveClient {
   private async capture(): Promise<void> {
     const socket = this.socket;
     const { videoWidth, videoHeight } = this.video;
-    if (!socket || socket.readyState !== WebSocket.OPEN || videoWidth === 0 || this.video.paused) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN || videoWidth === 0 || this.video.paused || this.size === undefined) return;
     // Latest frame wins on this side too: skip while the last one is still being sent.
     if (socket.bufferedAmount > 0) return;
     const scale = this.size / Math.min(videoWidth, videoHeight);

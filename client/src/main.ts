@@ -3,6 +3,7 @@
  * stylized stream beside the source, with live stats.
  */
 import { LiveClient, type LiveConfig, type MotionMode, type PainterMode } from './live-client.js';
+import type { PageConfig } from '../../server/http/page-config.js';
 import type { StatsMessage } from '../../server/live/protocol.js';
 import { setUpStyleGallery } from './style-gallery.js';
 import { setUpVideoJobs } from './video-job.js';
@@ -55,27 +56,57 @@ const client = new LiveClient(video, output, {
   onError: showError,
 });
 
-// Sliders: weights move on a log scale (10^x), the rest as they are.
+// Sliders: weights move on a log scale (10^x), the rest as they are. Their ranges and starting
+// values are the server's (GET /api/config, then `ready`): the page keeps no copy of them.
+type SliderKey = keyof PageConfig['ranges'];
+interface Slider {
+  id: string;
+  key: SliderKey;
+  map: (v: number) => number;
+  unmap: (v: number) => number;
+  show: (v: number) => string;
+}
 const identity = { map: (v: number) => v, unmap: (v: number) => v };
+// 0 on a weight's slider is 10^0 = 1; on the temporal weight's, off.
 const logScale = { map: (v: number) => Number((10 ** v).toPrecision(2)), unmap: (v: number) => (v > 0 ? Math.log10(v) : 0) };
-const sliders: { id: string; key: keyof LiveConfig; map: (v: number) => number; unmap: (v: number) => number; show: (v: number) => string }[] = [
+const sliders: Slider[] = [
   { id: 'steps', key: 'steps', ...identity, show: String },
   { id: 'size', key: 'size', ...identity, show: String },
   { id: 'content', key: 'contentWeight', ...logScale, show: String },
   { id: 'style', key: 'styleWeight', ...logScale, show: String },
   { id: 'fps', key: 'targetFps', ...identity, show: (v) => (v === 0 ? 'off' : String(v)) },
-  // 0 on the slider is off; otherwise 10^v.
-  {
-    id: 'temporal',
-    key: 'temporalWeight',
-    map: (v) => (v === 0 ? 0 : Number((10 ** v).toPrecision(2))),
-    unmap: (v) => (v > 0 ? Math.log10(v) : 0),
-    show: (v) => (v === 0 ? 'off' : v.toExponential(0)),
-  },
+  { id: 'temporal', key: 'temporalWeight', ...logScale, map: (v) => (v === 0 ? 0 : logScale.map(v)), show: (v) => (v === 0 ? 'off' : v.toExponential(0)) },
 ];
 
+/** Words for the menus' choices (a choice the page has no words for shows its name). */
+const CHOICE_LABELS: Record<string, string> = {
+  flow: 'Optical flow (steadiest)',
+  residual: 'Content change only (cheaper)',
+  none: "Don't (fastest; moving things smear)",
+  off: 'Off (the optimiser alone)',
+  learned: 'Learn the style from my frames, then paint at full size (experimental)',
+};
+
+/** The server's ranges and choices on the controls, then its defaults (GET /api/config). */
+function showPageConfig(page: PageConfig): void {
+  for (const s of sliders) {
+    const input = $<HTMLInputElement>(s.id);
+    const range = page.ranges[s.key];
+    input.min = String(s.unmap(range.min));
+    input.max = String(s.unmap(range.max));
+  }
+  fillChoices($<HTMLSelectElement>('motion'), page.choices.motion);
+  fillChoices($<HTMLSelectElement>('painter'), page.choices.painter);
+  $<HTMLInputElement>('job-painter').checked = page.video.painter === 'learned';
+  showConfig(page);
+}
+
+function fillChoices(select: HTMLSelectElement, choices: readonly string[]): void {
+  select.replaceChildren(...choices.map((choice) => new Option(CHOICE_LABELS[choice] ?? choice, choice)));
+}
+
 /** Puts the server's settings on the controls (a server started with --size 96 shows 96). */
-function showConfig(config: LiveConfig): void {
+function showConfig(config: Omit<LiveConfig, 'style'>): void {
   for (const s of sliders) {
     const value = config[s.key];
     if (typeof value !== 'number' && value !== null) continue;
@@ -103,16 +134,21 @@ function painterLosses(painter: StatsMessage['painter']): string {
 
 const styles = setUpStyleGallery((id) => client.configure({ style: id }));
 
+/** What each slider says now, in the setting's own units. */
+function sliderValues(): Record<SliderKey, number> {
+  return Object.fromEntries(sliders.map((s) => [s.key, s.map(Number($<HTMLInputElement>(s.id).value))])) as Record<SliderKey, number>;
+}
+
 function currentConfig(): LiveConfig {
+  const values = sliderValues();
   const config: LiveConfig = {
+    ...values,
+    // A target rate of 0 is none.
+    targetFps: values.targetFps === 0 ? null : values.targetFps,
     preserveColors: $<HTMLInputElement>('preserve').checked,
     motion: $<HTMLSelectElement>('motion').value as MotionMode,
     painter: $<HTMLSelectElement>('painter').value as PainterMode,
   };
-  for (const s of sliders) {
-    const value = s.map(Number($<HTMLInputElement>(s.id).value));
-    (config as Record<string, unknown>)[s.key] = s.key === 'targetFps' && value === 0 ? null : value;
-  }
   const style = styles.selected();
   if (style) config.style = style;
   return config;
@@ -123,7 +159,7 @@ for (const s of sliders) {
   const show = (): void => {
     $(`${s.id}-value`).textContent = s.show(s.map(Number(input.value)));
   };
-  show();
+  // Shown once the server's values are on it (showConfig sends 'input').
   input.addEventListener('input', show);
   input.addEventListener('change', () => client.configure({ [s.key]: currentConfig()[s.key] }));
 }
@@ -200,21 +236,21 @@ function releaseSource(): void {
 }
 
 void fetch('/api/config')
-  .then((r) => r.json() as Promise<LiveConfig>)
-  .then(showConfig)
+  .then((r) => r.json() as Promise<PageConfig>)
+  .then(showPageConfig)
   .catch(() => undefined);
 void styles.load().catch((error: unknown) => showError(`Could not load styles: ${(error as Error).message}`));
 
 setUpVideoJobs(() => {
-  const c = currentConfig();
+  const values = sliderValues();
   return {
     style: styles.selected(),
-    size: c.size ?? 144,
-    stepsPerFrame: c.steps ?? 2,
-    contentWeight: c.contentWeight ?? 10,
-    styleWeight: c.styleWeight ?? 40,
-    preserveColors: c.preserveColors ?? false,
-    motion: c.motion ?? 'flow',
-    temporalWeight: c.temporalWeight ?? 5e4,
+    size: values.size,
+    stepsPerFrame: values.steps,
+    contentWeight: values.contentWeight,
+    styleWeight: values.styleWeight,
+    preserveColors: $<HTMLInputElement>('preserve').checked,
+    motion: $<HTMLSelectElement>('motion').value as MotionMode,
+    temporalWeight: values.temporalWeight,
   };
 }, showError);

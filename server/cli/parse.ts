@@ -33,3 +33,24 @@ export function byteSizeOption(value: string): number {
 export function listOption(value: string): string[] {
   return value.split(',').map((part) => part.trim()).filter(Boolean);
 }
+
+/**
+ * Seconds as `durationOption` reads them, in the largest of h, m, s, ms that keeps a whole
+ * number (600 → "10m", 86400 → "24h"): how a help text shows a duration's default.
+ */
+export function formatDuration(seconds: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const count = seconds / DURATION_UNITS[unit]!;
+    if (count >= 1 && Number.isInteger(count)) return `${count}${unit}`;
+  }
+  return `${Math.round(seconds * 1000)}ms`;
+}
+
+/** Bytes as `byteSizeOption` reads them, in the largest binary unit that keeps a whole number (256 MiB → "256M"). */
+export function formatByteSize(bytes: number): string {
+  for (const unit of ['t', 'g', 'm', 'k'] as const) {
+    const count = bytes / SIZE_UNITS[unit]!;
+    if (count >= 1 && Number.isInteger(count)) return `${count}${unit === 'k' ? 'k' : unit.toUpperCase()}`;
+  }
+  return String(bytes);
+}

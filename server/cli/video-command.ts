@@ -6,8 +6,9 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, PAINTER_MODES, VIDEO_DEFAULTS, parseVideoJobOptions, readEnv } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, PAINTER_MODES, parseVideoJobOptions, readEnv, schemaDefaults, type EnvSettings, videoJobOptionsSchema, type ParsedVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
+import type { RgbImage } from '../engine/image.js';
 import { BadInputError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../paths.js';
@@ -15,113 +16,169 @@ import { DEFAULT_VIDEO_LIMITS, probeVideo } from '../video/ffmpeg.js';
 import { progressOf, type JobQueue } from '../jobs/job-queue.js';
 import type { Job } from '../jobs/job-store.js';
 import { createLocalJobQueue } from '../jobs/local/local-job-queue.js';
+import { addFlags, readFlags, type FlagSpec } from './flag-table.js';
 import { checkOutputLocation } from './output-file.js';
 import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
 
+/** The job's own options (the same fields as POST /api/jobs), one row each; defaults from config.ts. */
+export const VIDEO_JOB_FLAGS: readonly FlagSpec<keyof ParsedVideoJobOptions>[] = [
+  { key: 'size', flag: '--size <px>', help: 'short side the frames are stylized at', kind: 'number' },
+  { key: 'stepsPerFrame', flag: '--steps-per-frame <n>', help: 'Adam steps per frame', kind: 'number' },
+  { key: 'firstFrameSteps', flag: '--first-frame-steps <n>', help: 'steps on the first frame and after scene cuts', kind: 'number' },
+  { key: 'contentWeight', flag: '--content-weight <alpha>', help: 'α', kind: 'number' },
+  { key: 'styleWeight', flag: '--style-weight <beta>', help: 'β', kind: 'number' },
+  { key: 'preserveColors', flag: '--preserve-colors', help: "keep the video's colours", kind: 'switch' },
+  {
+    key: 'motion',
+    flag: '--motion <mode>',
+    help: 'how warm starts follow the video: along the optical flow (flow), by the content change only (residual, cheaper), or not (none)',
+    choices: MOTION_MODES,
+  },
+  {
+    key: 'painter',
+    flag: '--painter <mode>',
+    help: "learned: a small feed-forward painter learnt for the style on the video's own frames (kept in the data directory for the next video with that style) paints each frame, then --steps-per-frame steps refine it; off: the optimiser alone",
+    choices: PAINTER_MODES,
+  },
+  { key: 'temporalWeight', flag: '--temporal-weight <w>', help: 'temporal loss weight', kind: 'number', notes: ['Ruder et al.', '0 = off'] },
+];
+
+interface VideoFlags {
+  style: string;
+  output: string;
+  model: string;
+  weights?: string;
+  backend?: string;
+  workers?: number;
+}
+
 export function videoCommand(): Command {
-  return new Command('video')
+  const command = new Command('video')
     .description('stylize a video file: every frame, warm-started from the last, audio kept (H.264 MP4 out)')
     .argument('<input>', 'video file (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)')
     .requiredOption('-s, --style <image>', 'style image')
-    .option('-o, --output <file>', 'output MP4', 'stylized.mp4')
-    .option('--size <px>', `short side the frames are stylized at (default ${VIDEO_DEFAULTS.size})`, numberOption)
-    .option('--steps-per-frame <n>', `Adam steps per frame (default ${VIDEO_DEFAULTS.stepsPerFrame})`, numberOption)
-    .option('--first-frame-steps <n>', `steps on the first frame and after scene cuts (default ${VIDEO_DEFAULTS.firstFrameSteps})`, numberOption)
-    .option('--content-weight <alpha>', 'α', numberOption)
-    .option('--style-weight <beta>', 'β', numberOption)
-    .option('--preserve-colors', 'keep the video\'s colours')
-    .addOption(new Option('--motion <mode>', `how warm starts follow the video: along the optical flow (flow), by the content change only (residual, cheaper), or not (none) (default ${DEFAULTS.motion})`).choices([...MOTION_MODES]))
-    .addOption(new Option('--painter <mode>', `learned: a small feed-forward painter learnt for the style on the video's own frames (kept in the data directory for the next video with that style) paints each frame, then --steps-per-frame steps refine it; off: the optimiser alone (default ${VIDEO_DEFAULTS.painter})`).choices([...PAINTER_MODES]))
-    .option('--temporal-weight <w>', `temporal loss weight (Ruder et al.; 0 = off; default ${DEFAULTS.temporalWeight})`, numberOption)
+    .option('-o, --output <file>', 'output MP4', 'stylized.mp4');
+  return addFlags(command, VIDEO_JOB_FLAGS, schemaDefaults(videoJobOptionsSchema))
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
     .option('--weights <dir|h5>', 'VGG19 weights')
     .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))
     .option('--workers <n>', 'parallel worker processes (default: one per core)', numberOption)
-    .action(async (input: string, flags: Record<string, unknown>) => {
-      const env = readEnv();
-      const options = parseVideoJobOptions(flags);
-      const workers = (flags.workers as number | undefined) ?? os.availableParallelism();
-      if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new BadInputError('--workers must be 1–64');
-      // Everything that can be refused is refused before any copy, worker or painting.
-      const output = flags.output as string;
-      if (path.extname(output).toLowerCase() !== '.mp4') throw new BadInputError(`cannot write ${output}: stylize video writes MP4; end the name in .mp4`);
-      await checkOutputLocation(output);
-      // Probed here too (the runner probes its copy) so that messages name the user's file.
-      await probeVideo(input, DEFAULT_VIDEO_LIMITS, input);
-      const style = await decodeImage(flags.style as string, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style as string}` });
-      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
-      let runner: JobQueue | undefined;
-      // Ctrl-C (or a kill) ends the wait below, so the finally block stops the workers and
-      // removes the temporary folder, which holds a copy of the input.
-      let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
-      const interrupted = new Promise<never>((_, reject) => {
-        interrupt = (signal) => reject(new Error(`interrupted (${signal})`));
-      });
-      interrupted.catch(() => undefined);
-      process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-      try {
-        const staged = path.join(dataDir, 'upload');
-        await copyFile(input, staged).catch(() => {
-          throw new BadInputError(`cannot read ${input}`);
-        });
-        runner = createLocalJobQueue({
-          dataDir,
-          workers,
-          limits: DEFAULT_VIDEO_LIMITS,
-          model: flags.model as never,
-          weights: flags.weights as string | undefined,
-          modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
-          seed: DEFAULTS.seed,
-          backend: (flags.backend as never) ?? env.backend,
-          log: createLogger('warn'),
-          // Learned painters outlive this run's temporary folder: the next video in the style starts with one.
-          paintersDir: path.join(env.dataDir ?? DEFAULT_DATA_DIR, 'painters'),
-        });
-        const job = await runner.submit({ inputPath: staged, inputName: path.basename(input), style: async () => style, styleName: path.basename(flags.style as string), options });
-        const info = job.info!;
-        process.stderr.write(
-          `${path.basename(input)}: ${info.width}×${info.height}, ${info.frames} frames at ${info.fps.toFixed(2)} fps, ` +
-            `${info.audio ? `audio ${info.audio.codec}` : 'no audio'}; ${job.chunks!.length} chunks on ${workers} worker(s)\n`,
-        );
-        const progress = createProgress('frames', job.framesTotal);
-        const started = performance.now();
-        // The runner reports every frame painted while still 'running', then puts the MP4
-        // together: that last step gets its own line instead of a frozen progress line.
-        let assembling = false;
-        const follow = async (): Promise<Job> => {
-          let last: Job = job;
-          for await (const update of runner!.watch(job.id)) {
-            last = update;
-            if (!assembling) {
-              const fps = update.framesDone / ((performance.now() - started) / 1000);
-              // With --painter learned, chunks first teach their painter: say so instead of "0.0 fps".
-              const doing = update.stage === 'learning-painter' && update.learning ? `teaching the painter: step ${update.learning.step}/${update.learning.steps}` : `${fps.toFixed(1)} fps`;
-              progress.update(update.framesDone, doing);
-            }
-            if (!assembling && update.status === 'running' && (update.stage === 'assembling' || update.framesDone >= update.framesTotal)) {
-              assembling = true;
-              progress.stop();
-              process.stderr.write(`assembling MP4 ${info.audio ? 'with audio' : '(no audio)'}…\n`);
-            }
-          }
-          return last;
-        };
-        const final = await Promise.race([interrupted, follow()]);
-        progress.stop();
-        if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
-        const painted = await runner.output(job.id);
-        if (!painted || !('path' in painted)) throw new Error('the painted video is missing');
-        await copyFile(painted.path, output);
-        const seconds = (performance.now() - started) / 1000;
-        process.stderr.write(`done: ${output} (${seconds.toFixed(1)} s)\n`);
-        process.stdout.write(
-          `${JSON.stringify({ output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
-        );
-      } finally {
-        process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
-        await runner?.close();
-        await rm(dataDir, { recursive: true, force: true });
-      }
+    .action((input: string, flags: VideoFlags & Record<string, unknown>) => runVideo(input, flags));
+}
+
+/** Everything that can be refused is refused before any copy, worker or painting. */
+async function runVideo(input: string, flags: VideoFlags & Record<string, unknown>): Promise<void> {
+  const env = readEnv();
+  const options = parseVideoJobOptions(readFlags(flags, VIDEO_JOB_FLAGS));
+  const workers = flags.workers ?? os.availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new BadInputError('--workers must be 1–64');
+  const output = flags.output;
+  if (path.extname(output).toLowerCase() !== '.mp4') throw new BadInputError(`cannot write ${output}: stylize video writes MP4; end the name in .mp4`);
+  await checkOutputLocation(output);
+  // Probed here too (the runner probes its copy) so that messages name the user's file.
+  await probeVideo(input, DEFAULT_VIDEO_LIMITS, input);
+  const style = await decodeImage(flags.style, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style}` });
+  await paintVideo({ input, output, style, options, env, workers, flags });
+}
+
+interface VideoRun {
+  input: string;
+  output: string;
+  style: RgbImage;
+  options: ParsedVideoJobOptions;
+  env: EnvSettings;
+  workers: number;
+  flags: VideoFlags;
+}
+
+/**
+ * The job, in a temporary data folder of its own. Ctrl-C (or a kill) ends the wait, so the
+ * finally block stops the workers and removes the folder, which holds a copy of the input.
+ */
+async function paintVideo(run: VideoRun): Promise<void> {
+  const { env } = run;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stylize-video-'));
+  let runner: JobQueue | undefined;
+  let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = (signal) => reject(new Error(`interrupted (${signal})`));
+  });
+  interrupted.catch(() => undefined);
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    const staged = path.join(dataDir, 'upload');
+    await copyFile(run.input, staged).catch(() => {
+      throw new BadInputError(`cannot read ${run.input}`);
     });
+    runner = createLocalJobQueue({
+      dataDir,
+      workers: run.workers,
+      limits: DEFAULT_VIDEO_LIMITS,
+      model: run.flags.model as never,
+      weights: run.flags.weights,
+      modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
+      seed: DEFAULTS.seed,
+      backend: (run.flags.backend as never) ?? env.backend,
+      log: createLogger('warn'),
+      // Learned painters outlive this run's temporary folder: the next video in the style starts with one.
+      paintersDir: path.join(env.dataDir ?? DEFAULT_DATA_DIR, 'painters'),
+    });
+    const job = await runner.submit({ inputPath: staged, inputName: path.basename(run.input), style: async () => run.style, styleName: path.basename(run.flags.style), options: run.options });
+    await finishJob(runner, job, run, interrupted);
+  } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+    await runner?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Follows the job to its end with a progress bar, then copies the MP4 out and prints the summary. */
+async function finishJob(runner: JobQueue, job: Job, run: VideoRun, interrupted: Promise<never>): Promise<void> {
+  const info = job.info!;
+  process.stderr.write(
+    `${path.basename(run.input)}: ${info.width}×${info.height}, ${info.frames} frames at ${info.fps.toFixed(2)} fps, ` +
+      `${info.audio ? `audio ${info.audio.codec}` : 'no audio'}; ${job.chunks!.length} chunks on ${run.workers} worker(s)\n`,
+  );
+  const started = performance.now();
+  const final = await Promise.race([interrupted, followJob(runner, job, started)]);
+  if (final.status !== 'done') throw new Error(`video job ${final.status}: ${final.error ?? ''}`);
+  const painted = await runner.output(job.id);
+  if (!painted || !('path' in painted)) throw new Error('the painted video is missing');
+  await copyFile(painted.path, run.output);
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`done: ${run.output} (${seconds.toFixed(1)} s)\n`);
+  process.stdout.write(
+    `${JSON.stringify({ output: run.output, frames: final.framesTotal, seconds: Math.round(seconds * 10) / 10, fps: Math.round((final.framesTotal / seconds) * 10) / 10, progress: progressOf(final) })}\n`,
+  );
+}
+
+/**
+ * The progress bar until the job ends. The runner reports every frame painted while still
+ * 'running', then puts the MP4 together: that last step gets its own line instead of a frozen
+ * progress line.
+ */
+async function followJob(runner: JobQueue, job: Job, started: number): Promise<Job> {
+  const progress = createProgress('frames', job.framesTotal);
+  let assembling = false;
+  let last: Job = job;
+  try {
+    for await (const update of runner.watch(job.id)) {
+      last = update;
+      if (!assembling) {
+        const fps = update.framesDone / ((performance.now() - started) / 1000);
+        // With --painter learned, chunks first teach their painter: say so instead of "0.0 fps".
+        const doing = update.stage === 'learning-painter' && update.learning ? `teaching the painter: step ${update.learning.step}/${update.learning.steps}` : `${fps.toFixed(1)} fps`;
+        progress.update(update.framesDone, doing);
+      }
+      if (!assembling && update.status === 'running' && (update.stage === 'assembling' || update.framesDone >= update.framesTotal)) {
+        assembling = true;
+        progress.stop();
+        process.stderr.write(`assembling MP4 ${job.info?.audio ? 'with audio' : '(no audio)'}…\n`);
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  return last;
 }

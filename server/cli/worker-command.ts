@@ -3,58 +3,45 @@
  * video chunks for every gateway that shares the Redis, on whatever machine it runs; it needs no
  * disk shared with them. SIGTERM/SIGINT stop it (its chunks in progress go to other workers).
  */
-import { Command, Option } from 'commander';
-import { BACKEND_NAMES, FARM_DEFAULTS, LOG_LEVELS, MODEL_NAMES, parseWorkerOptions, readEnv } from '../config.js';
+import { Command } from 'commander';
+import { BACKEND_NAMES, LOG_LEVELS, MODEL_NAMES, parseWorkerOptions, readEnv, schemaDefaults, workerOptionsSchema, type WorkerOptions } from '../config.js';
 import { startFarmWorker } from '../jobs/farm/farm-worker.js';
 import { createLogger } from '../logger.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../paths.js';
-import { durationOption, numberOption } from './parse.js';
+import { addFlags, readFlags, type FlagSpec } from './flag-table.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
+/** `stylize worker`'s flags, one row each; defaults come from config.ts's worker schema. */
+export const WORKER_FLAGS: readonly FlagSpec<keyof WorkerOptions>[] = [
+  { key: 'redisUrl', flag: '--redis-url <url>', help: "the farm's Redis", notes: ['env REDIS_URL'] },
+  { key: 'concurrency', flag: '--concurrency <n>', help: 'chunks painted at once, each in its own process', kind: 'number' },
+  { key: 'threads', flag: '--threads <n>', help: 'wasm threads per chunk process', kind: 'number', shownDefault: 'the cores shared among them' },
+  { key: 'dataDir', flag: '--data-dir <dir>', help: 'where fetched inputs are cached while their chunks come' },
+  { key: 'model', flag: '--model <name>', help: 'feature network (give every worker the same)', choices: MODEL_NAMES },
+  { key: 'weights', flag: '--weights <dir|h5>', help: 'VGG19 weights' },
+  { key: 'backend', flag: '--backend <name>', help: 'force a tfjs backend', choices: BACKEND_NAMES },
+  { key: 'lockDurationMs', flag: '--lock-duration <duration>', help: "BullMQ lock on a chunk: a dead worker's chunk moves on after about this", kind: 'milliseconds' },
+  { key: 'stalledIntervalMs', flag: '--stalled-interval <duration>', help: 'how often to look for chunks of dead workers', kind: 'milliseconds' },
+  { key: 'transferPatienceMs', flag: '--transfer-patience <duration>', help: 'keep trying to reach a gateway this long', kind: 'milliseconds' },
+  { key: 'logLevel', flag: '--log-level <level>', help: 'pino log level', choices: LOG_LEVELS },
+];
+
 export function workerCommand(): Command {
-  return new Command('worker')
-    .description('paint video chunks for a worker farm (needs REDIS_URL, the gateways\' Redis)')
-    .option('--redis-url <url>', 'the farm\'s Redis (env REDIS_URL)')
-    .option('--concurrency <n>', `chunks painted at once, each in its own process (default ${FARM_DEFAULTS.concurrency})`, numberOption)
-    .option('--threads <n>', 'wasm threads per chunk process (default: the cores shared among them)', numberOption)
-    .option('--data-dir <dir>', 'where fetched inputs are cached while their chunks come (default data/)')
-    .addOption(new Option('--model <name>', 'feature network (give every worker the same)').choices([...MODEL_NAMES]))
-    .option('--weights <dir|h5>', 'VGG19 weights')
-    .addOption(new Option('--backend <name>', 'force a tfjs backend').choices([...BACKEND_NAMES]))
-    .option('--lock-duration <duration>', 'BullMQ lock on a chunk: a dead worker\'s chunk moves on after about this (default 30s)', durationOption)
-    .option('--stalled-interval <duration>', 'how often to look for chunks of dead workers (default 15s)', durationOption)
-    .option('--transfer-patience <duration>', 'keep trying to reach a gateway this long (default 2m)', durationOption)
-    .addOption(new Option('--log-level <level>', 'pino log level').choices([...LOG_LEVELS]))
-    .action(async (flags: Record<string, unknown>) => {
-      const ms = (seconds: unknown): number | undefined => (typeof seconds === 'number' ? Math.round(seconds * 1000) : undefined);
-      const options = parseWorkerOptions(
-        {
-          redisUrl: flags.redisUrl,
-          concurrency: flags.concurrency,
-          threads: flags.threads,
-          dataDir: flags.dataDir,
-          model: flags.model,
-          weights: flags.weights,
-          backend: flags.backend,
-          lockDurationMs: ms(flags.lockDuration),
-          stalledIntervalMs: ms(flags.stalledInterval),
-          transferPatienceMs: ms(flags.transferPatience),
-          logLevel: flags.logLevel,
-        },
-        readEnv(),
-        { dataDir: DEFAULT_DATA_DIR, modelsDir: DEFAULT_MODELS_DIR },
-      );
-      const log = createLogger(options.logLevel);
-      const worker = await startFarmWorker({ ...options, log });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string): void => {
-          log.info({ signal }, 'worker shutting down');
-          setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
-          void worker.close().then(resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+  const command = new Command('worker').description("paint video chunks for a worker farm (needs REDIS_URL, the gateways' Redis)");
+  const defaults = { ...schemaDefaults(workerOptionsSchema), dataDir: DEFAULT_DATA_DIR };
+  return addFlags(command, WORKER_FLAGS, defaults).action(async (flags: Record<string, unknown>) => {
+    const options = parseWorkerOptions(readFlags(flags, WORKER_FLAGS), readEnv(), { dataDir: DEFAULT_DATA_DIR, modelsDir: DEFAULT_MODELS_DIR });
+    const log = createLogger(options.logLevel);
+    const worker = await startFarmWorker({ ...options, log });
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        log.info({ signal }, 'worker shutting down');
+        setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+        void worker.close().then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
     });
+  });
 }

@@ -11,12 +11,12 @@ import { BusyError, ErrorCode, ForbiddenError, NoSpaceError, RateLimitedError, S
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
-import type { LiveSettings } from '../live/stream-process/frame-stylizer.js';
-import { publicConfig } from '../live/protocol.js';
+import type { LiveSettings } from '../live/live-settings.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { BlobStore } from '../jobs/blob-store.js';
 import { blobRoutes } from './blob-routes.js';
 import { jobsRoutes } from './jobs-routes.js';
+import { pageConfig } from './page-config.js';
 import { roomsRoutes } from './rooms-routes.js';
 import type { PainterTraining } from '../painter/painter-training.js';
 import { stylesRoutes } from './styles-routes.js';
@@ -40,8 +40,9 @@ export interface AppDeps {
   health: () => Promise<Record<string, unknown>>;
   maxUploadBytes: number;
   jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
-  /** The live defaults, so the page's controls start where the server does. */
+  /** The live defaults and the publisher's limits, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
+  liveLimits: { maxSize: number; maxSteps: number };
   directory: RoomDirectory;
   origins: OriginPolicy;
   trustProxy: TrustFunction;
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(health.ok === false ? 503 : 200).json(health);
   });
   app.get('/api/config', (_req, res) => {
-    res.json(publicConfig(deps.liveDefaults));
+    res.json(pageConfig(deps.liveDefaults, deps.liveLimits));
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -7,11 +7,12 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import { LIMITS, parseVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
+import type { RgbImage } from '../engine/image.js';
 import type { Logger } from '../logger.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
 import type { Job } from '../jobs/job-store.js';
@@ -49,7 +50,7 @@ export interface JobsRoutesDeps {
 }
 
 export function jobsRoutes(deps: JobsRoutesDeps): Router {
-  const { runner, styles, uploadsDir } = deps;
+  const { runner, uploadsDir } = deps;
   const router = Router();
   const upload = multer({
     storage: multer.diskStorage({
@@ -72,45 +73,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
     '/api/jobs',
     requireSpace(uploadsDir, deps.minFreeBytes, deps.maxVideoBytes),
     parseUpload(upload.fields([{ name: 'video', maxCount: 1 }, { name: 'styleImage', maxCount: 1 }])),
-    async (req, res) => {
-      const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
-      const video = files.video?.[0];
-      const styleFile = files.styleImage?.[0];
-      try {
-        if (!video) throw new BadInputError('send the video as multipart/form-data in the field "video"');
-        const options = parseVideoJobOptions(req.body as Record<string, unknown>);
-        const body = req.body as { style?: string };
-        let style: () => Promise<import('../engine/image.js').RgbImage>;
-        let styleName: string;
-        let styleBytes: (() => Promise<Uint8Array>) | undefined;
-        if (styleFile) {
-          if (styleFile.size > MAX_STYLE_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `style image larger than ${MAX_STYLE_BYTES} bytes`);
-          // Decoded by the runner only once the video has passed its checks.
-          style = () =>
-            decodeImage(styleFile.path, { longSide: 1024, minShortSide: LIMITS.minSize, label: 'the style image', maxPixels: deps.maxImagePixels });
-          styleName = styleFile.originalname.slice(0, 200);
-        } else {
-          const id = body.style ?? styles.defaultId;
-          if (!(await styles.has(id))) throw new UnknownStyleError(id);
-          style = () => styles.decoded(id, 1024, LIMITS.minSize);
-          styleBytes = async () => (await styles.image(id)).bytes;
-          styleName = id;
-        }
-        const job = await runner.submit({
-          inputPath: video.path,
-          inputName: video.originalname.slice(0, 200),
-          style,
-          ...(styleBytes ? { styleBytes } : {}),
-          styleName,
-          options,
-          client: req.ip ?? 'unknown',
-        });
-        res.status(202).location(`/api/jobs/${job.id}`).json(publicJob(job));
-      } finally {
-        if (video) await rm(video.path, { force: true });
-        if (styleFile) await rm(styleFile.path, { force: true });
-      }
-    },
+    (req, res) => submitJob(req, res, deps),
   );
 
   router.get('/api/jobs/:id', async (req, res) => {
@@ -119,22 +82,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
 
   router.get('/api/jobs/:id/events', async (req, res) => {
     await find(req.params.id);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    const left = new AbortController();
-    req.on('close', () => left.abort());
-    try {
-      // The job now, then every change until it ends (or the client leaves).
-      for await (const job of runner.watch(req.params.id, { signal: left.signal })) {
-        res.write(`event: progress\ndata: ${JSON.stringify(publicJob(job))}\n\n`);
-      }
-    } catch (error) {
-      // The stream has begun: the client sees it end (and may reconnect); the log says why.
-      deps.log.warn({ err: error, job: req.params.id }, 'job event stream failed');
-    } finally {
-      clearInterval(keepAlive);
-      res.end();
-    }
+    await streamJobEvents(req, res, deps);
   });
 
   router.get('/api/jobs/:id/preview', async (req, res) => {
@@ -145,16 +93,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   });
 
   router.get('/api/jobs/:id/output', async (req, res) => {
-    const job = await find(req.params.id);
-    if (job.status !== 'done') throw new StylizeError(ErrorCode.NOT_READY, `job is ${job.status}; the output exists once it is done`);
-    const output = await runner.output(job.id);
-    if (!output) throw new StylizeError(ErrorCode.NOT_FOUND, 'the output is gone');
-    const name = `${path.parse(job.inputName).name || 'video'}-stylized.mp4`.replace(/[^\w.-]+/g, '_');
-    res.type('video/mp4').set('Content-Disposition', `inline; filename="${name}"`);
-    if ('path' in output) return void res.sendFile(output.path);
-    // Held by another gateway of the farm: passed through.
-    if (output.size !== undefined) res.set('Content-Length', String(output.size));
-    await pipeline(output.stream, res);
+    await sendOutput(await find(req.params.id), res, runner);
   });
 
   router.delete('/api/jobs/:id', async (req, res) => {
@@ -168,4 +107,79 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   });
 
   return router;
+}
+
+/** POST /api/jobs once multer has the files: the job is submitted (or refused), and the uploads are removed either way. */
+async function submitJob(req: Request, res: Response, deps: JobsRoutesDeps): Promise<void> {
+  const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
+  const video = files.video?.[0];
+  const styleFile = files.styleImage?.[0];
+  try {
+    if (!video) throw new BadInputError('send the video as multipart/form-data in the field "video"');
+    const options = parseVideoJobOptions(req.body as Record<string, unknown>);
+    const { style, styleName, styleBytes } = await jobStyle(styleFile, (req.body as { style?: string }).style, deps);
+    const job = await deps.runner.submit({
+      inputPath: video.path,
+      inputName: video.originalname.slice(0, 200),
+      style,
+      ...(styleBytes ? { styleBytes } : {}),
+      styleName,
+      options,
+      client: req.ip ?? 'unknown',
+    });
+    res.status(202).location(`/api/jobs/${job.id}`).json(publicJob(job));
+  } finally {
+    if (video) await rm(video.path, { force: true });
+    if (styleFile) await rm(styleFile.path, { force: true });
+  }
+}
+
+/** The style a job is painted in: an uploaded image (decoded by the runner only once the video has passed its checks), or a style of the library by id. */
+async function jobStyle(
+  styleFile: Express.Multer.File | undefined,
+  styleId: string | undefined,
+  deps: Pick<JobsRoutesDeps, 'styles' | 'maxImagePixels'>,
+): Promise<{ style: () => Promise<RgbImage>; styleName: string; styleBytes?: () => Promise<Uint8Array> }> {
+  if (styleFile) {
+    if (styleFile.size > MAX_STYLE_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `style image larger than ${MAX_STYLE_BYTES} bytes`);
+    return {
+      style: () => decodeImage(styleFile.path, { longSide: 1024, minShortSide: LIMITS.minSize, label: 'the style image', maxPixels: deps.maxImagePixels }),
+      styleName: styleFile.originalname.slice(0, 200),
+    };
+  }
+  const { styles } = deps;
+  const id = styleId ?? styles.defaultId;
+  if (!(await styles.has(id))) throw new UnknownStyleError(id);
+  return { style: () => styles.decoded(id, 1024, LIMITS.minSize), styleBytes: async () => (await styles.image(id)).bytes, styleName: id };
+}
+
+/** Server-sent events: the job now, then every change until it ends (or the client leaves). */
+async function streamJobEvents(req: Request<{ id: string }>, res: Response, deps: Pick<JobsRoutesDeps, 'runner' | 'log'>): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const left = new AbortController();
+  req.on('close', () => left.abort());
+  try {
+    for await (const job of deps.runner.watch(req.params.id, { signal: left.signal })) {
+      res.write(`event: progress\ndata: ${JSON.stringify(publicJob(job))}\n\n`);
+    }
+  } catch (error) {
+    // The stream has begun: the client sees it end (and may reconnect); the log says why.
+    deps.log.warn({ err: error, job: req.params.id }, 'job event stream failed');
+  } finally {
+    clearInterval(keepAlive);
+    res.end();
+  }
+}
+
+/** The painted MP4: from this gateway's disk, or passed through from the farm gateway that holds it. */
+async function sendOutput(job: Job, res: Response, runner: JobQueue): Promise<void> {
+  if (job.status !== 'done') throw new StylizeError(ErrorCode.NOT_READY, `job is ${job.status}; the output exists once it is done`);
+  const output = await runner.output(job.id);
+  if (!output) throw new StylizeError(ErrorCode.NOT_FOUND, 'the output is gone');
+  const name = `${path.parse(job.inputName).name || 'video'}-stylized.mp4`.replace(/[^\w.-]+/g, '_');
+  res.type('video/mp4').set('Content-Disposition', `inline; filename="${name}"`);
+  if ('path' in output) return void res.sendFile(output.path);
+  if (output.size !== undefined) res.set('Content-Length', String(output.size));
+  await pipeline(output.stream, res);
 }
