@@ -87,14 +87,8 @@ function connect(context: SocketContext, rooms: LocalRooms, { ws, roomName, role
   };
   const client = { ws, room, log, address, error };
   let publisherEnded: ((code: number) => void) | undefined;
-  if (role === 'publish') {
-    publisherEnded = startPublisher(context, client);
-    // Refused (live streams at the cap): its socket is closing with the reason, and is not followed further.
-    if (!publisherEnded) return;
-  } else {
-    startViewer(context, client);
-  }
-
+  // Registered first, whatever the role's start does: a publisher refused at the live-stream cap
+  // closes too, and its count, its directory entry and its room must go with it.
   ws.on('error', (e) => log.debug({ err: e }, 'socket error'));
   ws.on('close', (code) => {
     deps.metrics.connections.dec({ role });
@@ -104,6 +98,8 @@ function connect(context: SocketContext, rooms: LocalRooms, { ws, roomName, role
     rooms.forget(room);
     log.debug({ code }, 'closed');
   });
+  if (role === 'publish') publisherEnded = startPublisher(context, client);
+  else startViewer(context, client);
 }
 
 /** Every socket closed with 1001 (cut off after 2 s), every stream stopped, the servers closed. */

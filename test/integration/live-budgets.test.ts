@@ -137,5 +137,11 @@ describe('frames and streams beyond the limits', () => {
     const next = await connect(await server.publishUrl('cap-next'));
     await roundTrip(next, 1, small);
     for (const client of [...open, next]) client.socket.close();
+    await Promise.all([...open, next].map((client) => client.closed));
+    // The refused publisher left nothing behind: its room, its connection count.
+    await sleep(200);
+    expect(server.sockets.rooms().has('cap-extra')).toBe(false);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/stylize_connections\{role="publish"\} 0/);
   });
 });
