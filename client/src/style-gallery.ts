@@ -14,7 +14,7 @@ export interface StyleGallery {
 }
 
 interface PainterStatus {
-  state: 'waiting' | 'learning' | 'ready' | 'failed';
+  state: 'waiting' | 'learning' | 'ready' | 'failed' | 'dropped';
   steps?: number;
   reason?: string;
 }
@@ -32,6 +32,7 @@ const BADGE: Record<PainterStatus['state'], { text: string; title: string }> = {
   learning: { text: 'learning…', title: 'The server is teaching a live painter this style (about a minute or two). Once it is ready, a stream in this style with the learned painter on paints at full size from its first frame.' },
   ready: { text: 'painter ready', title: 'A live painter has learnt this style: with the learned painter on, a stream in it paints at full size from its first frame.' },
   failed: { text: '', title: '' },
+  dropped: { text: 'painter not learnt', title: 'Too many styles were waiting to learn their live painter, so this one was skipped: a stream in it learns its own while it plays.' },
 };
 /** While a painter learns, the list is re-read this often (at most this many times). */
 const TRAINING_POLL_MS = 5000;
@@ -96,7 +97,7 @@ export function setUpStyleGallery(onChoose: (id: string) => void): StyleGallery 
     span.className = 'painter-badge';
     span.dataset.state = painter.state;
     span.textContent = badge.text;
-    span.title = badge.title;
+    span.title = painter.reason ? `${badge.title} ${painter.reason}.` : badge.title;
     tile.append(span);
   }
 

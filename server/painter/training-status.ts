@@ -5,7 +5,7 @@ export const TrainingState = {
   LEARNING: 'learning',
   READY: 'ready',
   FAILED: 'failed',
-  /** Too many styles were waiting: this one's training was given up (uploading it again retries). */
+  /** Too many styles were waiting: this one's training was given up (its streams learn their own). */
   DROPPED: 'dropped',
 } as const;
 export type TrainingState = (typeof TrainingState)[keyof typeof TrainingState];
