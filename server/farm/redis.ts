@@ -42,6 +42,24 @@ export function connectRedis(url: string, options: RedisConnectOptions): Redis {
   return redis;
 }
 
+/** The connections one part of the farm opened, closed together by their owner. */
+export interface RedisConnections {
+  open(name: string, options?: { failFast?: boolean }): Redis;
+  closeAll(): Promise<void>;
+}
+
+export function redisConnections(url: string, log?: Logger): RedisConnections {
+  const opened: Redis[] = [];
+  return {
+    open(name, options = {}) {
+      const redis = connectRedis(url, { name, ...(options.failFast ? { failFast: true } : {}), ...(log ? { log } : {}) });
+      opened.push(redis);
+      return redis;
+    },
+    closeAll: () => Promise.all(opened.splice(0).map(closeRedis)).then(() => undefined),
+  };
+}
+
 /** Closes a connection, waiting for what it has sent; gives up on a Redis that is gone. */
 export async function closeRedis(redis: Redis): Promise<void> {
   await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);

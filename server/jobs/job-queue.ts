@@ -1,9 +1,10 @@
 /**
- * Video jobs as the routes, the CLI, the page and the benches see them, whichever backend runs
- * them: in-process worker processes (local-job-queue.ts) or a BullMQ worker farm
- * (server/jobs/farm/farm-job-queue.ts). Also what both backends share: the checks before a job is
- * taken (probe, chunk plan, cost cap), the words a failure is reported in, and `watchJob`, the one
- * "follow this job until it ends" (progress included) that every waiter uses.
+ * Video jobs as the routes, the CLI, the page and the benches see them (JobQueue), whichever
+ * backend runs them: both are the one lifecycle of job-service.ts, painting through this
+ * machine's chunk processes (local/local-job-queue.ts) or a BullMQ worker farm
+ * (farm/farm-job-queue.ts). Also what both share: the checks before a job is taken (probe, chunk
+ * plan, cost cap), the words a failure is reported in, and `watchJob`, the one "follow this job
+ * until it ends" (progress included) that every waiter uses.
  */
 import type { Readable } from 'node:stream';
 import type { RgbImage } from '../engine/image.js';

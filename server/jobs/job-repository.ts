@@ -5,6 +5,7 @@
  * `cancel` race, one of them wins and the other is told so (undefined) instead of the last write
  * silently winning. The patch logic itself is pure and shared by both stores.
  */
+import { BusyError, RateLimitedError } from '../errors.js';
 import type { Job, JobStatus } from './job-store.js';
 
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['done', 'failed', 'canceled']);
@@ -27,6 +28,13 @@ export interface JobPatch {
 export interface JobQuotas {
   maxQueuedJobs?: number | undefined;
   maxJobsPerClient?: number | undefined;
+}
+
+/** What a full quota answers, in both stores: 'busy', every place taken; 'client', this client's. */
+export function quotaError(kind: 'busy' | 'client', count: number): Error {
+  return kind === 'busy'
+    ? new BusyError(`the server has ${count} video jobs waiting or running, its limit; try again later`, 60)
+    : new RateLimitedError(`you already have ${count} video jobs waiting or running; wait for one to finish (or cancel one)`, 60);
 }
 
 export type JobEvent =

@@ -6,16 +6,16 @@
  * the in-process pool and a farm worker run exactly the same code.
  */
 import { readFile, rename, rm } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, encodeImage } from '../../codec/image-codec.js';
 import { DEFAULTS } from '../../config.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
-import { imageToTensor, tensorToImage, type RgbImage } from '../../engine/image.js';
+import type { RgbImage } from '../../engine/image.js';
+import { paintImage } from '../../engine/painter-net/paint-with.js';
 import type { PainterCache } from '../../painter/painter-cache.js';
-import { createStylizer } from '../../engine/stylizer.js';
+import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
 import { createSceneCutDetector } from '../../engine/scene-cut.js';
-import { decodeRgbFrames, encodeH264 } from '../../video/ffmpeg.js';
-import { learnPainter, paintWith, type LearnedPainter } from '../../painter/job-painter-pass.js';
+import { decodeRgbFrames, encodeH264, type FrameSink } from '../../video/ffmpeg.js';
+import { learnPainter, type LearnedPainter } from '../../painter/job-painter-pass.js';
 import type { ChunkTask } from './chunk-process-protocol.js';
 
 const PREVIEW_EVERY_MS = 1000;
@@ -62,37 +62,7 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
       const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };
       learned = await learnPainter(task, network, context.painters!, what, checkAborted, context.onLearning);
     }
-    const cuts = createSceneCutDetector();
-    // Burn-in frames too with a painter: they are cheap, and the blend carried over them joins the chunks.
-    const from = chunk.decodeFrom;
-    let index = from;
-    let kept = 0;
-    let lastPreview = Number.NEGATIVE_INFINITY;
-    for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: from, end: chunk.end })) {
-      checkAborted();
-      const frame = { ...workSize, data };
-      const cold = index === from || cuts.isCut(frame);
-      if (index === from) cuts.isCut(frame); // seed the detector with the first frame
-      const result = learned
-        ? await paintLearned(learned, frame, cold)
-        : await stylizer.stylizeFrame(frame, {
-            steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
-            warmStart: !cold,
-            motion: options.motion ?? DEFAULTS.motion,
-            temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
-          });
-      checkAborted();
-      if (index >= chunk.start) {
-        await sink.write(result.image.data);
-        kept++;
-        context.onProgress?.(kept);
-        if (context.onPreview && performance.now() - lastPreview > PREVIEW_EVERY_MS) {
-          lastPreview = performance.now();
-          await context.onPreview(await encodeImage(result.image, 'jpeg', 80));
-        }
-      }
-      index++;
-    }
+    const kept = await paintFrames(task, context, { stylizer, learned, sink, checkAborted });
     checkAborted();
     if (kept !== chunk.end - chunk.start) throw new Error(`chunk ${chunk.index}: decoded ${kept} of its ${chunk.end - chunk.start} frames`);
     await sink.finish();
@@ -107,23 +77,68 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
     stylizer.dispose();
     learned?.painter.dispose();
   }
+}
 
-  /**
-   * The learned painter's picture of the frame, blended with the previous painting carried along
-   * the motion (PainterBlend in follow-motion.ts: a painter run on each frame alone swims), then
-   * refined by stepsPerFrame optimiser steps (0: none).
-   */
-  async function paintLearned(painter: LearnedPainter, frame: RgbImage, cold: boolean): Promise<{ image: RgbImage }> {
-    const input = imageToTensor(frame);
-    const painted = paintWith(painter.painter, input);
-    const base = await tensorToImage(painted);
-    tf.dispose([input, painted]);
-    return stylizer.stylizeFrame(frame, {
-      steps: options.stepsPerFrame,
-      base,
-      warmStart: !cold,
-      motion: options.motion ?? DEFAULTS.motion,
-      temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
-    });
+/** What paints a chunk's frames and where they go. */
+interface ChunkPainting {
+  stylizer: Stylizer;
+  learned: LearnedPainter | undefined;
+  sink: FrameSink;
+  checkAborted: () => void;
+}
+
+/**
+ * Paints the chunk's frames in order, the burn-in's too (with a painter as well: they are cheap,
+ * and the blend carried over them joins the chunks), and writes the kept ones. Resolves with the
+ * frames kept.
+ */
+async function paintFrames(task: ChunkTask, context: StylizeChunkContext, { stylizer, learned, sink, checkAborted }: ChunkPainting): Promise<number> {
+  const { chunk, options, workSize } = task;
+  const cuts = createSceneCutDetector();
+  const from = chunk.decodeFrom;
+  let index = from;
+  let kept = 0;
+  let lastPreview = Number.NEGATIVE_INFINITY;
+  for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: from, end: chunk.end })) {
+    checkAborted();
+    const frame = { ...workSize, data };
+    const cold = index === from || cuts.isCut(frame);
+    if (index === from) cuts.isCut(frame); // seed the detector with the first frame
+    const result = learned
+      ? await paintLearned(stylizer, options, learned, frame, cold)
+      : await stylizer.stylizeFrame(frame, {
+          steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
+          warmStart: !cold,
+          motion: options.motion ?? DEFAULTS.motion,
+          temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
+        });
+    checkAborted();
+    if (index >= chunk.start) {
+      await sink.write(result.image.data);
+      kept++;
+      context.onProgress?.(kept);
+      if (context.onPreview && performance.now() - lastPreview > PREVIEW_EVERY_MS) {
+        lastPreview = performance.now();
+        await context.onPreview(await encodeImage(result.image, 'jpeg', 80));
+      }
+    }
+    index++;
   }
+  return kept;
+}
+
+/**
+ * The learned painter's picture of the frame, blended with the previous painting carried along
+ * the motion (PainterBlend in follow-motion.ts: a painter run on each frame alone swims), then
+ * refined by stepsPerFrame optimiser steps (0: none).
+ */
+async function paintLearned(stylizer: Stylizer, options: ChunkTask['options'], painter: LearnedPainter, frame: RgbImage, cold: boolean): Promise<{ image: RgbImage }> {
+  const base = await paintImage(painter.painter, frame);
+  return stylizer.stylizeFrame(frame, {
+    steps: options.stepsPerFrame,
+    base,
+    warmStart: !cold,
+    motion: options.motion ?? DEFAULTS.motion,
+    temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
+  });
 }

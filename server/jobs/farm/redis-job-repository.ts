@@ -6,8 +6,7 @@
  * So each status transition has one writer however many machines race for it.
  */
 import { randomBytes } from 'node:crypto';
-import { BusyError, RateLimitedError } from '../../errors.js';
-import { applyPatch, isFinal, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
 import type { Job } from '../job-store.js';
 import { KEYS, closeRedis, type Redis } from '../../farm/redis.js';
 
@@ -52,65 +51,9 @@ export interface RedisJobRepositoryOptions {
 
 export function createRedisJobRepository(options: RedisJobRepositoryOptions): JobRepository {
   const { redis } = options;
-  let listening: Redis | undefined;
-  const listeners = new Set<(event: JobEvent) => void>();
-
-  const clientKey = (client: string | undefined): string => KEYS.clientJobs(client ?? '-');
-  const parse = (raw: string | null): Job | undefined => {
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(raw) as Job;
-    } catch {
-      return undefined;
-    }
-  };
-
-  function listen(): void {
-    if (listening) return;
-    listening = options.subscriber();
-    listening.on('message', (_channel: string, message: string) => {
-      let event: JobEvent;
-      try {
-        event = JSON.parse(message) as JobEvent;
-      } catch {
-        return;
-      }
-      for (const listener of listeners) listener(event);
-    });
-    void listening.subscribe(KEYS.jobEvents).catch(() => undefined);
-  }
-
-  function quotaError(kind: string, count: number): Error {
-    return kind === 'busy'
-      ? new BusyError(`the server has ${count} video jobs waiting or running, its limit; try again later`, 60)
-      : new RateLimitedError(`you already have ${count} video jobs waiting or running; wait for one to finish (or cancel one)`, 60);
-  }
-
+  const events = createEventListeners(options.subscriber);
   const repo: JobRepository = {
-    async create(fields: NewJob, quotas: JobQuotas = {}) {
-      const id = randomBytes(8).toString('hex');
-      const now = new Date();
-      const job: Job = { id, status: 'queued', createdAt: now.toISOString(), updatedAt: now.toISOString(), chunksDone: [], framesDone: 0, framesTotal: 0, ...fields };
-      const json = JSON.stringify(job);
-      const [verdict, count] = (await redis.eval(
-        CREATE,
-        4,
-        KEYS.job(id),
-        KEYS.jobIndex,
-        KEYS.activeJobs,
-        clientKey(fields.client),
-        id,
-        json,
-        String(now.getTime()),
-        fields.client ?? '',
-        String(quotas.maxQueuedJobs ?? NO_LIMIT),
-        String(quotas.maxJobsPerClient ?? NO_LIMIT),
-        KEYS.jobEvents,
-        JSON.stringify({ type: 'job', job } satisfies JobEvent),
-      )) as [string, number];
-      if (verdict !== 'ok') throw quotaError(verdict, count);
-      return job;
-    },
+    create: (fields: NewJob, quotas: JobQuotas = {}) => createJob(redis, fields, quotas),
     async checkQuotas(client, quotas) {
       const [active, mine] = await Promise.all([redis.hlen(KEYS.activeJobs), client !== undefined ? redis.scard(clientKey(client)) : Promise.resolve(0)]);
       if (quotas.maxQueuedJobs !== undefined && active >= quotas.maxQueuedJobs) throw quotaError('busy', active);
@@ -126,30 +69,7 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
       const raws = await redis.mget(ids.map(KEYS.job));
       return raws.map(parse).filter((j): j is Job => j !== undefined);
     },
-    async update(id, patch: JobPatch) {
-      for (;;) {
-        const raw = await redis.get(KEYS.job(id));
-        const job = parse(raw);
-        if (!job) return undefined;
-        const next = applyPatch(job, patch);
-        if (!next) return undefined;
-        const written = await redis.eval(
-          COMPARE_AND_SET,
-          3,
-          KEYS.job(id),
-          KEYS.activeJobs,
-          clientKey(job.client),
-          id,
-          raw!,
-          JSON.stringify(next),
-          isFinal(next) ? '1' : '0',
-          KEYS.jobEvents,
-          JSON.stringify({ type: 'job', job: next } satisfies JobEvent),
-        );
-        if (written === 1) return next;
-        // Somebody else changed it first: read again and see whether the change still applies.
-      }
-    },
+    update: (id, patch: JobPatch) => updateJob(redis, id, patch),
     async remove(id) {
       const job = await repo.get(id);
       await redis
@@ -163,7 +83,92 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
     progress(id, chunk, kept, learning) {
       void redis.publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) } satisfies JobEvent)).catch(() => undefined);
     },
-    subscribe(listener) {
+    subscribe: (listener) => events.add(listener),
+    close: () => events.close(),
+  };
+  return repo;
+}
+
+const clientKey = (client: string | undefined): string => KEYS.clientJobs(client ?? '-');
+
+function parse(raw: string | null): Job | undefined {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as Job;
+  } catch {
+    return undefined;
+  }
+}
+
+async function createJob(redis: Redis, fields: NewJob, quotas: JobQuotas): Promise<Job> {
+  const id = randomBytes(8).toString('hex');
+  const now = new Date();
+  const job: Job = { id, status: 'queued', createdAt: now.toISOString(), updatedAt: now.toISOString(), chunksDone: [], framesDone: 0, framesTotal: 0, ...fields };
+  const [verdict, count] = (await redis.eval(
+    CREATE,
+    4,
+    KEYS.job(id),
+    KEYS.jobIndex,
+    KEYS.activeJobs,
+    clientKey(fields.client),
+    id,
+    JSON.stringify(job),
+    String(now.getTime()),
+    fields.client ?? '',
+    String(quotas.maxQueuedJobs ?? NO_LIMIT),
+    String(quotas.maxJobsPerClient ?? NO_LIMIT),
+    KEYS.jobEvents,
+    JSON.stringify({ type: 'job', job } satisfies JobEvent),
+  )) as [string, number];
+  if (verdict !== 'ok') throw quotaError(verdict === 'busy' ? 'busy' : 'client', count);
+  return job;
+}
+
+async function updateJob(redis: Redis, id: string, patch: JobPatch): Promise<Job | undefined> {
+  for (;;) {
+    const raw = await redis.get(KEYS.job(id));
+    const job = parse(raw);
+    if (!job) return undefined;
+    const next = applyPatch(job, patch);
+    if (!next) return undefined;
+    const written = await redis.eval(
+      COMPARE_AND_SET,
+      3,
+      KEYS.job(id),
+      KEYS.activeJobs,
+      clientKey(job.client),
+      id,
+      raw!,
+      JSON.stringify(next),
+      isFinal(next) ? '1' : '0',
+      KEYS.jobEvents,
+      JSON.stringify({ type: 'job', job: next } satisfies JobEvent),
+    );
+    if (written === 1) return next;
+    // Somebody else changed it first: read again and see whether the change still applies.
+  }
+}
+
+/** Change notices from every process, through one connection opened on the first subscribe. */
+function createEventListeners(subscriber: () => Redis): { add(listener: (event: JobEvent) => void): () => void; close(): Promise<void> } {
+  let listening: Redis | undefined;
+  const listeners = new Set<(event: JobEvent) => void>();
+  const listen = (): void => {
+    if (listening) return;
+    listening = subscriber();
+    listening.on('message', (_channel: string, message: string) => {
+      let event: JobEvent;
+      try {
+        event = JSON.parse(message) as JobEvent;
+      } catch {
+        return;
+      }
+      for (const listener of listeners) listener(event);
+    });
+    void listening.subscribe(KEYS.jobEvents).catch(() => undefined);
+  };
+  return {
+    add(listener) {
       listen();
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -173,5 +178,4 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
       if (listening) await closeRedis(listening);
     },
   };
-  return repo;
 }

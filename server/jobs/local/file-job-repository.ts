@@ -5,8 +5,7 @@
  * (`all()` at start-up counts the ones left on disk).
  */
 import { EventEmitter } from 'node:events';
-import { BusyError, RateLimitedError } from '../../errors.js';
-import { applyPatch, isFinal, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
 import { createJobStore, type Job, type JobStore } from '../job-store.js';
 
 export interface FileJobRepository extends JobRepository {
@@ -20,85 +19,45 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
   const events = new EventEmitter<{ event: [JobEvent] }>();
   // One listener per watcher (an SSE client, the CLI), each removed when it stops.
   events.setMaxListeners(0);
-  /** Queued and running jobs, with who asked: the quotas count these. */
-  const active = new Map<string, string | undefined>();
-  const locks = new Map<string, Promise<unknown>>();
-
-  /** Runs `work` after every earlier change of this job. */
-  function serial<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const next = (locks.get(id) ?? Promise.resolve()).catch(() => undefined).then(work);
-    locks.set(id, next);
-    void next.finally(() => {
-      if (locks.get(id) === next) locks.delete(id);
-    }).catch(() => undefined);
-    return next;
-  }
-
-  function track(job: Job): void {
-    if (isFinal(job)) active.delete(job.id);
-    else active.set(job.id, job.client);
-  }
-
-  function checkQuotas(client: string | undefined, quotas: JobQuotas): void {
-    if (quotas.maxQueuedJobs !== undefined && active.size >= quotas.maxQueuedJobs) {
-      throw new BusyError(`the server has ${active.size} video jobs waiting or running, its limit; try again later`, 60);
-    }
-    if (quotas.maxJobsPerClient !== undefined && client !== undefined) {
-      const mine = [...active.values()].filter((c) => c === client).length;
-      if (mine >= quotas.maxJobsPerClient) {
-        throw new RateLimitedError(`you already have ${mine} video jobs waiting or running; wait for one to finish (or cancel one)`, 60);
-      }
-    }
-  }
-
-  const emit = (event: JobEvent): void => {
-    events.emit('event', event);
-  };
-
+  const emit = (event: JobEvent): void => void events.emit('event', event);
+  const active = createActiveJobs();
+  const serial = createSerialQueue();
   return {
     store,
     async create(fields: NewJob, quotas: JobQuotas = {}) {
-      checkQuotas(fields.client, quotas);
+      active.check(fields.client, quotas);
       // Counted before the first await: a request that arrives meanwhile sees this place taken.
-      const placeholder = `pending-${Math.random()}`;
-      active.set(placeholder, fields.client);
+      const release = active.reserve(fields.client);
       try {
         const job = await store.create({ inputName: fields.inputName, styleName: fields.styleName, options: fields.options, ...(fields.client ? { client: fields.client } : {}) });
-        active.set(job.id, job.client);
+        active.track(job);
         emit({ type: 'job', job: { ...job } });
         return job;
       } finally {
-        active.delete(placeholder);
+        release();
       }
     },
-    async checkQuotas(client, quotas) {
-      checkQuotas(client, quotas);
-    },
-    untrack(id) {
-      active.delete(id);
-    },
+    checkQuotas: async (client, quotas) => active.check(client, quotas),
+    untrack: (id) => active.untrack(id),
     get: (id) => store.load(id),
     async all() {
       const jobs = await store.all();
-      active.clear();
-      for (const job of jobs) track(job);
+      active.recount(jobs);
       return jobs;
     },
-    update(id: string, patch: JobPatch) {
-      return serial(id, async () => {
+    update: (id: string, patch: JobPatch) =>
+      serial.run(id, async () => {
         const job = await store.load(id);
-        if (!job) return undefined;
-        const next = applyPatch(job, patch);
+        const next = job && applyPatch(job, patch);
         if (!next) return undefined;
         await store.save(next);
-        track(next);
+        active.track(next);
         emit({ type: 'job', job: { ...next } });
         return next;
-      });
-    },
+      }),
     async remove(id) {
-      await serial(id, () => store.remove(id));
-      active.delete(id);
+      await serial.run(id, () => store.remove(id));
+      active.untrack(id);
     },
     progress(id, chunk, kept, learning) {
       emit({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) });
@@ -107,7 +66,55 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
       events.on('event', listener);
       return () => events.off('event', listener);
     },
-    async close() {
+    close: () => serial.drain(),
+  };
+}
+
+/** Queued and running jobs with who asked for them: what the quotas count. */
+function createActiveJobs() {
+  const active = new Map<string, string | undefined>();
+  const track = (job: Job): void => {
+    if (isFinal(job)) active.delete(job.id);
+    else active.set(job.id, job.client);
+  };
+  return {
+    track,
+    untrack: (id: string): void => void active.delete(id),
+    recount(jobs: Job[]): void {
+      active.clear();
+      for (const job of jobs) track(job);
+    },
+    /** Holds a place for a job being created; returns its release. */
+    reserve(client: string | undefined): () => void {
+      const placeholder = `pending-${Math.random()}`;
+      active.set(placeholder, client);
+      return () => active.delete(placeholder);
+    },
+    check(client: string | undefined, quotas: JobQuotas): void {
+      if (quotas.maxQueuedJobs !== undefined && active.size >= quotas.maxQueuedJobs) throw quotaError('busy', active.size);
+      if (quotas.maxJobsPerClient !== undefined && client !== undefined) {
+        const mine = [...active.values()].filter((c) => c === client).length;
+        if (mine >= quotas.maxJobsPerClient) throw quotaError('client', mine);
+      }
+    },
+  };
+}
+
+/** Work on one job runs after every earlier work on it. */
+function createSerialQueue() {
+  const locks = new Map<string, Promise<unknown>>();
+  return {
+    run<T>(id: string, work: () => Promise<T>): Promise<T> {
+      const next = (locks.get(id) ?? Promise.resolve()).catch(() => undefined).then(work);
+      locks.set(id, next);
+      void next
+        .finally(() => {
+          if (locks.get(id) === next) locks.delete(id);
+        })
+        .catch(() => undefined);
+      return next;
+    },
+    async drain(): Promise<void> {
       await Promise.all([...locks.values()].map((p) => p.catch(() => undefined)));
     },
   };
