@@ -160,12 +160,17 @@ export function probeVideo(file: string, limits: VideoLimits = DEFAULT_VIDEO_LIM
       // Frames are counted from the stream's packets, never taken from the container's word:
       // a Duration field can say 10 s over an hour of frames.
       const counted = Number((video as { nb_read_packets?: string }).nb_read_packets ?? Number.NaN);
+      const declared = Number(video.nb_frames ?? Number.NaN);
+      // Truncated before variable-rate: a cut file also has fewer frames than its duration promises.
+      const present = Number.isFinite(counted) && counted > 0 ? counted : undefined;
+      if (present !== undefined && Number.isFinite(declared) && declared > present + 1) {
+        return reject(new VideoError(`the file is truncated: ${present} of ${declared} frames are present`));
+      }
       const timing = frameTiming(video, declaredS, counted);
       if (typeof timing === 'string') return reject(new VideoError(timing));
       const { rate, fps, frames, vfr } = timing;
       const durationS = Math.max(declaredS, frames / fps);
       if (!(frames > 0)) return reject(new VideoError('the video stream has no frames'));
-      const declared = Number(video.nb_frames ?? Number.NaN);
       if (Number.isFinite(declared) && declared > frames + 1) {
         return reject(new VideoError(`the file is truncated: ${frames} of ${declared} frames are present`));
       }
