@@ -96,6 +96,14 @@ export const SERVER_DEFAULTS = {
   roomsPerMinute: 20,
   /** Finished, failed and canceled jobs are deleted (files and all) this long after they end. */
   jobRetentionS: 24 * 3600,
+  /** Style images one client (address) may upload per minute. */
+  styleUploadsPerMinute: 10,
+  /** Uploaded styles one client may keep. */
+  maxStylesPerClient: 20,
+  /** Uploaded styles kept in all: at the cap the least recently painted-with one is deleted for a new one. */
+  maxUploadedStyles: 200,
+  /** An uploaded style nobody painted with for this long is deleted. */
+  styleRetentionS: 30 * 24 * 3600,
   /** Largest job: frames × working megapixels × steps per frame. */
   maxJobCost: 1500,
   /** Jobs one client may have queued or running at once. */
@@ -269,6 +277,10 @@ export const serverOptionsSchema = z.object({
   roomIdleMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(SERVER_DEFAULTS.roomIdleMs),
   roomsPerMinute: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.roomsPerMinute),
   jobRetentionS: z.number().min(1).max(365 * 24 * 3600).default(SERVER_DEFAULTS.jobRetentionS),
+  styleUploadsPerMinute: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.styleUploadsPerMinute),
+  maxStylesPerClient: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxStylesPerClient),
+  maxUploadedStyles: z.number().int().min(1).max(1_000_000).default(SERVER_DEFAULTS.maxUploadedStyles),
+  styleRetentionS: z.number().min(60).max(10 * 365 * 24 * 3600).default(SERVER_DEFAULTS.styleRetentionS),
   maxJobCost: z.number().positive().max(1e9).default(SERVER_DEFAULTS.maxJobCost),
   maxJobsPerClient: z.number().int().min(1).max(10_000).default(SERVER_DEFAULTS.maxJobsPerClient),
   maxQueuedJobs: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxQueuedJobs),

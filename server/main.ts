@@ -62,7 +62,12 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
   // The same guards for the WebSocket upgrade and for HTTP.
   const guards = { origins: createOriginPolicy({ allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts }), trustProxy: compileTrustProxy(options.trustProxy) };
   const processor = parts.processor ?? (await startFrameProcessor(options, log, metrics));
-  const styles = createStyleLibrary({ stylesDir: options.stylesDir, uploadsDir: uploadsDirOf(options), maxImagePixels: options.maxImagePixels });
+  const styles = createStyleLibrary({
+    stylesDir: options.stylesDir,
+    uploadsDir: uploadsDirOf(options),
+    maxImagePixels: options.maxImagePixels,
+    uploads: { maxPerClient: options.maxStylesPerClient, maxTotal: options.maxUploadedStyles, retentionMs: options.styleRetentionS * 1000 },
+  });
   const training = startPainterTraining(options, log, parts);
   const limits = { ...DEFAULT_VIDEO_LIMITS, maxDurationS: options.maxVideoSeconds };
   /** Where farm workers reach this gateway (its port is known once it listens). */
@@ -91,7 +96,7 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     ...(farm ? { bus: farm.bus, gateway: farm.gateway } : {}),
   });
   const runner = farm?.jobs ?? createLocalRunner(options, { log, metrics, limits });
-  const services: Services = { log, processor, painterTraining: training.training, farm, directory, sockets, runner };
+  const services: Services = { log, processor, painterTraining: training.training, farm, directory, sockets, runner, styleSweeper: sweepStyles(styles, log) };
   await clearUploadArea(options, log);
   const server = http.createServer(createApp(appDeps(options, services, { metrics, styles, live, ...guards })));
   sockets.attach(server);
@@ -119,10 +124,26 @@ interface Services {
   directory: RoomDirectory;
   sockets: SocketServer;
   runner: JobQueue;
+  styleSweeper: NodeJS.Timeout;
+}
+
+/** How often uploaded styles past their retention are looked for (and once at start). */
+const STYLE_SWEEP_MS = 3600_000;
+
+function sweepStyles(styles: StyleLibrary, log: Logger): NodeJS.Timeout {
+  const sweep = (): void => {
+    styles
+      .sweep()
+      .then((ids) => ids.length > 0 && log.info({ styles: ids.length }, 'uploaded styles nobody painted with for the retention time were deleted'))
+      .catch((error: unknown) => log.warn({ err: error }, 'could not sweep uploaded styles'));
+  };
+  sweep();
+  return setInterval(sweep, STYLE_SWEEP_MS).unref();
 }
 
 /** Sockets first (no new frames), then everything that paints or waits for work, then the rooms. */
 async function closeServices(s: Services): Promise<void> {
+  clearInterval(s.styleSweeper);
   await s.sockets.close();
   await Promise.all([s.farm ? s.farm.close() : s.runner.close(), s.processor.close(), s.painterTraining.close()]);
   if (!s.farm) await s.directory.close();
@@ -251,7 +272,7 @@ function appDeps(options: ServerOptions, services: Services, app: AppParts): App
     painterTraining: services.painterTraining,
     metrics: app.metrics,
     log: services.log,
-    maxUploadBytes: options.maxUploadBytes,
+    styleUploads: { maxBytes: options.maxUploadBytes, dir: uploadsDirOf(options), minFreeBytes: options.minFreeBytes, perMinute: options.styleUploadsPerMinute },
     health: async () => ({ backend: processor.backend, model: processor.model, ...(farm ? { gateway: farm.gateway, ...(await farm.jobs.health()) } : {}) }),
     ...(farm ? { farm: { blobs: createFileBlobStore(path.join(options.dataDir, 'jobs')), secret: farm.jobs.secret } } : {}),
     jobs: {

@@ -38,7 +38,8 @@ export interface AppDeps {
   log: Logger;
   /** `ok: false` in it (Redis away, on the farm) answers 503: a load balancer then looks elsewhere. */
   health: () => Promise<Record<string, unknown>>;
-  maxUploadBytes: number;
+  /** Style uploads: the largest, where they are kept (its disk's reserve), how many a client may send a minute. */
+  styleUploads: { maxBytes: number; dir: string; minFreeBytes: number; perMinute: number };
   jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
   /** The live defaults and the publisher's limits, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.use(stylesRoutes(deps.styles, deps.maxUploadBytes, deps.painterTraining));
+  app.use(stylesRoutes(deps.styles, deps.styleUploads, deps.painterTraining));
   app.use(roomsRoutes(deps.directory, { roomsPerMinute: deps.roomsPerMinute, log: deps.log }));
   app.use(jobsRoutes({ ...deps.jobs, styles: deps.styles, log: deps.log }));
   if (deps.farm) app.use(blobRoutes(deps.farm.blobs, deps.farm.secret));

@@ -13,6 +13,7 @@ import { StylizeError, ErrorCode } from '../errors.js';
 import { PAINTINGS_DIR } from '../paths.js';
 import { PAINTINGS } from './paintings.js';
 import { drawMosaic, drawRipples, drawStrokes, drawSwirls } from './patterns.js';
+import { makeRoomForUpload, recordOwner, sweepUploads, touchUpload, type UploadLimits } from './upload-quota.js';
 
 export interface StyleInfo {
   id: string;
@@ -44,6 +45,8 @@ export interface StyleLibraryOptions {
   uploadsDir: string;
   /** The one pixel limit for decoding an image (default: the server's). */
   maxImagePixels?: number;
+  /** What uploads may keep of the disk (default: no limit). */
+  uploads?: UploadLimits;
 }
 
 export interface StyleLibrary {
@@ -53,8 +56,13 @@ export interface StyleLibrary {
   image(id: string): Promise<{ bytes: Buffer; contentType: string }>;
   /** Decoded for the engine: long side `longSide` pixels (short side at least `minShortSide`). */
   decoded(id: string, longSide: number, minShortSide: number): Promise<RgbImage>;
-  /** Validates and stores an uploaded image; returns its id (the same bytes give the same id). */
-  add(bytes: Uint8Array, originalName?: string): Promise<StyleInfo>;
+  /**
+   * Validates and stores an uploaded image; returns its id (the same bytes give the same id).
+   * `client` (an address) counts against its quota (upload-quota.ts).
+   */
+  add(bytes: Uint8Array, originalName?: string, client?: string): Promise<StyleInfo>;
+  /** Deletes the uploads nobody painted with for the retention time; returns their ids. */
+  sweep(): Promise<string[]>;
   readonly defaultId: string;
 }
 
@@ -96,6 +104,8 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
     },
     decoded(id, longSide, minShortSide) {
       const key = `${id}@${longSide}/${minShortSide}`;
+      // Painted with: an upload used now is the last to be deleted for room or age.
+      if (id.startsWith('user-')) void find(id).then((s) => (s.file ? touchUpload(s.file) : undefined), () => undefined);
       let cached = decodedCache.get(key);
       if (!cached) {
         cached = bytesOf(id).then((bytes) => decodeImage(bytes, { longSide, minShortSide, label: `style ${id}`, maxPixels: options.maxImagePixels }));
@@ -105,7 +115,8 @@ export function createStyleLibrary(options: StyleLibraryOptions): StyleLibrary {
       }
       return cached;
     },
-    add: (bytes, originalName) => storeUpload(options, bytes, originalName),
+    add: (bytes, originalName, client) => storeUpload(options, bytes, originalName, client),
+    sweep: async () => (options.uploads ? sweepUploads(options.uploadsDir, options.uploads.retentionMs) : []),
   };
 }
 
@@ -136,16 +147,19 @@ async function filesIn(dir: string, source: StyleInfo['source']): Promise<(Style
 }
 
 /** Validates an uploaded image and stores it as PNG under its content hash; returns its style. */
-async function storeUpload(options: StyleLibraryOptions, bytes: Uint8Array, originalName: string | undefined): Promise<StyleInfo> {
+async function storeUpload(options: StyleLibraryOptions, bytes: Uint8Array, originalName: string | undefined, client: string | undefined): Promise<StyleInfo> {
   const label = originalName ? `uploaded file ${originalName}` : 'the uploaded file';
   // Format (no SVG) and size from the header: a refused upload costs no decode.
   const { width, height } = await probeImage(bytes, label, options.maxImagePixels);
   const id = `user-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  // Quota and room before any decode: a refused upload costs no pixels.
+  if (options.uploads) await makeRoomForUpload(options.uploadsDir, id, client, options.uploads);
   // Stored re-encoded as PNG: what is on disk is always a clean image we made ourselves.
   const longSide = Math.min(MAX_STORED_SIDE, Math.max(width, height));
   const png = await encodeImage(await decodeImage(bytes, { longSide, label, probed: { width, height } }), 'png');
   await mkdir(options.uploadsDir, { recursive: true });
   await writeFile(path.join(options.uploadsDir, `${id}.png`), png);
+  if (options.uploads) await recordOwner(options.uploadsDir, id, client);
   return { id, name: 'Your style', url: `/api/styles/${id}/image`, source: 'upload' };
 }
 
