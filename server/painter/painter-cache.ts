@@ -66,22 +66,6 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
   const maxFiles = options.maxFiles ?? DEFAULT_MAX_PAINTERS;
   const fileFor = (key: string): string => path.join(dir, `${key}${PAINTER_EXTENSION}`);
 
-  async function files(): Promise<{ key: string; file: string; bytes: number; modified: Date }[]> {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return [];
-    }
-    const out = [];
-    for (const name of names.filter((n) => n.endsWith(PAINTER_EXTENSION))) {
-      const file = path.join(dir, name);
-      const s = await stat(file).catch(() => undefined);
-      if (s) out.push({ key: name.slice(0, -PAINTER_EXTENSION.length), file, bytes: s.size, modified: s.mtime });
-    }
-    return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
-  }
-
   /**
    * Keys whose file can be neither read nor written (a directory at its path, no permission):
    * said once, then nothing is kept for them until the server restarts — not a warning a frame.
@@ -94,18 +78,8 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
     options.warn?.(`${file} cannot be used (${code}): nothing is kept for this style until the server restarts`);
   }
 
-  /** The shipped painter for `what`, if there is a sound one. */
-  async function shippedFor(what: PainterFor): Promise<CachedPainter | undefined> {
-    if (!options.shipped) return undefined;
-    const file = path.join(options.shipped, `${painterKey(what)}${PAINTER_EXTENSION}`);
-    try {
-      const { painter, meta } = await loadPainter(file);
-      return { painter, meta, learned: true };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.warn?.(`${(error as Error).message} (a shipped painter; ignored: a new painter learns instead)`);
-      return undefined;
-    }
-  }
+  const shippedFor = (what: PainterFor): Promise<CachedPainter | undefined> => shippedPainter(what, options.shipped, options.warn);
+  const files = (): Promise<KeptFile[]> => keptFiles(dir);
 
   return {
     dir,
@@ -162,4 +136,41 @@ export function createPainterCache(dir: string, options: { maxFiles?: number; wa
       return all.length;
     },
   };
+}
+
+interface KeptFile {
+  key: string;
+  file: string;
+  bytes: number;
+  modified: Date;
+}
+
+/** The painters kept in `dir`, most recently used first. */
+async function keptFiles(dir: string): Promise<KeptFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const name of names.filter((n) => n.endsWith(PAINTER_EXTENSION))) {
+    const file = path.join(dir, name);
+    const s = await stat(file).catch(() => undefined);
+    if (s) out.push({ key: name.slice(0, -PAINTER_EXTENSION.length), file, bytes: s.size, modified: s.mtime });
+  }
+  return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
+}
+
+/** The shipped painter for `what` in `shipped`, if there is a sound one. */
+async function shippedPainter(what: PainterFor, shipped: string | undefined, warn: ((message: string) => void) | undefined): Promise<CachedPainter | undefined> {
+  if (!shipped) return undefined;
+  const file = path.join(shipped, `${painterKey(what)}${PAINTER_EXTENSION}`);
+  try {
+    const { painter, meta } = await loadPainter(file);
+    return { painter, meta, learned: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') warn?.(`${(error as Error).message} (a shipped painter; ignored: a new painter learns instead)`);
+    return undefined;
+  }
 }
