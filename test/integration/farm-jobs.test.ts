@@ -145,8 +145,11 @@ describe('a job on the farm', () => {
     const orphans = doomed.chunkPids();
     await doomed.kill();
     // Another worker comes up while the dead one's lock runs out; BullMQ's stalled check hands it the chunk.
-    worker(r.url);
+    const survivor = worker(r.url);
     const done = await waitFor(g.url, job.id, ended);
+    // The survivor says what it did, chunk by chunk, at info (issue 20: it said nothing).
+    expect(doomed.log()).toMatch(new RegExp(`"job":"${job.id}".*"msg":"chunk taken"`));
+    expect(survivor.log()).toMatch(new RegExp(`"job":"${job.id}","chunk":\\d+.*"framesPainted":\\d+.*"msg":"chunk finished"`));
     expect(done.status, done.error).toBe('done');
     const facts = await probe(await download(g.url, job.id, 'after-worker-kill.mp4'));
     expect(facts.frames).toBe(60);

@@ -40,8 +40,14 @@ const skippedBy = (worker: string): ChunkJobResult => ({ worker, frames: 0, wait
 /** The chunk queue's processor: paints the chunk, or says why not in BullMQ's terms. */
 export async function processChunkJob(painter: ChunkPainter, bull: ChunkBullJob, signal?: AbortSignal): Promise<ChunkJobResult> {
   const { jobId, chunk } = bull.data;
+  const where = { job: jobId, chunk: chunk.index, frames: `${chunk.start}-${chunk.end}`, attempt: bull.attemptsMade + 1 };
+  // Each chunk's life is in the worker's log at info: taken, finished (frames, ms), handed on.
+  painter.log.info(where, 'chunk taken');
   try {
-    return await paintChunkJob(painter, bull, signal);
+    const result = await paintChunkJob(painter, bull, signal);
+    if (!result.skipped) painter.log.info({ ...where, framesPainted: result.frames, paintMs: Math.round(result.paintS * 1000), transferMs: Math.round(result.transferS * 1000) }, 'chunk finished');
+    else painter.log.info(where, 'chunk skipped: its job has ended');
+    return result;
   } catch (error) {
     const now = await painter.repo.get(jobId).catch(() => undefined);
     if (!now || isFinal(now)) {
@@ -49,9 +55,10 @@ export async function processChunkJob(painter: ChunkPainter, bull: ChunkBullJob,
       painter.log.info({ job: jobId, chunk: chunk.index }, 'chunk stopped: its job has ended');
       return skippedBy(painter.id);
     }
-    painter.log.warn({ job: jobId, chunk: chunk.index, attempt: bull.attemptsMade + 1, err: error, detail: (error as { detail?: string }).detail }, 'chunk failed');
+    painter.log.warn({ ...where, err: error, detail: (error as { detail?: string }).detail }, 'chunk failed');
     // The chunk's own failure (a frame that cannot be decoded) will not go away: no retry.
     if (error instanceof ChunkFailedError) throw new UnrecoverableError(publicReason(error));
+    painter.log.info(where, 'chunk handed on: BullMQ retries it here or on another worker');
     if (error instanceof BlobTransferError) throw new Error(error.message);
     throw new Error(publicReason(error)); // a crashed chunk process: retried with back-off
   }
