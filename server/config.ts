@@ -96,6 +96,10 @@ export const SERVER_DEFAULTS = {
   roomsPerMinute: 20,
   /** Finished, failed and canceled jobs are deleted (files and all) this long after they end. */
   jobRetentionS: 24 * 3600,
+  /** Job progress event streams (SSE) one client may hold open; more get 429. */
+  maxEventStreamsPerClient: 16,
+  /** Job progress event streams open in all; more get 503. */
+  maxEventStreams: 1000,
   /** Style images one client (address) may upload per minute. */
   styleUploadsPerMinute: 10,
   /** Uploaded styles one client may keep. */
@@ -277,6 +281,8 @@ export const serverOptionsSchema = z.object({
   roomIdleMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(SERVER_DEFAULTS.roomIdleMs),
   roomsPerMinute: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.roomsPerMinute),
   jobRetentionS: z.number().min(1).max(365 * 24 * 3600).default(SERVER_DEFAULTS.jobRetentionS),
+  maxEventStreamsPerClient: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxEventStreamsPerClient),
+  maxEventStreams: z.number().int().min(1).max(1_000_000).default(SERVER_DEFAULTS.maxEventStreams),
   styleUploadsPerMinute: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.styleUploadsPerMinute),
   maxStylesPerClient: z.number().int().min(1).max(100_000).default(SERVER_DEFAULTS.maxStylesPerClient),
   maxUploadedStyles: z.number().int().min(1).max(1_000_000).default(SERVER_DEFAULTS.maxUploadedStyles),

@@ -1,19 +1,26 @@
 /**
  * Named errors with a stable `code`. Every error the product reports to a person or a client
- * is one of these; `exitCodeFor` (CLI) and, later, the HTTP/WebSocket mappings live here too,
- * so the code → status table exists exactly once.
+ * is one of these (the engine's own, from engine/engine-errors.ts, included); `exitCodeFor` (CLI),
+ * `httpStatusFor` and `wsCloseFor` live here too, so the code → status table exists exactly once.
  */
+import { EngineError, EngineErrorCode } from './engine/engine-errors.js';
+
+// The engine's own errors (it imports nothing of the server): one set of classes, used here too.
+export {
+  BackendUnavailableError,
+  BadInputError,
+  ChecksumError,
+  DisposedError,
+  DownloadError,
+  FileNotFoundError,
+  WeightsError,
+  WeightsMissingError,
+} from './engine/engine-errors.js';
+
 export const ErrorCode = {
-  BAD_INPUT: 'BAD_INPUT',
+  ...EngineErrorCode,
   NOT_AN_IMAGE: 'NOT_AN_IMAGE',
-  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
   BAD_CONFIG: 'BAD_CONFIG',
-  WEIGHTS_INVALID: 'WEIGHTS_INVALID',
-  WEIGHTS_MISSING: 'WEIGHTS_MISSING',
-  DOWNLOAD_FAILED: 'DOWNLOAD_FAILED',
-  CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
-  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
-  DISPOSED: 'DISPOSED',
   UNKNOWN_STYLE: 'UNKNOWN_STYLE',
   BAD_FRAME: 'BAD_FRAME',
   BAD_MESSAGE: 'BAD_MESSAGE',
@@ -49,12 +56,15 @@ export class StylizeError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
-}
 
-/** The user gave something we cannot use (a flag value, a file of the wrong kind). */
-export class BadInputError extends StylizeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.BAD_INPUT, message, options);
+  /**
+   * The engine's errors carry stable codes too but cannot extend this class (the engine is sealed:
+   * engine-errors.ts): `error instanceof StylizeError` takes them in, so every place that maps a
+   * code to a status or a message sees them as before. Subclasses test as usual.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === StylizeError && value instanceof EngineError) return true;
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 
@@ -64,52 +74,9 @@ export class NotAnImageError extends StylizeError {
   }
 }
 
-export class FileNotFoundError extends StylizeError {
-  constructor(path: string) {
-    super(ErrorCode.FILE_NOT_FOUND, `no such file: ${path}`);
-  }
-}
-
 export class ConfigError extends StylizeError {
   constructor(message: string) {
     super(ErrorCode.BAD_CONFIG, message);
-  }
-}
-
-export class WeightsError extends StylizeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.WEIGHTS_INVALID, message, options);
-  }
-}
-
-export class WeightsMissingError extends StylizeError {
-  constructor(message: string) {
-    super(ErrorCode.WEIGHTS_MISSING, message);
-  }
-}
-
-export class DownloadError extends StylizeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.DOWNLOAD_FAILED, message, options);
-  }
-}
-
-export class ChecksumError extends StylizeError {
-  /** `advice` ends the message: what the file is and how to get a good one. */
-  constructor(file: string, expected: string, actual: string, advice?: string) {
-    super(ErrorCode.CHECKSUM_MISMATCH, `${file}: checksum ${actual} does not match the expected ${expected}${advice ? `; ${advice}` : ''}`);
-  }
-}
-
-export class BackendUnavailableError extends StylizeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.BACKEND_UNAVAILABLE, message, options);
-  }
-}
-
-export class DisposedError extends StylizeError {
-  constructor(what: string) {
-    super(ErrorCode.DISPOSED, `${what} was used after dispose()`);
   }
 }
 
@@ -149,7 +116,6 @@ export function isNoSpace(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** Process exit status for the CLI: 2 for the user's mistakes, 1 for everything else. */
 /** `stylize serve` could not listen: another process holds the port. */
 export class PortInUseError extends StylizeError {
   constructor(port: number, options?: { cause?: unknown }) {

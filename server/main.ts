@@ -281,6 +281,7 @@ function appDeps(options: ServerOptions, services: Services, app: AppParts): App
       maxVideoBytes: options.maxVideoBytes,
       minFreeBytes: options.minFreeBytes,
       maxImagePixels: options.maxImagePixels,
+      eventStreams: { perClient: options.maxEventStreamsPerClient, total: options.maxEventStreams },
     },
     liveDefaults: app.live.defaults,
     liveLimits: app.live.limits,

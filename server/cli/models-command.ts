@@ -10,6 +10,7 @@ import { BadInputError } from '../errors.js';
 import { describeBackend, selectBackend } from '../engine/backend.js';
 import { installedVgg19Dir, shippedVgg19Fix } from '../engine/networks/load-network.js';
 import { buildShippedVgg19, SHIPPED_CHECK, SHIPPED_LAST_LAYER } from '../engine/weights/shipped-vgg19.js';
+import { decodeImage } from '../codec/image-codec.js';
 import { fetchVgg19, importVgg19, VGG19_KERAS_URL } from '../engine/weights/vgg19-install.js';
 import { readWeightStore } from '../engine/weights/weight-store.js';
 import { DEFAULT_MODELS_DIR, PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../paths.js';
@@ -73,7 +74,7 @@ export function modelsCommand(): Command {
       const env = readEnv();
       const prefer = (flags.backend as BackendName | undefined) ?? env.backend;
       process.stderr.write(`${describeBackend(await selectBackend({ prefer, wasmThreads: env.wasmThreads }))}\n`);
-      const result = await buildShippedVgg19({ source, outDir: path.resolve(flags.out), lastLayer: flags.through, float32: flags.float32, checkSize: flags.checkSize });
+      const result = await buildShippedVgg19({ source, outDir: path.resolve(flags.out), lastLayer: flags.through, float32: flags.float32, checkSize: flags.checkSize, decodeImage });
       const { check } = result;
       process.stdout.write(
         `built ${result.dir}: ${result.layers.length} conv layers (${result.layers[0]} … ${result.layers.at(-1)}), ` +

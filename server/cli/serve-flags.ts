@@ -43,6 +43,8 @@ export const SERVE_FLAGS: readonly FlagSpec<ServerKey>[] = [
   { key: 'roomIdleMs', flag: '--room-idle <duration>', help: 'forget a room nobody used for this long', kind: 'milliseconds' },
   { key: 'roomsPerMinute', flag: '--rooms-per-minute <n>', help: 'rooms one client may create a minute', kind: 'number' },
   { key: 'jobRetentionS', flag: '--job-retention <duration>', help: 'delete ended video jobs and their files after this long', kind: 'seconds' },
+  { key: 'maxEventStreamsPerClient', flag: '--max-event-streams-per-client <n>', help: 'job progress event streams one client may hold open; more get 429', kind: 'number' },
+  { key: 'maxEventStreams', flag: '--max-event-streams <n>', help: 'job progress event streams open in all; more get 503', kind: 'number' },
   { key: 'styleUploadsPerMinute', flag: '--style-uploads-per-minute <n>', help: 'style images one client may upload a minute', kind: 'number' },
   { key: 'maxStylesPerClient', flag: '--max-styles-per-client <n>', help: 'uploaded styles one client may keep', kind: 'number' },
   { key: 'maxUploadedStyles', flag: '--max-uploaded-styles <n>', help: 'uploaded styles kept in all; the least recently used goes for a new one', kind: 'number' },

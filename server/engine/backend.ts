@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_NAMES, type BackendName } from './engine-options.js';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError } from './engine-errors.js';
 import { enableWasmThreadsInNode } from './wasm-threads.js';
 
 export interface BackendInfo {

@@ -40,7 +40,7 @@ export interface AppDeps {
   health: () => Promise<Record<string, unknown>>;
   /** Style uploads: the largest, where they are kept (its disk's reserve), how many a client may send a minute. */
   styleUploads: { maxBytes: number; dir: string; minFreeBytes: number; perMinute: number };
-  jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number };
+  jobs: { runner: JobQueue; uploadsDir: string; maxVideoBytes: number; minFreeBytes: number; maxImagePixels: number; eventStreams: { perClient: number; total: number } };
   /** The live defaults and the publisher's limits, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
   liveLimits: { maxSize: number; maxSteps: number };

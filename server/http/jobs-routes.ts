@@ -18,6 +18,7 @@ import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js
 import type { Job } from '../jobs/job-store.js';
 import { progressOf, type JobQueue } from '../jobs/job-queue.js';
 import { parseUpload, requireSpace } from './upload.js';
+import { createConnectionCaps } from '../security/connection-caps.js';
 
 const MAX_STYLE_BYTES = 20 * 1024 * 1024;
 
@@ -47,11 +48,14 @@ export interface JobsRoutesDeps {
   minFreeBytes: number;
   maxImagePixels: number;
   log: Logger;
+  /** Open progress event streams (SSE): per client and in all. */
+  eventStreams: { perClient: number; total: number };
 }
 
 export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const { runner, uploadsDir } = deps;
   const router = Router();
+  const streams = createConnectionCaps('job event streams', deps.eventStreams);
   const upload = multer({
     storage: multer.diskStorage({
       // A function, not a path: multer would create a path at start-up, and a full disk must
@@ -82,7 +86,12 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
 
   router.get('/api/jobs/:id/events', async (req, res) => {
     await find(req.params.id);
-    await streamJobEvents(req, res, deps);
+    const release = streams.admit(req.ip ?? 'unknown');
+    try {
+      await streamJobEvents(req, res, deps);
+    } finally {
+      release();
+    }
   });
 
   router.get('/api/jobs/:id/preview', async (req, res) => {

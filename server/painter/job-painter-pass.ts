@@ -16,7 +16,7 @@ import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from 
 import { decodeRgbFrames } from '../video/ffmpeg.js';
 import type { ChunkTask } from '../jobs/chunk-process/chunk-process-protocol.js';
 
-export { paintWith, trainingSize } from '../engine/painter-net/paint-with.js';
+export { trainingSize } from '../engine/painter-net/paint-with.js';
 
 /**
  * Training steps a chunk gives its painter: many for a painter that has learnt nothing yet, a few

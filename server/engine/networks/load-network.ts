@@ -8,8 +8,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelChoice } from '../engine-options.js';
-import { FileNotFoundError, WeightsError, WeightsMissingError } from '../../errors.js';
-import { PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../../paths.js';
+import { FileNotFoundError, WeightsError, WeightsMissingError } from '../engine-errors.js';
+import { PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../engine-paths.js';
 import { readKerasH5 } from '../weights/keras-h5.js';
 import { readTfjsLayersDir } from '../weights/tfjs-layers.js';
 import { readWeightStore } from '../weights/weight-store.js';

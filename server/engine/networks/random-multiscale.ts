@@ -9,7 +9,7 @@
  * blocks and paint visible squares.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BadInputError } from '../../errors.js';
+import { BadInputError } from '../engine-errors.js';
 import { avgPool2, conv, convRelu, disposeConvWeights, makeConvWeights, reflectPad, type ConvWeights } from '../gradients.js';
 import { createRandom } from '../random.js';
 import { equalWeights, type FeatureNetwork, type LayerOutputs } from './network.js';

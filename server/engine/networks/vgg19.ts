@@ -6,7 +6,7 @@
  * synthesis (smoother gradients); the weights are the same.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WeightsError } from '../../errors.js';
+import { WeightsError } from '../engine-errors.js';
 import { avgPool2, convRelu, disposeConvWeights, makeConvWeights, type ConvWeights } from '../gradients.js';
 import { createRandom, uniformArray } from '../random.js';
 import { elementCount, type WeightSet, type WeightSource } from '../weights/weight-set.js';

@@ -1,8 +1,10 @@
 /**
  * Sizes and calls around the painter network shared by video jobs and live streams: the size a
- * painter is trained at, and its picture of a frame of any size.
+ * painter is trained at, and its picture of a frame of any size (as a tensor inside the engine,
+ * as an RgbImage at its edge).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { imageToTensor, tensorToImage, type RgbImage } from '../image.js';
 import { BLOCK } from './painter-layers.js';
 import type { PainterNet } from './painter-net.js';
 
@@ -31,4 +33,14 @@ export function paintWith(painter: PainterNet, frame: tf.Tensor4D): tf.Tensor4D 
     const padded = tf.mirrorPad(frame, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
     return tf.slice(painter.apply(padded), [0, 0, 0, 0], [1, h, w, 3]);
   });
+}
+
+/** The painter's picture of an image of any size: paintWith for callers outside the engine. */
+export async function paintImage(painter: PainterNet, photo: RgbImage): Promise<RgbImage> {
+  const painted = tf.tidy(() => paintWith(painter, imageToTensor(photo)));
+  try {
+    return await tensorToImage(painted);
+  } finally {
+    painted.dispose();
+  }
 }

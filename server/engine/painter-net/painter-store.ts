@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { WeightsError } from '../../errors.js';
+import { WeightsError } from '../engine-errors.js';
 import { createPainterNet, type PainterNet, type PainterShape } from './painter-net.js';
 
 const MAGIC = Buffer.from('SLPAINT1', 'latin1');

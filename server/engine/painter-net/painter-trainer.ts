@@ -65,109 +65,42 @@ export interface PainterTrainer {
   dispose(): void;
 }
 
+/** What the trainer's loss needs: the frozen loss network, the painter, the style's per-pixel Grams. */
+interface Objective {
+  network: FeatureNetwork;
+  painter: PainterNet;
+  perPixelGrams: Record<string, tf.Tensor2D>;
+  options: PainterTrainerOptions;
+}
+
+/** For a sample with a previous frame: its painting carried to this frame, and where the motion is trusted. */
+type TemporalTarget = { warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined;
+
 export function createPainterTrainer(network: FeatureNetwork, painter: PainterNet, style: RgbImage, options: PainterTrainerOptions): PainterTrainer {
-  const contentNames = network.contentLayers.map((l) => l.name);
-  const styleNames = network.styleLayers.map((l) => l.name);
   const learningRate = options.learningRate ?? 1e-3;
   const optimizer = tf.train.adam(learningRate);
   /** tfjs's Adam reads its (protected) learningRate on every step: the warm-up sets it. */
   const adjustable = optimizer as unknown as { learningRate: number };
-  // The style's Gram per pixel (as the stylizer takes it), rescaled to each frame's layer sizes.
-  const perPixelGrams = tf.tidy(() => {
-    const activations = network.extract(imageToTensor(style), styleNames);
-    const out: Record<string, tf.Tensor2D> = {};
-    for (const [name, a] of Object.entries(activations)) out[name] = tf.div(gramMatrix(a), a.shape[1] * a.shape[2]) as tf.Tensor2D;
-    return out;
-  });
+  const objective: Objective = { network, painter, perPixelGrams: styleGramsPerPixel(network, style), options };
   let steps = 0;
-
-  const temporalWeight = options.temporalWeight ?? 0;
-
-  /**
-   * For each sample with a previous frame: the painting of that frame carried to this one along
-   * the flow, and where the motion is trusted (repeated over the channels, as the optimiser does).
-   */
-  function temporalTargets(samples: readonly TrainingSample[]): ({ warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined)[] {
-    return samples.map((sample) => {
-      if (!sample.previous || temporalWeight <= 0) return undefined;
-      return tf.tidy(() => {
-        const previous = imageToTensor(sample.previous!);
-        const followed = followMotion(previous, imageToTensor(sample.frame), painter.apply(previous));
-        return { warped: followed.warped, mask: tf.conv2d(followed.mask, tf.ones([1, 1, 1, 3]) as tf.Tensor4D, 1, 'valid') };
-      });
-    });
-  }
-
-  /** Sum over the frames of [J, J_content, J_style, J_temporal], each divided by the frame count. */
-  function losses(samples: readonly TrainingSample[], temporal: readonly ({ warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined)[]): tf.Scalar[] {
-    const parts = samples.map(({ frame, picture }, i) => {
-      if (frame.width % BLOCK || frame.height % BLOCK) throw new RangeError(`training frames must be multiples of ${BLOCK} pixels, got ${frame.width}×${frame.height}`);
-      const photo = imageToTensor(frame);
-      const targets = network.extract(photo, contentNames);
-      if (picture && (picture.width !== frame.width || picture.height !== frame.height)) throw new RangeError('a picture to score must be its frame\'s size');
-      const painting = picture ? imageToTensor(picture) : painter.apply(photo);
-      const features = network.extract(painting, [...contentNames, ...styleNames]);
-      const jContent = weightedSum(
-        network.contentLayers.map((l) => contentCost(targets[l.name]!, features[l.name]!)),
-        network.contentLayers.map((l) => l.weight),
-      );
-      const jStyle = weightedSum(
-        network.styleLayers.map((l) => {
-          const a = features[l.name]!;
-          return styleLayerCostFromGram(tf.mul(perPixelGrams[l.name]!, a.shape[1] * a.shape[2]) as tf.Tensor2D, a);
-        }),
-        network.styleLayers.map((l) => l.weight),
-      );
-      let total = totalCost(jContent, jStyle, options.contentWeight, options.styleWeight);
-      if ((options.tvWeight ?? 0) > 0) total = tf.add(total, tf.mul(totalVariationCost(painting), options.tvWeight!));
-      const target = temporal[i];
-      const jTemporal = target ? temporalCost(painting, target.warped, target.mask) : tf.scalar(0);
-      if (target) total = tf.add(total, tf.mul(jTemporal, temporalWeight));
-      return [total, jContent, jStyle, jTemporal];
-    });
-    return [0, 1, 2, 3].map((i) => tf.div(tf.addN(parts.map((p) => p[i]!)), samples.length) as tf.Scalar);
-  }
-
-  const asSamples = (samples: readonly (RgbImage | TrainingSample)[]): TrainingSample[] => samples.map((s) => ('frame' in s ? s : { frame: s }));
-  const disposeTargets = (targets: ({ warped: tf.Tensor4D; mask: tf.Tensor4D } | undefined)[]): void => {
-    for (const t of targets) if (t) tf.dispose([t.warped, t.mask]);
-  };
-
-  async function read(scalars: tf.Scalar[]): Promise<PainterLoss> {
-    const [total, content, style, temporal] = await Promise.all(scalars.map(async (s) => (await s.data())[0]!));
-    scalars.forEach((s) => s.dispose());
-    return { total: total!, content: content!, style: style!, temporal: temporal! };
-  }
 
   return {
     async step(given) {
       const samples = asSamples(given);
       if (samples.some((s) => s.picture)) throw new RangeError('training samples carry no picture (evaluate() scores pictures)');
-      const targets = temporalTargets(samples);
-      let parts: tf.Scalar[] = [];
       const warmUp = options.warmUpSteps ?? 0;
       adjustable.learningRate = warmUp > 0 ? learningRate * Math.min(1, (steps + 1) / warmUp) : learningRate;
-      const cost = optimizer.minimize(
-        () => {
-          const [total, content, style, temporal] = losses(samples, targets);
-          parts = [tf.keep(total!.clone()), tf.keep(content!), tf.keep(style!), tf.keep(temporal!)];
-          return total!;
-        },
-        false,
-        painter.variables as tf.Variable[],
-      );
-      cost?.dispose();
-      disposeTargets(targets);
+      const scalars = trainStep(objective, optimizer, samples);
       steps++;
-      const loss = await read(parts);
+      const loss = await read(scalars);
       // wasm math runs on this thread: let sockets and timers in between steps.
       await new Promise((resolve) => setImmediate(resolve));
       return loss;
     },
     async evaluate(given) {
       const samples = asSamples(given);
-      const targets = temporalTargets(samples);
-      const scalars = tf.tidy(() => losses(samples, targets));
+      const targets = temporalTargets(objective, samples);
+      const scalars = tf.tidy(() => losses(objective, samples, targets));
       disposeTargets(targets);
       return read(scalars);
     },
@@ -176,7 +109,97 @@ export function createPainterTrainer(network: FeatureNetwork, painter: PainterNe
     },
     dispose() {
       optimizer.dispose();
-      for (const g of Object.values(perPixelGrams)) g.dispose();
+      for (const g of Object.values(objective.perPixelGrams)) g.dispose();
     },
   };
+}
+
+/** The style's Gram per pixel (as the stylizer takes it), rescaled to each frame's layer sizes in losses(). */
+function styleGramsPerPixel(network: FeatureNetwork, style: RgbImage): Record<string, tf.Tensor2D> {
+  return tf.tidy(() => {
+    const activations = network.extract(imageToTensor(style), network.styleLayers.map((l) => l.name));
+    const out: Record<string, tf.Tensor2D> = {};
+    for (const [name, a] of Object.entries(activations)) out[name] = tf.div(gramMatrix(a), a.shape[1] * a.shape[2]) as tf.Tensor2D;
+    return out;
+  });
+}
+
+/** One Adam step on the painter's weights; returns the loss before the step ([J, J_content, J_style, J_temporal], for read()). */
+function trainStep(objective: Objective, optimizer: tf.AdamOptimizer, samples: readonly TrainingSample[]): tf.Scalar[] {
+  const targets = temporalTargets(objective, samples);
+  let parts: tf.Scalar[] = [];
+  const cost = optimizer.minimize(
+    () => {
+      const [total, content, style, temporal] = losses(objective, samples, targets);
+      parts = [tf.keep(total!.clone()), tf.keep(content!), tf.keep(style!), tf.keep(temporal!)];
+      return total!;
+    },
+    false,
+    objective.painter.variables as tf.Variable[],
+  );
+  cost?.dispose();
+  disposeTargets(targets);
+  return parts;
+}
+
+/**
+ * For each sample with a previous frame: the painting of that frame carried to this one along
+ * the flow, and where the motion is trusted (repeated over the channels, as the optimiser does).
+ */
+function temporalTargets({ painter, options }: Objective, samples: readonly TrainingSample[]): TemporalTarget[] {
+  return samples.map((sample) => {
+    if (!sample.previous || (options.temporalWeight ?? 0) <= 0) return undefined;
+    return tf.tidy(() => {
+      const previous = imageToTensor(sample.previous!);
+      const followed = followMotion(previous, imageToTensor(sample.frame), painter.apply(previous));
+      return { warped: followed.warped, mask: tf.conv2d(followed.mask, tf.ones([1, 1, 1, 3]) as tf.Tensor4D, 1, 'valid') };
+    });
+  });
+}
+
+/** Sum over the frames of [J, J_content, J_style, J_temporal], each divided by the frame count. */
+function losses(objective: Objective, samples: readonly TrainingSample[], temporal: readonly TemporalTarget[]): tf.Scalar[] {
+  const parts = samples.map((sample, i) => sampleLosses(objective, sample, temporal[i]));
+  return [0, 1, 2, 3].map((i) => tf.div(tf.addN(parts.map((p) => p[i]!)), samples.length) as tf.Scalar);
+}
+
+/** [J, J_content, J_style, J_temporal] of one frame: the painter's picture of it, or the sample's own. */
+function sampleLosses({ network, painter, perPixelGrams, options }: Objective, { frame, picture }: TrainingSample, target: TemporalTarget): tf.Scalar[] {
+  if (frame.width % BLOCK || frame.height % BLOCK) throw new RangeError(`training frames must be multiples of ${BLOCK} pixels, got ${frame.width}×${frame.height}`);
+  const contentNames = network.contentLayers.map((l) => l.name);
+  const photo = imageToTensor(frame);
+  const targets = network.extract(photo, contentNames);
+  if (picture && (picture.width !== frame.width || picture.height !== frame.height)) throw new RangeError('a picture to score must be its frame\'s size');
+  const painting = picture ? imageToTensor(picture) : painter.apply(photo);
+  const features = network.extract(painting, [...contentNames, ...network.styleLayers.map((l) => l.name)]);
+  const jContent = weightedSum(
+    network.contentLayers.map((l) => contentCost(targets[l.name]!, features[l.name]!)),
+    network.contentLayers.map((l) => l.weight),
+  );
+  const jStyle = weightedSum(
+    network.styleLayers.map((l) => {
+      const a = features[l.name]!;
+      return styleLayerCostFromGram(tf.mul(perPixelGrams[l.name]!, a.shape[1] * a.shape[2]) as tf.Tensor2D, a);
+    }),
+    network.styleLayers.map((l) => l.weight),
+  );
+  let total = totalCost(jContent, jStyle, options.contentWeight, options.styleWeight);
+  if ((options.tvWeight ?? 0) > 0) total = tf.add(total, tf.mul(totalVariationCost(painting), options.tvWeight!));
+  const jTemporal = target ? temporalCost(painting, target.warped, target.mask) : tf.scalar(0);
+  if (target) total = tf.add(total, tf.mul(jTemporal, options.temporalWeight ?? 0));
+  return [total, jContent, jStyle, jTemporal];
+}
+
+function asSamples(samples: readonly (RgbImage | TrainingSample)[]): TrainingSample[] {
+  return samples.map((s) => ('frame' in s ? s : { frame: s }));
+}
+
+function disposeTargets(targets: readonly TemporalTarget[]): void {
+  for (const t of targets) if (t) tf.dispose([t.warped, t.mask]);
+}
+
+async function read(scalars: tf.Scalar[]): Promise<PainterLoss> {
+  const [total, content, style, temporal] = await Promise.all(scalars.map(async (s) => (await s.data())[0]!));
+  scalars.forEach((s) => s.dispose());
+  return { total: total!, content: content!, style: style!, temporal: temporal! };
 }

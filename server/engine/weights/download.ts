@@ -9,7 +9,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ChecksumError, DownloadError } from '../../errors.js';
+import { ChecksumError, DownloadError } from '../engine-errors.js';
 
 export interface DownloadOptions {
   /** Expected MD5 of the whole file, hex. */

@@ -5,7 +5,7 @@
  * `block1_conv1_W_1:0` in files from Keras 1). Kernels come first, biases second.
  */
 import { open } from 'node:fs/promises';
-import { FileNotFoundError, WeightsError } from '../../errors.js';
+import { FileNotFoundError, WeightsError } from '../engine-errors.js';
 import { elementCount, type WeightSet } from './weight-set.js';
 
 type H5Module = typeof import('h5wasm/node');

@@ -7,9 +7,9 @@
  * into the manifest (`notes.float16Check`) so the test suite can hold the shipped file to it.
  */
 import path from 'node:path';
-import { decodeImage } from '../../codec/image-codec.js';
-import { WeightsError } from '../../errors.js';
-import { PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../../paths.js';
+import { WeightsError } from '../engine-errors.js';
+import { PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../engine-paths.js';
+import type { RgbImage } from '../image.js';
 import { measureFeatureCosts, relativeCostErrors, type FeatureCosts } from '../feature-costs.js';
 import { readWeights } from '../networks/load-network.js';
 import { createVgg19, VGG19_CONVS } from '../networks/vgg19.js';
@@ -46,6 +46,12 @@ export interface Float16Check {
   tolerance: number;
 }
 
+/**
+ * Reads an image file into RGB at a size: the check's pictures are JPEGs, and the engine reads no
+ * image format itself (server/codec's decodeImage fits).
+ */
+export type ImageFileDecoder = (file: string, size: { longSide: number } | { exact: { width: number; height: number } }) => Promise<RgbImage>;
+
 export interface BuildShippedOptions {
   /** A Keras .h5 file, a TF.js layers directory or a stylize store holding VGG19 (at least) through `lastLayer`. */
   source: string;
@@ -55,6 +61,8 @@ export interface BuildShippedOptions {
   float32?: boolean;
   /** Long side of the photo for the float16 check (SHIPPED_CHECK.longSide by default). */
   checkSize?: number;
+  /** Decodes the check's photo and painting (the engine reads no image format itself). */
+  decodeImage: ImageFileDecoder;
 }
 
 export interface BuildShippedResult {
@@ -66,6 +74,7 @@ export interface BuildShippedResult {
 
 /** Needs a tfjs backend selected (the costs are measured with the engine). */
 export async function buildShippedVgg19(options: BuildShippedOptions): Promise<BuildShippedResult> {
+  const decode = options.decodeImage;
   const lastLayer = options.lastLayer ?? SHIPPED_LAST_LAYER;
   const last = VGG19_CONVS.findIndex((c) => c.name === lastLayer);
   if (last === -1) throw new WeightsError(`${lastLayer} is not a VGG19 conv layer (block1_conv1 … block5_conv4)`);
@@ -80,7 +89,7 @@ export async function buildShippedVgg19(options: BuildShippedOptions): Promise<B
   }
   const float16: WeightSet = new Map([...float32].map(([name, w]) => [name, { shape: w.shape, data: roundToFloat16(w.data) }]));
 
-  const check = await compareCosts(float32, float16, options.source, options.checkSize ?? SHIPPED_CHECK.longSide);
+  const check = await compareCosts(float32, float16, options.source, options.checkSize ?? SHIPPED_CHECK.longSide, decode);
   const useFloat16 = !options.float32;
   if (useFloat16 && check.maxRelativeError > SHIPPED_TOLERANCE) {
     throw new WeightsError(
@@ -96,9 +105,9 @@ export async function buildShippedVgg19(options: BuildShippedOptions): Promise<B
   return { dir, layers: VGG19_CONVS.slice(0, last + 1).map((c) => c.name), manifest, check };
 }
 
-async function compareCosts(float32: WeightSet, float16: WeightSet, source: string, longSide: number): Promise<Float16Check> {
-  const photo = await decodeImage(path.join(PROJECT_ROOT, SHIPPED_CHECK.photo), { longSide });
-  const painting = await decodeImage(path.join(PROJECT_ROOT, SHIPPED_CHECK.painting), { exact: { width: photo.width, height: photo.height } });
+async function compareCosts(float32: WeightSet, float16: WeightSet, source: string, longSide: number, decode: ImageFileDecoder): Promise<Float16Check> {
+  const photo = await decode(path.join(PROJECT_ROOT, SHIPPED_CHECK.photo), { longSide });
+  const painting = await decode(path.join(PROJECT_ROOT, SHIPPED_CHECK.painting), { exact: { width: photo.width, height: photo.height } });
   const costs = (weights: WeightSet): FeatureCosts => {
     const net = createVgg19({ weights, source: { kind: 'stylize', path: source } });
     try {

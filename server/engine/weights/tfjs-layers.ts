@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { WeightsError } from '../../errors.js';
+import { WeightsError } from '../engine-errors.js';
 import { elementCount, type WeightSet } from './weight-set.js';
 
 interface ManifestGroup {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ChecksumError, WeightsError, WeightsMissingError } from '../../errors.js';
+import { ChecksumError, WeightsError, WeightsMissingError } from '../engine-errors.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { elementCount, type WeightSet } from './weight-set.js';
 

@@ -11,16 +11,16 @@
  * against the loss of the picture the stream actually showed for it. Kept in the painter cache
  * (keyed by the style's bytes and the settings), so the next stream with this style starts READY.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { resizeImage } from '../../codec/image-codec.js';
-import { imageToTensor, tensorToImage, type RgbImage } from '../../engine/image.js';
+import type { RgbImage } from '../../engine/image.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
 import type { PainterCache, PainterFor } from '../../painter/painter-cache.js';
 import { createPainterNet, type PainterNet } from '../../engine/painter-net/painter-net.js';
 import type { PainterMeta } from '../../engine/painter-net/painter-store.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type PainterTrainer, type TrainingSample } from '../../engine/painter-net/painter-trainer.js';
-import { paintWith, trainingSize } from '../../engine/painter-net/paint-with.js';
+import { paintImage, trainingSize } from '../../engine/painter-net/paint-with.js';
 import { BLOCK } from '../../engine/painter-net/painter-layers.js';
+import { createTrainingClock } from './training-clock.js';
 
 export const LivePainterState = { LEARNING: 'learning', READY: 'ready' } as const;
 export type LivePainterState = (typeof LivePainterState)[keyof typeof LivePainterState];
@@ -88,25 +88,15 @@ export interface LivePainterOptions {
 
 export async function createLivePainter(options: LivePainterOptions): Promise<LivePainter> {
   const size = trainingSize(options.workSize, options.network.minSide);
-  let painter: PainterNet;
-  let meta: PainterMeta = { style: options.cache?.what.styleName ?? 'live', contentWeight: options.contentWeight, styleWeight: options.styleWeight, steps: 0, framesSeen: 0 };
-  let state: LivePainterState = LivePainterState.LEARNING;
-  let resumed = false;
-  if (options.painter) painter = options.painter;
-  else if (options.cache) {
-    const opened = await options.cache.store.open(options.cache.what);
-    painter = opened.painter;
-    meta = opened.meta;
-    resumed = opened.learned;
-    // A kept painter was judged ready by the stream that trained it (it is only kept then).
-    if (opened.learned && meta.steps >= LIVE_PAINTER.minSteps) state = LivePainterState.READY;
-  } else painter = createPainterNet();
+  const opened = await openPainter(options);
+  const { painter } = opened;
+  let { meta, state } = opened;
   const trainer: PainterTrainer = createPainterTrainer(options.network, painter, options.style, {
     contentWeight: options.contentWeight,
     styleWeight: options.styleWeight,
     temporalWeight: LIVE_PAINTER.temporalWeight,
     learningRate: LIVE_PAINTER.learningRate,
-    ...(resumed ? { warmUpSteps: RESUME_WARM_UP_STEPS } : {}),
+    ...(opened.resumed ? { warmUpSteps: RESUME_WARM_UP_STEPS } : {}),
   });
   const samples: TrainingSample[] = [];
   let newest: { frame: RgbImage; shown: RgbImage } | undefined;
@@ -116,10 +106,7 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
   let loss: number | undefined;
   let shownLoss: number | undefined;
   let disposed = false;
-  /** Training time given and not yet spent (full steps), ms; each kind of step's cost (running average), ms. */
-  let savedCredit = 0;
-  const fullStepMs: { value: number | undefined } = { value: undefined };
-  const smallStepMs: { value: number | undefined } = { value: undefined };
+  const clock = createTrainingClock();
 
   const steps = (): number => meta.steps + stepsHere;
 
@@ -147,39 +134,20 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
     },
     async train(ms, shouldStop = () => false, mode = { small: false }) {
       if (disposed || samples.length === 0 || !(ms > 0)) return 0;
-      const cost = mode.small ? smallStepMs : fullStepMs;
-      // Saved up (full steps), to at most a few steps' worth; or only this frame's leftover (small steps).
-      let credit = mode.small ? ms : (savedCredit = Math.min(savedCredit + ms, Math.max(ms, 4 * (cost.value ?? 0))));
+      const turn = clock.turn(ms, mode.small);
       let taken = 0;
-      // A small step of unknown cost is guessed at an eighth of a full one (unknown too: try one).
-      const expected = (): number | undefined => cost.value ?? (mode.small && fullStepMs.value !== undefined ? fullStepMs.value / 8 : undefined);
-      while ((expected() === undefined || credit >= expected()!) && !shouldStop()) {
+      while (turn.fits() && !shouldStop()) {
         const stepStarted = performance.now();
-        // The newest frame, and others drawn round the kept ones: recent, but not only the last.
-        const batch = mode.small
-          ? [crop(samples[samples.length - 1]!, stepsHere, options.network.minSide)]
-          : [samples[samples.length - 1]!, ...Array.from({ length: LIVE_PAINTER.batch - 1 }, (_, k) => samples[(stepsHere + k) % samples.length]!)];
-        await trainer.step(batch);
+        await trainer.step(trainingBatch(samples, stepsHere, mode.small, options.network.minSide));
         stepsHere++;
         taken++;
-        const took = performance.now() - stepStarted;
-        credit -= took;
-        if (!mode.small) savedCredit -= took;
-        cost.value = cost.value === undefined ? took : cost.value + 0.3 * (took - cost.value);
+        turn.spent(performance.now() - stepStarted);
         if (steps() >= LIVE_PAINTER.minSteps && stepsHere % LIVE_PAINTER.judgeEvery === 0) await judge();
         if (disposed) break;
       }
       return taken;
     },
-    async picture(photo) {
-      const input = imageToTensor(photo);
-      const painted = paintWith(painter, input);
-      try {
-        return await tensorToImage(painted);
-      } finally {
-        tf.dispose([input, painted]);
-      }
-    },
+    picture: (photo) => paintImage(painter, photo),
     stats() {
       return { state, steps: steps(), framesSeen: meta.framesSeen, loss, shownLoss };
     },
@@ -196,6 +164,28 @@ export async function createLivePainter(options: LivePainterOptions): Promise<Li
       painter.dispose();
     },
   };
+}
+
+/** The painter to train: the one given, the cache's for this style and settings (READY if it was kept), or a fresh one. */
+async function openPainter(options: LivePainterOptions): Promise<{ painter: PainterNet; meta: PainterMeta; state: LivePainterState; resumed: boolean }> {
+  const meta: PainterMeta = { style: options.cache?.what.styleName ?? 'live', contentWeight: options.contentWeight, styleWeight: options.styleWeight, steps: 0, framesSeen: 0 };
+  const learning = { meta, state: LivePainterState.LEARNING, resumed: false };
+  if (options.painter) return { painter: options.painter, ...learning };
+  if (!options.cache) return { painter: createPainterNet(), ...learning };
+  const opened = await options.cache.store.open(options.cache.what);
+  // A kept painter was judged ready by the stream that trained it (it is only kept then).
+  const ready = opened.learned && opened.meta.steps >= LIVE_PAINTER.minSteps;
+  return { painter: opened.painter, meta: opened.meta, state: ready ? LivePainterState.READY : LivePainterState.LEARNING, resumed: opened.learned };
+}
+
+/**
+ * A step's frames. Full: the newest frame, and others drawn round the kept ones (recent, but not
+ * only the last). Small: one crop of the newest.
+ */
+function trainingBatch(samples: readonly TrainingSample[], step: number, small: boolean, minSide: number): TrainingSample[] {
+  const newest = samples[samples.length - 1]!;
+  if (small) return [crop(newest, step, minSide)];
+  return [newest, ...Array.from({ length: LIVE_PAINTER.batch - 1 }, (_, k) => samples[(step + k) % samples.length]!)];
 }
 
 /**
