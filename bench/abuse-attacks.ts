@@ -116,11 +116,18 @@ export const ATTACKS: AttackSpec[] = [
   },
 ];
 
+/** Round 3 (issue 20), each area in its own file; joined here so that --only and the report see one catalogue. */
+export async function withRound3(): Promise<AttackSpec[]> {
+  const [jobs, farm, live, done] = await Promise.all([import('./abuse-r3-jobs.js'), import('./abuse-r3-farm.js'), import('./abuse-r3-live.js'), import('./abuse-r3-done.js')]);
+  return [...ATTACKS, ...jobs.R3_JOBS_ATTACKS, ...farm.R3_FARM_ATTACKS, ...live.R3_LIVE_ATTACKS, ...done.R3_DONE_ATTACKS];
+}
+
 /** `--only 1,9c`: "1" picks 1a and 1b; "9c" only 9c. */
-export function selectAttacks(only: string | undefined): AttackSpec[] {
-  if (!only) return ATTACKS;
+export async function selectAttacks(only: string | undefined): Promise<AttackSpec[]> {
+  const all = await withRound3();
+  if (!only) return all;
   const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
-  const picked = ATTACKS.filter((a) => wanted.some((w) => a.id === w || a.id.replace(/[a-z]$/, '') === w));
-  if (picked.length === 0) throw new Error(`--only ${only}: no such attack (ids: ${ATTACKS.map((a) => a.id).join(', ')})`);
+  const picked = all.filter((a) => wanted.some((w) => a.id === w || a.id.replace(/[a-z]$/, '') === w));
+  if (picked.length === 0) throw new Error(`--only ${only}: no such attack (ids: ${all.map((a) => a.id).join(', ')})`);
   return picked;
 }

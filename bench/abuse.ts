@@ -75,7 +75,7 @@ export async function runAbuseBench(argv: string[]): Promise<void> {
       out: { type: 'string' },
     },
   });
-  const attacks = selectAttacks(values.only);
+  const attacks = await selectAttacks(values.only);
   const onSignal = (): void => {
     process.stderr.write('abuse bench: interrupted, cleaning up\n');
     void cleanUpAll().finally(() => process.exit(130));
