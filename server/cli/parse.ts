@@ -39,9 +39,10 @@ export function listOption(value: string): string[] {
  * number (600 → "10m", 86400 → "24h"): how a help text shows a duration's default.
  */
 export function formatDuration(seconds: number): string {
-  for (const unit of ['h', 'm', 's'] as const) {
+  // Days from two on: a day reads better as "24h".
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
     const count = seconds / DURATION_UNITS[unit]!;
-    if (count >= 1 && Number.isInteger(count)) return `${count}${unit}`;
+    if (count >= (unit === 'd' ? 2 : 1) && Number.isInteger(count)) return `${count}${unit}`;
   }
   return `${Math.round(seconds * 1000)}ms`;
 }
