@@ -183,6 +183,13 @@ export const LIMITS = {
   maxWeight: 1e6,
   /** Ruder et al.'s temporal loss weight, live or in a video job. */
   maxTemporalWeight: 1e9,
+  /**
+   * The longest side of a video or a live frame may be at most this many times its shortest (a
+   * 21:9 film is 2.4, a 32:9 panorama 3.6). Both are painted at a short side they are given, so
+   * a 10 000×16 picture would ask for 90 000 px working frames (and a style that long): refused
+   * from the header, before any work, naming this limit.
+   */
+  maxAspectRatio: 4,
 } as const;
 
 /**
@@ -241,6 +248,8 @@ function kebab(name: string): string {
 }
 
 const redisUrlSchema = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+/** STYLIZE_FARM_SECRET: the same on every gateway and worker (a Bearer token: no spaces). */
+const farmSecretSchema = z.string().regex(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 printable characters without spaces');
 
 export const serverOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(SERVER_DEFAULTS.port),
@@ -297,6 +306,8 @@ export const serverOptionsSchema = z.object({
   redisUrl: redisUrlSchema.optional(),
   /** How farm workers reach this gateway (default http://<host name>:<port>). */
   advertiseUrl: z.string().url().optional(),
+  /** The farm's secret for the blob endpoints (env STYLIZE_FARM_SECRET; else one kept in Redis). */
+  farmSecret: farmSecretSchema.optional(),
 }).refine((o) => o.liveSize <= o.maxLiveSize, { path: ['size'], message: 'must be at most --max-live-size' })
   .refine((o) => o.liveSteps <= o.maxLiveSteps, { path: ['steps'], message: 'must be at most --max-live-steps' });
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
@@ -346,6 +357,7 @@ export function parseServerOptions(flags: Record<string, unknown>, env: EnvSetti
       logLevel: env.logLevel,
       redisUrl: env.redisUrl,
       advertiseUrl: env.advertiseUrl,
+      farmSecret: env.farmSecret,
     }),
     ...defined(flags),
   };
@@ -369,6 +381,8 @@ export const workerOptionsSchema = z.object({
   stalledIntervalMs: z.number().int().min(500).max(3600_000).default(FARM_DEFAULTS.stalledIntervalMs),
   transferPatienceMs: z.number().int().min(1000).max(24 * 3600_000).default(FARM_DEFAULTS.transferPatienceMs),
   logLevel: z.enum(LOG_LEVELS).default(SERVER_DEFAULTS.logLevel),
+  /** The farm's secret (env STYLIZE_FARM_SECRET; else the one the gateways keep in Redis). */
+  farmSecret: farmSecretSchema.optional(),
 });
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;
 
@@ -376,7 +390,7 @@ export type WorkerOptions = z.infer<typeof workerOptionsSchema>;
 export function parseWorkerOptions(flags: Record<string, unknown>, env: EnvSettings, paths: { dataDir: string; modelsDir: string }): WorkerOptions {
   const merged = {
     ...paths,
-    ...defined({ redisUrl: env.redisUrl, backend: env.backend, modelsDir: env.modelsDir, dataDir: env.dataDir, logLevel: env.logLevel, threads: env.wasmThreads }),
+    ...defined({ redisUrl: env.redisUrl, backend: env.backend, modelsDir: env.modelsDir, dataDir: env.dataDir, logLevel: env.logLevel, threads: env.wasmThreads, farmSecret: env.farmSecret }),
     ...defined(flags),
   };
   const result = workerOptionsSchema.safeParse(merged);
@@ -410,6 +424,8 @@ export interface EnvSettings {
   redisUrl: string | undefined;
   /** STYLIZE_ADVERTISE_URL: how farm workers reach this gateway. */
   advertiseUrl: string | undefined;
+  /** STYLIZE_FARM_SECRET: the farm's secret, set by the operator. */
+  farmSecret: string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
@@ -425,6 +441,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
     REDIS_URL: redisUrlSchema.optional(),
     STYLIZE_ADVERTISE_URL: z.string().url().optional(),
+    STYLIZE_FARM_SECRET: farmSecretSchema.optional(),
   });
   // An empty variable counts as unset (`FOO= stylize …`).
   const result = schema.safeParse(Object.fromEntries(Object.keys(schema.shape).map((name) => [name, env[name] || undefined])));
@@ -447,5 +464,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     searchPath: env.PATH ?? '',
     redisUrl: result.data.REDIS_URL,
     advertiseUrl: result.data.STYLIZE_ADVERTISE_URL,
+    farmSecret: result.data.STYLIZE_FARM_SECRET,
   };
 }

@@ -45,6 +45,10 @@ export const ErrorCode = {
   /** One live frame could not be painted (its painter stopped); the stream goes on. */
   FRAME_FAILED: 'FRAME_FAILED',
   PORT_IN_USE: 'PORT_IN_USE',
+  /** The farm's Redis does not answer (down, restarting, unreachable): try again shortly. */
+  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
+  /** The farm's Redis is at its maxmemory (noeviction): nothing new fits until room is made. */
+  REDIS_FULL: 'REDIS_FULL',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -110,6 +114,22 @@ export class ForbiddenError extends StylizeError {
   }
 }
 
+/**
+ * The farm's Redis cannot take this request now: away (REDIS_UNAVAILABLE) or at its memory
+ * limit (REDIS_FULL). 503 with Retry-After, WebSocket 1013: nothing the client did wrong.
+ */
+export class RedisUnavailableError extends StylizeError {
+  readonly retryAfterS: number;
+  constructor(full: boolean, options?: { cause?: unknown; retryAfterS?: number }) {
+    super(
+      full ? ErrorCode.REDIS_FULL : ErrorCode.REDIS_UNAVAILABLE,
+      full ? "the farm's Redis is full (its maxmemory); try again later" : "the farm's Redis is not reachable right now; try again shortly",
+      options,
+    );
+    this.retryAfterS = options?.retryAfterS ?? (full ? 30 : 5);
+  }
+}
+
 /** A Node.js file-system error that means "disk full" (or quota exceeded). */
 export function isNoSpace(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -167,6 +187,8 @@ export function httpStatusFor(error: unknown): number {
     case ErrorCode.RATE_LIMITED:
       return 429;
     case ErrorCode.BUSY:
+    case ErrorCode.REDIS_UNAVAILABLE:
+    case ErrorCode.REDIS_FULL:
       return 503;
     case ErrorCode.NO_SPACE:
       return 507;
@@ -205,6 +227,8 @@ export function wsCloseFor(code: string): number | undefined {
     case ErrorCode.FORBIDDEN:
       return WsClose.POLICY_VIOLATION;
     case ErrorCode.BUSY:
+    case ErrorCode.REDIS_UNAVAILABLE:
+    case ErrorCode.REDIS_FULL:
       return WsClose.TRY_AGAIN_LATER;
     default:
       return WsClose.INTERNAL_ERROR;

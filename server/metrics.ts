@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Chunk counts by state (waiting, active, …), read when /metrics is scraped. */
 export type QueueDepthSource = () => Promise<Record<string, number>>;
 
+/** A scrape waits this long for the queue depth at most (its store may be away): /metrics never hangs. */
+export const QUEUE_DEPTH_WAIT_MS = 500;
+
 /** How a video chunk went, wherever it was painted. */
 export interface ChunkReport {
   /** Which worker: `<host>/<pid>/<slot>` on the farm, `local/<slot>` in-process. */
@@ -74,6 +77,18 @@ export function createMetrics(): Metrics {
 
 function createJobMetrics(registry: Registry): JobMetrics {
   let depth: QueueDepthSource | undefined;
+  /** The read in progress: scrapes while it is slow share it instead of piling up more. */
+  let reading: Promise<Record<string, number> | undefined> | undefined;
+  const readDepth = (source: QueueDepthSource): Promise<Record<string, number> | undefined> => {
+    reading ??= source()
+      .catch(() => undefined)
+      .finally(() => (reading = undefined));
+    const timeUp = new Promise<undefined>((resolve) => {
+      const timer = setTimeout(resolve, QUEUE_DEPTH_WAIT_MS) as unknown as { unref?: () => void };
+      timer.unref?.();
+    });
+    return Promise.race([reading, timeUp]);
+  };
   const chunkSeconds = new Histogram({
     name: 'stylize_chunk_seconds',
     help: 'Video chunk latency by phase: wait (for a worker), transfer (input and segment), paint, total',
@@ -92,11 +107,8 @@ function createJobMetrics(registry: Registry): JobMetrics {
     async collect() {
       if (!depth) return;
       this.reset();
-      try {
-        for (const [state, n] of Object.entries(await depth())) this.set({ state }, n);
-      } catch {
-        // The queue's store is unreachable: /healthz says so; no stale figures here.
-      }
+      // The queue's store is unreachable or slow: /healthz says so; no stale figures here.
+      for (const [state, n] of Object.entries((await readDepth(depth)) ?? {})) this.set({ state }, n);
     },
   });
   return {

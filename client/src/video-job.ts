@@ -1,7 +1,7 @@
 /**
  * The video-file panel: upload a file with the chosen style and settings, follow the job over
  * server-sent events (progress bar and a preview of the latest painted frame), then play or
- * download the result.
+ * download the result. The submit answers the job's owner token: kept here, and sent to cancel.
  */
 import type { MotionMode } from './live-client.js';
 
@@ -48,6 +48,8 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
   const download = $<HTMLAnchorElement>('job-download');
   let events: EventSource | undefined;
   let current: string | undefined;
+  /** The owner token of `current` (POST /api/jobs answered it; DELETE needs it). */
+  let ownerToken: string | undefined;
 
   // The CSS shows each at twice this width, or the panel's if narrower (a small frame stays crisp).
   preview.addEventListener('load', () => preview.style.setProperty('--natural-width', `${preview.naturalWidth}px`));
@@ -81,18 +83,21 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     $('job-progress').hidden = false;
     text.textContent = 'uploading…';
     const response = await fetch('/api/jobs', { method: 'POST', body: form });
-    const body = (await response.json()) as Partial<JobView> & { error?: unknown };
+    const body = (await response.json()) as Partial<JobView> & { error?: unknown; ownerToken?: string };
     if (!response.ok || !body.id) {
       go.disabled = false;
       $('job-progress').hidden = true;
       const problem = body.error as { message?: string } | undefined;
       return showError(problem?.message ?? `upload failed (${response.status})`);
     }
+    ownerToken = body.ownerToken;
     follow(body.id);
   });
 
   cancel.addEventListener('click', () => {
-    if (current) void fetch(`/api/jobs/${current}`, { method: 'DELETE' });
+    if (!current) return;
+    const headers: Record<string, string> = ownerToken ? { Authorization: `Bearer ${ownerToken}` } : {};
+    void fetch(`/api/jobs/${current}`, { method: 'DELETE', headers });
   });
 
   function follow(id: string): void {

@@ -67,6 +67,7 @@ export const SERVE_OPTIONS_WITHOUT_FLAG: Partial<Record<ServerKey, string>> = {
   wasmThreads: 'env STYLIZE_WASM_THREADS',
   seed: 'the engine default (random filters are the same for every stream)',
   maxUploadBytes: 'the style upload limit: options only (tests)',
+  farmSecret: 'env STYLIZE_FARM_SECRET (a secret: never a flag, which ps would show)',
 };
 
 /** What each serve flag shows as its default: the schema's, and the folders paths.ts picks. */

@@ -4,7 +4,6 @@
  * instead of the in-process pieces; routes, sockets and page do not know the difference.
  */
 import type { ServerOptions } from '../config.js';
-import { ErrorCode, StylizeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameBus } from '../live/frame-bus.js';
@@ -13,7 +12,7 @@ import type { VideoLimits } from '../video/ffmpeg.js';
 import { createFarmJobQueue, type FarmJobQueue } from '../jobs/farm/farm-job-queue.js';
 import { createRedisFrameBus } from '../live/redis-frame-bus.js';
 import { createRedisRoomDirectory } from '../live/redis-room-directory.js';
-import { closeRedis, connectRedis, farmIdentity, pingRedis } from './redis.js';
+import { closeRedis, connectRedis, farmIdentity, untilReady } from './redis.js';
 
 export interface GatewayFarm {
   gateway: string;
@@ -29,11 +28,11 @@ export async function joinFarm(options: ServerOptions & { redisUrl: string }, de
   const rooms = connectRedis(options.redisUrl, { name: 'gateway-rooms', failFast: true, log });
   const framesOut = connectRedis(options.redisUrl, { name: 'gateway-frames-out', failFast: true, log });
   const framesIn = connectRedis(options.redisUrl, { name: 'gateway-frames-in', log });
-  const ping = await pingRedis(rooms, 5000);
-  if (!ping.ok) {
+  // Fail-fast connections take no command before they are ready: wait for them (or say Redis is not there).
+  await Promise.all([rooms, framesOut].map((redis) => untilReady(redis))).catch(async (error: unknown) => {
     await Promise.all([rooms, framesOut, framesIn].map(closeRedis));
-    throw new StylizeError(ErrorCode.BAD_CONFIG, `cannot reach Redis at REDIS_URL (${ping.error}); start it or fix the URL`);
-  }
+    throw error;
+  });
   const jobs = await createFarmJobQueue({
     redisUrl: options.redisUrl,
     dataDir: options.dataDir,
@@ -46,6 +45,10 @@ export async function joinFarm(options: ServerOptions & { redisUrl: string }, de
     maxJobsPerClient: options.maxJobsPerClient,
     maxQueuedJobs: options.maxQueuedJobs,
     retentionS: options.jobRetentionS,
+    farmSecret: options.farmSecret,
+  }).catch(async (error: unknown) => {
+    await Promise.all([rooms, framesOut, framesIn].map(closeRedis));
+    throw error;
   });
   const directory = createRedisRoomDirectory({ redis: rooms, maxRooms: options.maxRooms, idleMs: options.roomIdleMs });
   const bus = createRedisFrameBus({ publisher: framesOut, subscriber: framesIn, gateway });

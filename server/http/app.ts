@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler } from 'express';
 import multer from 'multer';
-import { BusyError, ErrorCode, ForbiddenError, NoSpaceError, RateLimitedError, StylizeError, httpStatusFor, isNoSpace } from '../errors.js';
+import { BusyError, ErrorCode, ForbiddenError, NoSpaceError, RateLimitedError, RedisUnavailableError, StylizeError, httpStatusFor, isNoSpace } from '../errors.js';
+import { redisFailure } from '../farm/redis.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StyleLibrary } from '../styles/style-library.js';
@@ -94,8 +95,9 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const errors: ErrorRequestHandler = (thrown: unknown, _req, res, _next) => {
-    // A full disk anywhere (an upload, a style, a job's files) is one clear answer.
-    const error = isNoSpace(thrown) ? new NoSpaceError(undefined, { cause: thrown }) : thrown;
+    // A full disk anywhere (an upload, a style, a job's files) is one clear answer; so is the
+    // farm's Redis away or full wherever a route met it (503 with Retry-After, never a 500).
+    const error = isNoSpace(thrown) ? new NoSpaceError(undefined, { cause: thrown }) : (redisFailure(thrown) ?? thrown);
     let status = httpStatusFor(error);
     let code: string = error instanceof StylizeError ? error.code : ErrorCode.INTERNAL;
     let message = error instanceof Error ? error.message : String(error);
@@ -113,7 +115,7 @@ export function createApp(deps: AppDeps): express.Express {
       status = 400;
       code = ErrorCode.BAD_INPUT;
     }
-    if (error instanceof BusyError || error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterS));
+    if (error instanceof BusyError || error instanceof RateLimitedError || error instanceof RedisUnavailableError) res.set('Retry-After', String(error.retryAfterS));
     if (status >= 500 && status !== 503 && status !== 507) {
       deps.log.error({ err: error }, 'request failed');
       message = 'internal error';

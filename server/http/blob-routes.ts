@@ -1,14 +1,16 @@
 /**
  * A gateway's blob endpoints for the worker farm (mounted only with REDIS_URL): workers fetch a
  * job's input and style image and store painted segments here; other gateways fetch outputs and
- * previews and delete files. Only holders of the farm's secret (kept in Redis) get in, compared
- * in constant time; keys are checked against the blob key pattern, never used as given paths.
+ * previews and delete files. Only holders of the farm's secret (STYLIZE_FARM_SECRET, or the one
+ * kept in Redis) get in, compared in constant time. Even they reach only the names the farm uses
+ * (blob-store.ts BLOB: a worker stores chunk segments, nothing else) of jobs this gateway holds
+ * (their input is here): no other file name, and no folder for a job that does not exist.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Router, type RequestHandler } from 'express';
 import { ErrorCode, StylizeError } from '../errors.js';
-import { isBlobKey, type BlobStore } from '../jobs/blob-store.js';
+import { BLOB, JOB_ID, isChunkKey, isKnownBlobKey, type BlobStore } from '../jobs/blob-store.js';
 
 /** The largest painted segment a worker may store (2 s of 4K H.264 is far below it). */
 const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
@@ -23,7 +25,7 @@ export function blobRoutes(blobs: BlobStore, secret: () => string | undefined): 
   };
   const keyOf = (params: Record<string, string>, chunks: boolean): string => {
     const key = [params.id, ...(chunks ? ['chunks'] : []), params.name].join('/');
-    if (!isBlobKey(key)) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such blob');
+    if (!isKnownBlobKey(key)) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such blob');
     return key;
   };
 
@@ -41,6 +43,9 @@ export function blobRoutes(blobs: BlobStore, secret: () => string | undefined): 
 
   router.put('/internal/blobs/:id/chunks/:name', authorized, async (req, res) => {
     const key = keyOf(req.params as Record<string, string>, true);
+    if (!isChunkKey(key)) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such blob');
+    // Only for a job held here: its input came with the upload and stays until the job is deleted.
+    if (!(await blobs.has(BLOB.input(String(req.params.id))))) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such job on this gateway');
     const declared = Number(req.headers['content-length']);
     if (!(declared > 0) || declared > MAX_SEGMENT_BYTES) throw new StylizeError(ErrorCode.TOO_LARGE, `a segment is 1 byte to ${MAX_SEGMENT_BYTES} bytes, with Content-Length`);
     await blobs.putStream(key, req);
@@ -49,7 +54,7 @@ export function blobRoutes(blobs: BlobStore, secret: () => string | undefined): 
 
   router.delete('/internal/blobs/:id', authorized, async (req, res) => {
     const id = String(req.params.id);
-    if (!/^[a-z0-9]{16}$/.test(id)) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such job');
+    if (!JOB_ID.test(id)) throw new StylizeError(ErrorCode.NOT_FOUND, 'no such job');
     await blobs.remove(id);
     res.status(204).end();
   });

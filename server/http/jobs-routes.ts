@@ -2,7 +2,9 @@
  * Video jobs over HTTP: POST /api/jobs (multipart: `video`, and `style` id or a `styleImage`
  * file, options as fields), GET /api/jobs/:id, GET /api/jobs/:id/events (SSE progress),
  * GET /api/jobs/:id/preview (latest stylized frame), GET /api/jobs/:id/output, DELETE /api/jobs/:id
- * (cancels a job still going; deletes an ended one with its files).
+ * (cancels a job still going; deletes an ended one with its files). The submit's answer carries
+ * the job's owner token (`ownerToken`, given once); DELETE needs it (`Authorization: Bearer
+ * <token>` or `X-Job-Token`), 403 FORBIDDEN without it. Reading a job needs only its id.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,12 +13,13 @@ import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import { LIMITS, parseVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
-import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
+import { BadInputError, ErrorCode, ForbiddenError, StylizeError } from '../errors.js';
 import type { RgbImage } from '../engine/image.js';
 import type { Logger } from '../logger.js';
 import { UnknownStyleError, type StyleLibrary } from '../styles/style-library.js';
 import type { Job } from '../jobs/job-store.js';
 import { progressOf, type JobQueue } from '../jobs/job-queue.js';
+import { isJobOwner, newJobToken } from '../jobs/job-token.js';
 import { parseUpload, requireSpace } from './upload.js';
 import { createConnectionCaps } from '../security/connection-caps.js';
 
@@ -107,6 +110,9 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
 
   router.delete('/api/jobs/:id', async (req, res) => {
     const job = await find(req.params.id);
+    if (!isJobOwner(job, ownerTokenOf(req))) {
+      throw new ForbiddenError('cancelling or deleting a job needs the owner token its submit answered (Authorization: Bearer <token> or X-Job-Token)');
+    }
     if (FINAL.has(job.status)) {
       // Ended: the job and every file of it go now (not only at the retention time).
       await runner.remove(job.id);
@@ -127,6 +133,7 @@ async function submitJob(req: Request, res: Response, deps: JobsRoutesDeps): Pro
     if (!video) throw new BadInputError('send the video as multipart/form-data in the field "video"');
     const options = parseVideoJobOptions(req.body as Record<string, unknown>);
     const { style, styleName, styleBytes } = await jobStyle(styleFile, (req.body as { style?: string }).style, deps);
+    const owner = newJobToken();
     const job = await deps.runner.submit({
       inputPath: video.path,
       inputName: video.originalname.slice(0, 200),
@@ -135,12 +142,19 @@ async function submitJob(req: Request, res: Response, deps: JobsRoutesDeps): Pro
       styleName,
       options,
       client: req.ip ?? 'unknown',
+      ownerTokenHash: owner.hash,
     });
-    res.status(202).location(`/api/jobs/${job.id}`).json(publicJob(job));
+    res.status(202).location(`/api/jobs/${job.id}`).json({ ...publicJob(job), ownerToken: owner.token });
   } finally {
     if (video) await rm(video.path, { force: true });
     if (styleFile) await rm(styleFile.path, { force: true });
   }
+}
+
+/** The owner token a request carries: `Authorization: Bearer <token>`, or `X-Job-Token`. */
+function ownerTokenOf(req: Request): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+  return bearer ?? req.get('x-job-token')?.trim();
 }
 
 /** The style a job is painted in: an uploaded image (decoded by the runner only once the video has passed its checks), or a style of the library by id. */

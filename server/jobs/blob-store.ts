@@ -26,6 +26,20 @@ export function isBlobKey(key: string): boolean {
   return KEY.test(key) && !key.includes('..');
 }
 
+/** A job id as the repositories make them (16 hex-ish lower-case letters and digits). */
+export const JOB_ID = /^[a-z0-9]{16}$/;
+/** Exactly the names BLOB makes: what another process of the farm may ask for or store. */
+const KNOWN_KEY = /^[a-z0-9]{16}\/(input|style-image|preview\.jpg|output\.mp4|chunks\/\d{5}\.mp4)$/;
+
+export function isKnownBlobKey(key: string): boolean {
+  return KNOWN_KEY.test(key);
+}
+
+/** A chunk segment's key (the only blob a farm worker stores). */
+export function isChunkKey(key: string): boolean {
+  return isKnownBlobKey(key) && key.slice(17).startsWith('chunks/');
+}
+
 export interface BlobStore {
   put(key: string, data: Uint8Array): Promise<void>;
   /** Stores a local file as the blob (moved when it can be, else copied). */

@@ -4,8 +4,9 @@
  * worker (`stylize worker`) both paint through one of these. A crashed process fails its task
  * with ChunkProcessCrashedError (the runner retries those) and is replaced on demand.
  *
- * Fair between jobs: a free process goes to the waiting chunk whose job has the fewest chunks
- * running, so one user's long job never holds every process while a short one waits. Chunk
+ * Fair between clients, then jobs: a free process goes to the waiting chunk whose client has the
+ * fewest chunks running (then whose job has), so one client's long jobs never hold every process
+ * while another's short one waits. A process whose engine broke (a wasm trap) is never reused. Chunk
  * processes run at a lower CPU priority than the server and its stream processes: a video can
  * wait, a live stream cannot.
  */
@@ -27,6 +28,7 @@ export interface ChunkProcessPool {
 
 interface Waiter {
   jobId: string;
+  client: string | undefined;
   order: number;
   wake: () => void;
 }
@@ -37,11 +39,13 @@ interface Pool {
   aborted: Set<string>;
   init: Omit<ChunkProcessInit, 'type'>;
   order: number;
+  /** When each client (or job, without one) was last given a process: the longest unserved goes first among equals. */
+  served: Map<string, number>;
   closed: boolean;
 }
 
 export function createChunkProcessPool(count: number, init: Omit<ChunkProcessInit, 'type'>): ChunkProcessPool {
-  const pool: Pool = { slots: Array.from({ length: count }, () => undefined), waiting: [], aborted: new Set(), init, order: 0, closed: false };
+  const pool: Pool = { slots: Array.from({ length: count }, () => undefined), waiting: [], aborted: new Set(), init, order: 0, served: new Map(), closed: false };
   return {
     size: count,
     run: (task, handlers, signal) => run(pool, task, handlers, signal),
@@ -60,7 +64,7 @@ export function createChunkProcessPool(count: number, init: Omit<ChunkProcessIni
 
 async function run(pool: Pool, task: ChunkTask, handlers: ChunkHandlers, signal?: AbortSignal): Promise<number> {
   signal?.throwIfAborted();
-  const slot = await acquire(pool, task.jobId);
+  const slot = await acquire(pool, task.jobId, task.client);
   const canceled = (): boolean => pool.aborted.has(task.jobId) || signal?.aborted === true;
   if (canceled()) return release(pool, slot); // the job was canceled while this chunk waited for a process
   try {
@@ -94,21 +98,37 @@ function runningFor(pool: Pool, jobId: string): number {
   return pool.slots.filter((s) => s?.task?.task.jobId === jobId).length;
 }
 
-/** The waiter whose job has the fewest chunks running (the earliest among equals) goes next. */
+/** Chunks running for a client (a chunk without one counts as its job's own client). */
+function runningForClient(pool: Pool, waiter: Waiter): number {
+  if (waiter.client === undefined) return runningFor(pool, waiter.jobId);
+  return pool.slots.filter((s) => s?.task?.task.client === waiter.client).length;
+}
+
+const clientKey = (waiter: Pick<Waiter, 'client' | 'jobId'>): string => waiter.client ?? `job:${waiter.jobId}`;
+
+/**
+ * Orders two waiters: fewer chunks running for the client, then the client served longest ago
+ * (round-robin), then fewer running for the job, then the earlier.
+ */
+function before(pool: Pool, a: Waiter, b: Waiter): boolean {
+  const [ca, cb] = [runningForClient(pool, a), runningForClient(pool, b)];
+  if (ca !== cb) return ca < cb;
+  const [sa, sb] = [pool.served.get(clientKey(a)) ?? -1, pool.served.get(clientKey(b)) ?? -1];
+  if (sa !== sb) return sa < sb;
+  const [ra, rb] = [runningFor(pool, a.jobId), runningFor(pool, b.jobId)];
+  return ra !== rb ? ra < rb : a.order < b.order;
+}
+
+/** The waiter whose client, then job, has the fewest chunks running (the earliest among equals) goes next. */
 function wake(pool: Pool): void {
   const { waiting } = pool;
   if (waiting.length === 0) return;
   let best = 0;
-  for (let i = 1; i < waiting.length; i++) {
-    const a = waiting[i]!;
-    const b = waiting[best]!;
-    const [ra, rb] = [runningFor(pool, a.jobId), runningFor(pool, b.jobId)];
-    if (ra < rb || (ra === rb && a.order < b.order)) best = i;
-  }
+  for (let i = 1; i < waiting.length; i++) if (before(pool, waiting[i]!, waiting[best]!)) best = i;
   waiting.splice(best, 1)[0]!.wake();
 }
 
-async function acquire(pool: Pool, jobId: string): Promise<ChunkProcessSlot> {
+async function acquire(pool: Pool, jobId: string, client: string | undefined): Promise<ChunkProcessSlot> {
   const myOrder = pool.order++;
   let chosen = false;
   for (;;) {
@@ -118,9 +138,12 @@ async function acquire(pool: Pool, jobId: string): Promise<ChunkProcessSlot> {
     if (free !== -1) {
       const slot = pool.slots[free] ?? (pool.slots[free] = spawn(pool, free));
       slot.busy = true;
+      pool.served.delete(clientKey({ client, jobId }));
+      pool.served.set(clientKey({ client, jobId }), pool.order++); // kept in order: the oldest first
+      if (pool.served.size > 1024) pool.served.delete(pool.served.keys().next().value!); // forgotten: counts as never served
       return slot;
     }
-    await new Promise<void>((resolve) => pool.waiting.push({ jobId, order: myOrder, wake: resolve }));
+    await new Promise<void>((resolve) => pool.waiting.push({ jobId, client, order: myOrder, wake: resolve }));
     chosen = true;
   }
 }

@@ -31,6 +31,8 @@ export interface ChunkProcessSlot {
   /** Resolves once the process has loaded its engine; rejects if it could not. */
   ready: Promise<void>;
   busy: boolean;
+  /** Its engine broke (a wasm trap): it is being killed and gets no more chunks. */
+  poisoned?: boolean;
   task?: { task: ChunkTask; resolve: (frames: number) => void; reject: (e: Error) => void; handlers: ChunkHandlers };
 }
 
@@ -91,7 +93,20 @@ function route(slot: ChunkProcessSlot, message: FromChunkProcess, events: SlotEv
   else if (message.type === 'learning') current.handlers.onLearning?.(message.step, message.steps);
   else if (message.type === 'preview') current.handlers.onPreview?.(message.jpeg);
   else if (message.type === 'done') finish(() => current.resolve(message.frames));
+  else if (message.type === 'error' && message.poisoned) retire(slot, current, message.message);
   else if (message.type === 'error') finish(() => current.reject(new ChunkFailedError(message.message, message.detail)));
+}
+
+/**
+ * The process's engine broke (a wasm trap): it is never given another chunk. It stays busy (no
+ * waiter gets it), is killed with its ffmpeg children, and its exit frees the slot for a fresh
+ * process; the chunk fails as a crashed one does (retried elsewhere).
+ */
+function retire(slot: ChunkProcessSlot, current: NonNullable<ChunkProcessSlot['task']>, message: string): void {
+  slot.task = undefined;
+  slot.poisoned = true;
+  current.reject(new ChunkProcessCrashedError(`its engine failed: ${message.slice(0, 200)}`));
+  killGroup(slot.child);
 }
 
 /** SIGKILL for a chunk process and everything it started (its ffmpeg children share its group). */

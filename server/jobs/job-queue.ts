@@ -15,6 +15,14 @@ import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository, type Le
 import type { Job, VideoJobOptions } from './job-store.js';
 
 export const BURN_IN_FRAMES = 4;
+/**
+ * Most pixels a job's working frame may have (about 1440p): with the probe's aspect bound
+ * (MAX_ASPECT_RATIO) and the short side's (LIMITS.maxVideoSize), what one chunk process's wasm
+ * memory holds with room to spare. Beyond it a job is refused (400) naming the limit.
+ */
+export const MAX_WORK_PIXELS = 2560 * 1440;
+/** Longest side a job's working frame may have. */
+export const MAX_WORK_SIDE = 4320;
 /** A chunk whose worker process died is tried this many more times before the job fails. */
 export const CHUNK_RETRIES = 2;
 
@@ -35,6 +43,8 @@ export interface SubmitRequest {
   options: VideoJobOptions;
   /** Who asks (an address), for the per-client quota. */
   client?: string;
+  /** SHA-256 of the owner token the client was given (job-token.ts); cancel and delete over HTTP need it. */
+  ownerTokenHash?: string;
 }
 
 /** The finished MP4: a file here, or a stream from the gateway that holds it. */
@@ -100,6 +110,7 @@ export interface PlanOptions {
 /** Probes the upload, cuts it into chunks and checks the cost cap; throws what the client must change. */
 export async function planJob(inputPath: string, options: VideoJobOptions, plan: PlanOptions): Promise<{ info: VideoInfo; chunks: Chunk[] }> {
   const info = await probeVideo(inputPath, plan.limits);
+  checkWorkSize(info, options.size);
   const chunks = planChunks(info.frames, {
     chunkFrames: plan.chunkFrames ?? balancedChunkFrames(info.frames, plan.workers, defaultChunkFrames(info.fps, BURN_IN_FRAMES)),
     burnIn: BURN_IN_FRAMES,
@@ -141,6 +152,29 @@ export function publicReason(error: unknown): string {
   if (error instanceof ChunkProcessCrashedError) return CRASHED_REASON;
   if (error instanceof StylizeError && error.code !== ErrorCode.INTERNAL) return error.message;
   return 'internal error (the server log has the details)';
+}
+
+/** Refuses (BadInputError, naming the limit) a working frame larger than MAX_WORK_PIXELS or MAX_WORK_SIDE. */
+export function checkWorkSize(info: Pick<VideoInfo, 'width' | 'height'>, size: number): void {
+  const work = evenSize(info, size);
+  const pixels = work.width * work.height;
+  if (pixels <= MAX_WORK_PIXELS && Math.max(work.width, work.height) <= MAX_WORK_SIDE) return;
+  // The largest short side that fits both limits at this video's shape.
+  const [long, short] = [Math.max(info.width, info.height), Math.min(info.width, info.height)];
+  const fits = Math.floor(Math.min(Math.sqrt((MAX_WORK_PIXELS * short) / long), (MAX_WORK_SIDE * short) / long));
+  throw new BadInputError(
+    `this video would be painted at ${work.width}×${work.height} (${(pixels / 1e6).toFixed(1)} megapixels); the limit is ` +
+      `${(MAX_WORK_PIXELS / 1e6).toFixed(1)} megapixels and ${MAX_WORK_SIDE} px on the long side: use a size of at most ${Math.max(2, fits)}`,
+  );
+}
+
+/**
+ * The long side a job's style image is decoded at: sized by pixels, not by the frame's long side
+ * (a 4:1 frame must not ask for a style four times as large): at most the working frame's pixels,
+ * never below the network's least side.
+ */
+export function styleLongSide(workSize: { width: number; height: number }, minSide: number): number {
+  return Math.max(minSide, Math.round(Math.sqrt(workSize.width * workSize.height)));
 }
 
 function even(v: number): number {

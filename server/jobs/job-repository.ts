@@ -51,7 +51,7 @@ export interface LearningProgress {
   steps: number;
 }
 
-export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client'> & Partial<Pick<Job, 'home' | 'gateway'>>;
+export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client' | 'ownerTokenHash'> & Partial<Pick<Job, 'home' | 'gateway'>>;
 
 export interface JobRepository {
   /**

@@ -89,7 +89,8 @@ async function submit({ options, scheduler }: Service, request: SubmitRequest): 
     const style = await request.style();
     // …and counted for real only now: another request may have taken the last place meanwhile.
     const fields = { inputName: request.inputName, styleName: request.styleName, options: request.options, ...scheduler.recordFields() };
-    job = await repo.create({ ...fields, ...(request.client ? { client: request.client } : {}) }, quotas);
+    const owner = { ...(request.client ? { client: request.client } : {}), ...(request.ownerTokenHash ? { ownerTokenHash: request.ownerTokenHash } : {}) };
+    job = await repo.create({ ...fields, ...owner }, quotas);
     await blobs.putFile(BLOB.input(job.id), request.inputPath);
     await blobs.put(BLOB.style(job.id), request.styleBytes ? await request.styleBytes() : await encodeImage(style, 'png'));
     job = (await repo.update(job.id, { set: { info, chunks, framesTotal: info.frames } }))!;

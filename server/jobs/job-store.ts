@@ -47,6 +47,8 @@ export interface Job {
   error?: string;
   /** The address the job came from (per-client quotas); never shown. */
   client?: string;
+  /** SHA-256 (hex) of the owner token given at submit (job-token.ts); never shown. */
+  ownerTokenHash?: string;
   /**
    * 'assembling': set while the finished chunks are put together with the audio (stored).
    * 'learning-painter': a watcher's view only (never stored), while chunks teach their learned
@@ -69,7 +71,7 @@ export const PREVIEW_FILE = 'preview.jpg';
 export interface JobStore {
   readonly root: string;
   dir(id: string): string;
-  create(fields: Pick<Job, 'inputName' | 'styleName' | 'options' | 'client'>): Promise<Job>;
+  create(fields: Pick<Job, 'inputName' | 'styleName' | 'options' | 'client' | 'ownerTokenHash'>): Promise<Job>;
   save(job: Job): Promise<void>;
   load(id: string): Promise<Job | undefined>;
   all(): Promise<Job[]>;

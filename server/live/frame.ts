@@ -1,5 +1,13 @@
 /** Frames as they move through a live stream, and the binary form they travel in. */
+import { ErrorCode, StylizeError } from '../errors.js';
 import type { LivePainterStats } from './stream-process/live-painter.js';
+
+/** A publisher's frame that is not painted as it is (its shape, say); the stream goes on. */
+export class BadFrameError extends StylizeError {
+  constructor(message: string) {
+    super(ErrorCode.BAD_FRAME, message);
+  }
+}
 
 /** Binary frame: uint32 BE seq | uint32 BE timestampMs (sender's clock mod 2³²) | JPEG bytes. */
 export const FRAME_HEADER_BYTES = 8;

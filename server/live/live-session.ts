@@ -158,6 +158,7 @@ function frameErrorCode(error: unknown): string {
   switch (error.code) {
     case ErrorCode.NOT_AN_IMAGE:
     case ErrorCode.TOO_LARGE:
+    case ErrorCode.BAD_FRAME:
       return ErrorCode.BAD_FRAME;
     case ErrorCode.UNKNOWN_STYLE:
     case ErrorCode.FRAME_ABANDONED:

@@ -11,6 +11,13 @@
  * So a stream that asks for a lot (a big size, many steps) paints within the frame time of the
  * others while they are there: it gets a cheaper plan, and nobody waits longer than one of their
  * own frames for it. Alone, it gets its own limit.
+ *
+ * A turn is the stream's for its budget only: one not given back by `turnEndsAfterMs(budget)`
+ * (the budget with some slack) is taken back, whatever its holder is still doing, and the holder
+ * is told (`onTakenBack`, given at join: the stream's painter goes on at background priority,
+ * pooled-stream.ts). So however slow a stream's frames are — and however long its own hard limit
+ * grows for frames abandoned in a row — no other stream waits for it longer than its budget
+ * (issue 20, item 2: one odd frame held the single turn for 30 s).
  */
 
 export interface Turn {
@@ -33,13 +40,35 @@ export interface TurnTaker {
 }
 
 export interface PaintTurns {
-  join(name: string): TurnTaker;
+  /** `onTakenBack`: called when one of this stream's turns is taken back (it overran its budget). */
+  join(name: string, onTakenBack?: () => void): TurnTaker;
   /** Streams waiting for a turn right now (for metrics). */
   readonly waiting: number;
+  /** Turns taken back so far because they overran their budget. */
+  readonly takenBack: number;
 }
 
 /** A stream counts as active (its wish bounds others) for this long after its last turn. */
 const ACTIVE_MS = 3000;
+
+/** A turn is taken back this many times its budget after it was granted… */
+export const TURN_SLACK = 1.5;
+/** …plus this much (IPC, a frame's encode): a frame planned to its budget is never cut short. */
+export const TURN_GRACE_MS = 100;
+
+/** When a turn with this budget is taken back if it is still held, ms after it was granted. */
+export function turnEndsAfterMs(budgetMs: number): number {
+  return budgetMs * TURN_SLACK + TURN_GRACE_MS;
+}
+
+/** Runs `fire` after `ms`; the returned function cancels it (tests pass a virtual one). */
+export type TurnTimer = (fire: () => void, ms: number) => () => void;
+
+const realTimer: TurnTimer = (fire, ms) => {
+  const timer = setTimeout(fire, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
 
 interface Member {
   name: string;
@@ -47,12 +76,14 @@ interface Member {
   limitMs: number;
   lastTurnAt: number;
   left: boolean;
+  onTakenBack: (() => void) | undefined;
 }
 
-export function createPaintTurns(slots = 1, now: () => number = () => performance.now()): PaintTurns {
+export function createPaintTurns(slots = 1, now: () => number = () => performance.now(), timer: TurnTimer = realTimer): PaintTurns {
   const members = new Set<Member>();
   const queue: { member: Member; grant: (turn: Turn) => void; refuse: (e: Error) => void }[] = [];
   let busy = 0;
+  let takenBack = 0;
 
   function budgetFor(member: Member): number {
     let budget = member.limitMs;
@@ -65,22 +96,39 @@ export function createPaintTurns(slots = 1, now: () => number = () => performanc
     return budget;
   }
 
+  /** A turn for `member`: given back by its holder, or taken back once its budget (with slack) is spent. */
+  function grantTo(member: Member): Turn {
+    busy++;
+    member.lastTurnAt = now();
+    const budgetMs = budgetFor(member);
+    let released = false;
+    let cancel = (): void => undefined;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      cancel();
+      member.lastTurnAt = now();
+      busy--;
+      pump();
+    };
+    if (Number.isFinite(budgetMs)) {
+      cancel = timer(() => {
+        if (released) return;
+        takenBack++;
+        try {
+          member.onTakenBack?.(); // first: its painter steps back before the next stream paints
+        } finally {
+          release();
+        }
+      }, turnEndsAfterMs(budgetMs));
+    }
+    return { budgetMs, release };
+  }
+
   function pump(): void {
     while (busy < slots && queue.length > 0) {
       const next = queue.shift()!;
-      busy++;
-      next.member.lastTurnAt = now();
-      let released = false;
-      next.grant({
-        budgetMs: budgetFor(next.member),
-        release() {
-          if (released) return;
-          released = true;
-          next.member.lastTurnAt = now();
-          busy--;
-          pump();
-        },
-      });
+      next.grant(grantTo(next.member));
     }
   }
 
@@ -88,8 +136,11 @@ export function createPaintTurns(slots = 1, now: () => number = () => performanc
     get waiting() {
       return queue.length;
     },
-    join(name) {
-      const member: Member = { name, wishMs: undefined, limitMs: Number.POSITIVE_INFINITY, lastTurnAt: Number.NEGATIVE_INFINITY, left: false };
+    get takenBack() {
+      return takenBack;
+    },
+    join(name, onTakenBack) {
+      const member: Member = { name, wishMs: undefined, limitMs: Number.POSITIVE_INFINITY, lastTurnAt: Number.NEGATIVE_INFINITY, left: false, onTakenBack };
       members.add(member);
       return {
         acquire() {

@@ -4,6 +4,11 @@
  * the target frame rate); one that overruns the hard limit is abandoned and its process replaced
  * (each abandoned frame in a row doubles the limit, up to 8×, so a slow machine degrades instead
  * of looping). A process that grew past the pool's memory limit is replaced after its frame.
+ *
+ * The hard limit is the stream's own: its turn is taken back once the frame's budget is spent
+ * (paint-turns.ts), and the process goes on with the frame at background priority, so other
+ * streams paint meanwhile; its answer, if it comes within the hard limit, is still shown. The
+ * stream asks for its next turn only once its process has answered (or was replaced).
  */
 import type { Logger } from '../logger.js';
 import type { StreamProcessor } from './frame-processor.js';
@@ -47,9 +52,18 @@ export function openPooledStream(source: StreamProcessSource, options: PooledStr
   /** Frames abandoned in a row: each doubles the hard limit (up to 8×). */
   let abandoned = 0;
   source.refillSpare();
-  const turns = options.turns.join(options.name);
-  let streamClosed = false;
+  /** The process painting a frame right now, and whether it went to the background. */
+  let inFlight: { process: StreamProcess; background: boolean } | undefined;
   const log = options.log.child({ room: options.name });
+  const turns = options.turns.join(options.name, () => {
+    if (!inFlight) return;
+    inFlight.background = true;
+    inFlight.process.background(true);
+    log.debug({ pid: inFlight.process.pid }, 'frame overran its turn; the painter goes on in the background');
+  });
+  // Until its first frame says what it wishes, a stream's turns are bounded by its soft limit.
+  turns.wish(undefined, options.softLimitMs);
+  let streamClosed = false;
 
   /** The stream's process; a dead one is replaced by the one started ahead (warm), if any. */
   function current(): StreamProcess {
@@ -73,7 +87,15 @@ export function openPooledStream(source: StreamProcessSource, options: PooledStr
     if (streamClosed) throw new Error('stream closed');
     const budgetMs = Math.min(turn.budgetMs, limitMs);
     const granted = performance.now();
-    const report = await active.paint({ seq: frame.seq, timestampMs: frame.timestampMs, jpeg: frame.jpeg, settings, budgetMs, costHint: source.costHint }, hardLimitMs());
+    const request = { seq: frame.seq, timestampMs: frame.timestampMs, jpeg: frame.jpeg, settings, budgetMs, costHint: source.costHint };
+    const flight = (inFlight = { process: active, background: false });
+    let report: PaintedReport;
+    try {
+      report = await active.paint(request, hardLimitMs());
+    } finally {
+      inFlight = undefined;
+      if (flight.background && active.state !== StreamProcessState.DEAD) active.background(false);
+    }
     framesOnPainter++;
     abandoned = 0;
     if (report.cost) source.costHint = report.cost;

@@ -11,7 +11,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { BusyError, ErrorCode, StylizeError } from '../errors.js';
 import { ROOM_NAME, type Access, type RoomDirectory, type RoomGrant } from './room-directory.js';
-import { KEYS, type Redis } from '../farm/redis.js';
+import { KEYS, translatingRedisErrors, type Redis } from '../farm/redis.js';
 
 /** A gateway holds a room's stream this long past its last renewal (renewed every second). */
 const PUBLISHER_LEASE_MS = 10_000;
@@ -97,7 +97,8 @@ export function createRedisRoomDirectory(options: RedisRoomDirectoryOptions): Ro
   }, Math.max(1000, Math.min(60_000, idleMs / 4)));
   renewer.unref();
 
-  return {
+  // Redis away or full: the route answers 503 and the socket closes 1013 (try again), never a 500.
+  return translatingRedisErrors<RoomDirectory>({
     async create(request) {
       const room = request.room ?? randomBytes(6).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
       if (!ROOM_NAME.test(room)) throw new StylizeError(ErrorCode.BAD_INPUT, 'room must be 1-64 letters, digits, - or _');
@@ -142,5 +143,5 @@ export function createRedisRoomDirectory(options: RedisRoomDirectoryOptions): Ro
     close() {
       clearInterval(renewer);
     },
-  };
+  });
 }

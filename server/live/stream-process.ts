@@ -42,6 +42,12 @@ export interface StreamProcess {
   paint(request: Omit<PaintRequest, 'type' | 'id'>, hardLimitMs: number): Promise<PaintedReport>;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
+  /**
+   * At background priority (true) while it works past its turn, so the stream that has the turn
+   * gets the CPU; back to normal (false) once it answered. Only where the system let the process
+   * come back from its start-up priority (else every painter stays lowered alike).
+   */
+  background(on: boolean): void;
   kill(): void;
 }
 
@@ -52,12 +58,18 @@ export interface StreamProcess {
  * like every other painter started here).
  */
 const STARTING_NICENESS = 10;
+/** A painter working past its turn (the lowest priority: it gets what the others leave). */
+const BACKGROUND_NICENESS = 19;
 
-function setNiceness(child: ChildProcess, value: number): void {
+/** Whether the niceness was set. */
+function setNiceness(child: ChildProcess, value: number): boolean {
   try {
-    if (child.pid !== undefined) os.setPriority(child.pid, value);
+    if (child.pid === undefined) return false;
+    os.setPriority(child.pid, value);
+    return true;
   } catch {
     // Not permitted (raising priority needs CAP_SYS_NICE): it stays as it is.
+    return false;
   }
 }
 
@@ -68,12 +80,14 @@ interface Handle {
   settleReady: { resolve: (info: StreamProcessInfo) => void; reject: (e: Error) => void } | undefined;
   /** Why it died, if it said (a fatal message); else 'killed'. */
   exitReason: string;
+  /** Whether its priority could be raised back after start-up (then it can go to the background and back). */
+  canRaise: boolean;
 }
 
 export function startStreamProcess(init: Omit<StreamProcessInit, 'type'>): StreamProcess {
   const child: ChildProcess = fork(STREAM_PROCESS_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   setNiceness(child, STARTING_NICENESS);
-  const handle: Handle = { state: StreamProcessState.STARTING, pending: undefined, settleReady: undefined, exitReason: 'killed' };
+  const handle: Handle = { state: StreamProcessState.STARTING, pending: undefined, settleReady: undefined, exitReason: 'killed', canRaise: false };
   let nextId = 1;
   const ready = new Promise<StreamProcessInfo>((resolve, reject) => {
     handle.settleReady = { resolve, reject };
@@ -114,6 +128,10 @@ export function startStreamProcess(init: Omit<StreamProcessInit, 'type'>): Strea
         child.send({ type: 'paint', id, ...request } satisfies PaintRequest);
       });
     },
+    background(on) {
+      if (handle.state === StreamProcessState.DEAD || !handle.canRaise) return;
+      setNiceness(child, on ? BACKGROUND_NICENESS : 0);
+    },
     kill() {
       if (handle.state === StreamProcessState.DEAD) return;
       handle.state = StreamProcessState.DEAD;
@@ -139,7 +157,7 @@ function failPending(handle: Handle, error: Error): void {
 function onMessage(child: ChildProcess, handle: Handle, message: FromStreamProcess): void {
   switch (message.type) {
     case 'ready':
-      setNiceness(child, 0);
+      handle.canRaise = setNiceness(child, 0);
       handle.state = StreamProcessState.READY;
       handle.settleReady?.resolve({ backend: message.backend, threads: message.threads, model: message.model, description: message.description });
       handle.settleReady = undefined;

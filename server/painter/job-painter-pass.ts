@@ -14,6 +14,7 @@ import { trainingSize } from '../engine/painter-net/paint-with.js';
 import type { PainterNet } from '../engine/painter-net/painter-net.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import { decodeRgbFrames } from '../video/ffmpeg.js';
+import { styleLongSide } from '../jobs/job-queue.js';
 import type { ChunkTask } from '../jobs/chunk-process/chunk-process-protocol.js';
 
 export { trainingSize } from '../engine/painter-net/paint-with.js';
@@ -56,7 +57,7 @@ export async function learnPainter(
   }
   if (samples.length === 0 && previous) samples.push({ frame: previous });
   checkAborted();
-  const style = await decodeImage(task.stylePath, { longSide: Math.max(size.width, size.height), minShortSide: network.minSide });
+  const style = await decodeImage(task.stylePath, { longSide: styleLongSide(size, network.minSide), minShortSide: network.minSide });
   const { painter, meta, learned } = await cache.open(what);
   // The painter goes back to the caller only when trained and kept; on any failure it is freed here.
   try {

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { readEnv } from '../config.js';
+import { LIMITS, readEnv } from '../config.js';
 import { ErrorCode, FileNotFoundError, StylizeError } from '../errors.js';
 
 export class VideoError extends StylizeError {
@@ -91,12 +91,8 @@ export interface VideoLimits {
   maxPixels: number;
 }
 
-/**
- * The longest side of a video may be at most this many times its shortest (a 21:9 film is 2.4,
- * a 32:9 panorama 3.6). A job paints at a short side it is given, so a 10 000×16 video would ask
- * for 90 000 px working frames (and a style image that long): refused before any work instead.
- */
-export const MAX_ASPECT_RATIO = 4;
+/** The longest side of a video may be at most this many times its shortest (the one bound, config.ts LIMITS: live frames share it). */
+export const MAX_ASPECT_RATIO = LIMITS.maxAspectRatio;
 
 export const DEFAULT_VIDEO_LIMITS: VideoLimits = { maxDurationS: 600, maxPixels: 3840 * 2160 };
 

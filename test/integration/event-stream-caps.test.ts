@@ -12,6 +12,7 @@ import type { JobView } from '../helpers/job-view.js';
 
 let server: TestServer;
 let jobId: string;
+let ownerToken: string;
 
 beforeAll(async () => {
   server = await startTestServer({ trustProxy: 'loopback', maxEventStreamsPerClient: 2, maxEventStreams: 3, workers: 1 });
@@ -20,10 +21,10 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries({ size: '32', stepsPerFrame: '2', firstFrameSteps: '20' })) form.append(k, v);
   const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
   expect(res.status).toBe(202);
-  jobId = ((await res.json()) as JobView).id;
+  ({ id: jobId, ownerToken } = (await res.json()) as JobView & { ownerToken: string });
 });
 afterAll(async () => {
-  await fetch(`${server.url}/api/jobs/${jobId}`, { method: 'DELETE' }).catch(() => undefined);
+  await fetch(`${server.url}/api/jobs/${jobId}`, { method: 'DELETE', headers: { authorization: `Bearer ${ownerToken}` } }).catch(() => undefined);
   await server?.close();
 });
 

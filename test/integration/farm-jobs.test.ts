@@ -206,7 +206,8 @@ describe('a job on the farm', () => {
     const job = await submit(g.url, clip, { stepsPerFrame: '4' });
     await waitFor(g.url, job.id, (j) => j.framesDone > 0 && w.chunkPids().length > 0, 120_000);
     const painting = w.chunkPids();
-    const res = await fetch(`${g.url}/api/jobs/${job.id}`, { method: 'DELETE' });
+    // Only the owner may cancel (issue 20 item 11): the token the submit answered.
+    const res = await fetch(`${g.url}/api/jobs/${job.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${(job as JobView & { ownerToken: string }).ownerToken}` } });
     expect(((await res.json()) as JobView).status).toBe('canceled');
     // The chunk process painting it is stopped within seconds (30 s at most here); the worker itself goes on.
     for (let i = 0; i < 300 && painting.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));

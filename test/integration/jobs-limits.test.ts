@@ -108,9 +108,9 @@ describe('quotas and caps', () => {
     const third = await submit(server, clip, {}, { 'x-forwarded-for': '203.0.113.12' });
     expect(third.status).toBe(503);
     expect((await errorOf(third)).code).toBe('BUSY');
-    // Canceling frees the place.
-    const { id } = (await first.json()) as JobView;
-    await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE' });
+    // Canceling (with the owner token) frees the place.
+    const { id, ownerToken } = (await first.json()) as JobView & { ownerToken: string };
+    await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ownerToken}` } });
     expect((await submit(server, clip, {}, a)).status).toBe(202);
     const jobs = await readdir(path.join(server.dataDir, 'jobs'));
     expect(jobs).toHaveLength(3); // the refused ones left nothing
@@ -150,10 +150,10 @@ describe('what the server does for everyone', () => {
   it('a job that fails says so in our words (no ffmpeg output, no paths)', async () => {
     const server = await serve();
     // The first job keeps the one worker busy while the second waits; its input is then spoiled.
-    const busy = (await (await submit(server, longClip, { stepsPerFrame: '2' })).json()) as JobView;
+    const busy = (await (await submit(server, longClip, { stepsPerFrame: '2' })).json()) as JobView & { ownerToken: string };
     const queued = (await (await submit(server, clip)).json()) as JobView;
     await writeFile(path.join(server.dataDir, 'jobs', queued.id, 'input'), Buffer.alloc(50_000, 7));
-    await fetch(`${server.url}/api/jobs/${busy.id}`, { method: 'DELETE' });
+    await fetch(`${server.url}/api/jobs/${busy.id}`, { method: 'DELETE', headers: { 'x-job-token': busy.ownerToken } });
     const job = await waitFor(server, queued.id);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/decoding failed/);
@@ -162,9 +162,9 @@ describe('what the server does for everyone', () => {
 
   it('DELETE of an ended job frees its files', async () => {
     const server = await serve();
-    const { id } = (await (await submit(server, clip)).json()) as JobView;
+    const { id, ownerToken } = (await (await submit(server, clip)).json()) as JobView & { ownerToken: string };
     expect((await waitFor(server, id)).status).toBe('done');
-    const deleted = await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE' });
+    const deleted = await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ownerToken}` } });
     expect(((await deleted.json()) as JobView).status).toBe('deleted');
     expect((await fetch(`${server.url}/api/jobs/${id}`)).status).toBe(404);
     expect(await readdir(path.join(server.dataDir, 'jobs'))).toEqual([]);

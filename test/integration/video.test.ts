@@ -174,7 +174,7 @@ describe('a job that cannot be painted', () => {
 describe('job API', () => {
   it('409 before done, SSE progress, preview, cancel', async () => {
     const res = await submit(WEBM, { size: '48', stepsPerFrame: '3', firstFrameSteps: '10' });
-    const { id } = (await res.json()) as JobView;
+    const { id, ownerToken } = (await res.json()) as JobView & { ownerToken: string };
     expect((await fetch(`${server.url}/api/jobs/${id}/output`)).status).toBe(409);
     // Server-sent events: at least one progress event with framesDone > 0.
     const events = await fetch(`${server.url}/api/jobs/${id}/events`);
@@ -189,7 +189,10 @@ describe('job API', () => {
     await reader.cancel();
     expect(seen).toMatch(/event: progress\ndata: \{"id":"[0-9a-f]{16}","status":"running"/);
     await waitForPreview(id);
-    const canceled = (await (await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE' })).json()) as JobView;
+    // Only the owner token cancels it (issue 20 item 11).
+    const refused = await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE' });
+    expect(refused.status).toBe(403);
+    const canceled = (await (await fetch(`${server.url}/api/jobs/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ownerToken}` } })).json()) as JobView;
     expect(canceled.status).toBe('canceled');
     expect((await waitFor(id)).status).toBe('canceled');
     expect((await fetch(`${server.url}/api/jobs/0123456789abcdef`)).status).toBe(404);

@@ -3,6 +3,7 @@
  * paints chunks on request, one at a time, with stylizeChunk — this file only carries messages.
  * A parent that goes away stops the chunk in progress (its ffmpeg children too) and the process.
  */
+import { unlinkSync } from 'node:fs';
 import { loadEngine } from '../../engine/load-engine.js';
 import { createPainterCache, type PainterCache } from '../../painter/painter-cache.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
@@ -15,13 +16,41 @@ const send = (message: FromChunkProcess): void => {
   process.send?.(message);
 };
 
+/**
+ * Whether an error broke the engine itself: a WebAssembly trap (memory access out of bounds,
+ * unreachable) or Emscripten's abort. Such a process must never paint again: every later chunk,
+ * of any job, would fail ("Aborted()") or paint garbage.
+ */
+export function isEngineFault(error: unknown): boolean {
+  if (error instanceof WebAssembly.RuntimeError) return true;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return /RuntimeError|Aborted\(|memory access out of bounds|unreachable executed|out of memory/i.test(text);
+}
+
+/** A test's stand-in for a broken wasm instance (ChunkProcessInit.testPoisonFile). */
+function testPoison(init: ChunkProcessInit | undefined, task: ChunkTask, state: { poisoned: boolean }): void {
+  if (state.poisoned) throw new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+  if (init?.testPoisonFile === undefined) return;
+  try {
+    unlinkSync(init.testPoisonFile); // only one process wins the file
+  } catch {
+    return;
+  }
+  state.poisoned = true;
+  throw new WebAssembly.RuntimeError(`memory access out of bounds (job ${task.jobId})`);
+}
+
 function main(): void {
   let network: FeatureNetwork | undefined;
+  let initMessage: ChunkProcessInit | undefined;
+  const fault = { poisoned: false };
+  let broken = false;
   let painters: PainterCache | undefined;
   let queue: Promise<void> = Promise.resolve();
   const stop = new AbortController();
 
   const init = async (message: ChunkProcessInit): Promise<void> => {
+    initMessage = message;
     const engine = await loadEngine(message);
     const backend = engine.backend;
     network = engine.network;
@@ -34,6 +63,8 @@ function main(): void {
 
   const paint = async (task: ChunkTask): Promise<void> => {
     if (!network) throw new Error('worker not initialised');
+    if (broken) throw new WebAssembly.RuntimeError('this process\'s engine failed earlier; it takes no more chunks');
+    testPoison(initMessage, task, fault);
     const { frames } = await stylizeChunk(task, {
       network,
       ...(painters ? { painters } : {}),
@@ -50,12 +81,18 @@ function main(): void {
       .then(() => (message.type === 'init' ? init(message) : paint(message)))
       .catch((error: unknown) => {
         const detail = error instanceof FfmpegError ? error.detail : undefined;
+        const poisoned = isEngineFault(error);
+        broken ||= poisoned;
         send({
           type: 'error',
           ...(message.type === 'chunk' ? { jobId: message.jobId, chunk: message.chunk.index } : {}),
           message: error instanceof Error ? error.message : String(error),
           ...(detail ? { detail } : {}),
+          ...(poisoned ? { poisoned: true } : {}),
         });
+        // A broken engine is never reused: the pool kills and replaces this process on reading
+        // `poisoned`; should that message be lost, it leaves by itself (its exit fails the chunk).
+        if (poisoned) setTimeout(() => process.exit(70), 2000).unref();
       });
   });
   // The parent going away (disconnect) or closing us (SIGTERM): stop the encoder first, or the

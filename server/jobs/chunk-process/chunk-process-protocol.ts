@@ -14,6 +14,13 @@ export interface ChunkProcessInit {
   threads: number;
   /** Where learned painters are kept (a video job's painter 'learned'). */
   paintersDir?: string;
+  /**
+   * Tests only: the one chunk process that removes this file (the first to start a chunk while it
+   * exists) fails that chunk as a broken wasm instance does ("memory access out of bounds") and
+   * stays broken ("Aborted()") for every later chunk, as a real one would: the replacement of a
+   * poisoned process can be tested without a 3 GB job.
+   */
+  testPoisonFile?: string;
 }
 
 /** One chunk to paint, with local files: the backend fetched its inputs and stores its output. */
@@ -30,6 +37,8 @@ export interface ChunkTask {
   outSize: { width: number; height: number };
   /** Written whole (temp file + rename) once every frame is encoded. */
   segmentPath: string;
+  /** Who asked for the job (its client): the pool shares its processes fairly between clients first. */
+  client?: string;
 }
 
 export type ToChunkProcess = ChunkProcessInit | ChunkTask;
@@ -43,4 +52,9 @@ export type FromChunkProcess =
   | { type: 'preview'; jobId: string; chunk: number; jpeg: Uint8Array }
   | { type: 'done'; jobId: string; chunk: number; frames: number }
   /** `message` is shown to users; `detail` (ffmpeg's own words, say) goes to the log only. */
-  | { type: 'error'; jobId?: string; chunk?: number; message: string; detail?: string };
+  | { type: 'error'; jobId?: string; chunk?: number; message: string; detail?: string; poisoned?: boolean };
+/*
+ * `poisoned` (with `error`): the process's engine itself broke (a wasm RuntimeError, "Aborted()",
+ * memory access out of bounds): it exits and is never given another chunk; the chunk is retried
+ * in a fresh process like one whose process crashed.
+ */

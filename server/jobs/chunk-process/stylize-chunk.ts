@@ -16,6 +16,7 @@ import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
 import { createSceneCutDetector } from '../../engine/scene-cut.js';
 import { decodeRgbFrames, encodeH264, type FrameSink } from '../../video/ffmpeg.js';
 import { learnPainter, type LearnedPainter } from '../../painter/job-painter-pass.js';
+import { styleLongSide } from '../job-queue.js';
 import type { ChunkTask } from './chunk-process-protocol.js';
 
 const PREVIEW_EVERY_MS = 1000;
@@ -56,7 +57,8 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
   const onAbort = (): void => sink.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const style = await decodeImage(task.stylePath, { longSide: Math.max(workSize.width, workSize.height), minShortSide: network.minSide });
+    // Sized by pixels (about the frame's), not by its long side: a very wide frame asks no huge style.
+    const style = await decodeImage(task.stylePath, { longSide: styleLongSide(workSize, network.minSide), minShortSide: network.minSide });
     stylizer.setStyle([{ image: style }]);
     if (options.painter === 'learned') {
       const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };

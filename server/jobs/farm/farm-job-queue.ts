@@ -12,7 +12,7 @@ import type { VideoLimits } from '../../video/ffmpeg.js';
 import { createFileBlobStore } from '../blob-store.js';
 import type { JobQueue } from '../job-queue.js';
 import { createJobService } from '../job-service.js';
-import { farmSecret, pingRedis, redisConnections } from '../../farm/redis.js';
+import { farmSecret, pingRedis, redisConnections, untilReady } from '../../farm/redis.js';
 import { createFarmScheduler, slotsOf } from './farm-scheduler.js';
 import { createBlobClient } from './http-blob-client.js';
 import { createRedisJobRepository } from './redis-job-repository.js';
@@ -38,6 +38,8 @@ export interface FarmJobQueueOptions {
   retentionS?: number;
   /** BullMQ lock on the assembly (default 30 s). */
   lockDurationMs?: number;
+  /** The operator's farm secret (STYLIZE_FARM_SECRET); else the one kept in Redis. */
+  farmSecret?: string | undefined;
 }
 
 export interface FarmJobQueue extends JobQueue {
@@ -53,7 +55,7 @@ export async function createFarmJobQueue(options: FarmJobQueueOptions): Promise<
   const redis = connections.open('gateway', { failFast: true });
   const repo = createRedisJobRepository({ redis, subscriber: () => connections.open('gateway-events') });
   const blobs = createFileBlobStore(path.join(options.dataDir, 'jobs'));
-  const secret = await farmSecret(redis).catch(async (error: unknown) => {
+  const secret = await untilReady(redis).then(() => farmSecret(redis, options.farmSecret)).catch(async (error: unknown) => {
     await connections.closeAll();
     throw error;
   });
@@ -64,8 +66,9 @@ export async function createFarmJobQueue(options: FarmJobQueueOptions): Promise<
   return {
     ...service,
     async health() {
+      // A full Redis answers pings but takes no write: not ok either (a balancer looks elsewhere).
       const ping = await pingRedis(redis);
-      const workers = ping.ok ? await onlineWorkers(redis).catch(() => []) : [];
+      const workers = ping.latencyMs !== undefined ? await onlineWorkers(redis).catch(() => []) : [];
       return { ok: ping.ok, redis: ping, workers: workers.length, workerSlots: slotsOf(workers) };
     },
     secret: () => secret,

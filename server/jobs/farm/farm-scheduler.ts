@@ -3,20 +3,23 @@
  * `stylize worker` processes anywhere; the flow's parent, the assembly, runs on this gateway, which
  * holds the job's files (farm-assembler.ts). Cancel reaches the workers on a Redis channel. Jobs of
  * this gateway may be ended by another gateway (a cancel there): their cleanup follows the change
- * notices. Files of other gateways' jobs are reached through their blob endpoints.
+ * notices. Files of other gateways' jobs are reached through their blob endpoints. A Redis at its
+ * memory limit refuses a new job cleanly (503, nothing of it left queued), and the watchdog waits
+ * (and says so, at warn) while Redis is away or full, so no flow is made again for nothing.
  */
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
+import { RedisUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { JobMetrics } from '../../metrics.js';
 import { BLOB, type BlobStore } from '../blob-store.js';
 import type { ChunkScheduler, ForeignJobFiles, JobLifecycle } from '../chunk-scheduler.js';
 import { isFinal, type JobRepository } from '../job-repository.js';
 import type { Job } from '../job-store.js';
-import { KEYS, type Redis, type RedisConnections } from '../../farm/redis.js';
+import { KEYS, isRedisFull, pingRedis, type Redis, type RedisConnections } from '../../farm/redis.js';
 import type { ChunkJobResult } from './chunk-job.js';
 import { startFarmAssembler } from './farm-assembler.js';
 import type { BlobClient } from './http-blob-client.js';
-import { createJobFlows } from './job-flows.js';
+import { createJobFlows, type JobFlows } from './job-flows.js';
 import { onlineWorkers } from './worker-registry.js';
 
 export interface FarmSchedulerOptions {
@@ -67,15 +70,21 @@ export function createFarmScheduler(options: FarmSchedulerOptions, lifecycle: Jo
     }
   });
   options.metrics?.setQueueDepthSource(() => queueDepth(redis, bull.chunkQueue));
-  const stopWatchdog = flows.watch();
+  const stopWatchdog = watchJobs({ redis, repo, flows, mine, log });
 
   return {
     workers: async () => Math.max(1, slotsOf(await onlineWorkers(redis))),
     recordFields: () => ({ home: options.home(), gateway }),
     owns: mine,
     async start(job) {
-      // If Redis fails us here, the watchdog hands the job over later.
-      await flows.start(job).catch((error: unknown) => log.warn({ err: error, job: job.id }, 'could not hand the job to the farm yet'));
+      try {
+        await flows.start(job);
+      } catch (error) {
+        // A full Redis refuses the job cleanly: nothing of it stays queued without a flow.
+        if (isRedisFull(error) || (error instanceof RedisUnavailableError && error.code === 'REDIS_FULL')) await refuseFull(options, job, error);
+        // Otherwise (Redis away a moment), the watchdog hands the job over later.
+        log.warn({ err: error, job: job.id }, 'could not hand the job to the farm yet');
+      }
       return (await repo.get(job.id)) ?? job;
     },
     async reclaim(job) {
@@ -96,6 +105,57 @@ export function createFarmScheduler(options: FarmSchedulerOptions, lifecycle: Jo
       await stopWatchdog();
       await Promise.allSettled([assembler.close(), bull.chunkEvents.close(), bull.flows.close(), bull.chunkQueue.close(), bull.assembleQueue.close()]);
     },
+  };
+}
+
+/** How often the watchdog looks at this gateway's unfinished jobs. */
+const WATCHDOG_MS = 5000;
+/** While its rounds keep failing, the watchdog says so at warn at most this often. */
+const WATCHDOG_WARN_EVERY_MS = 60_000;
+
+async function refuseFull(options: FarmSchedulerOptions, job: Job, cause: unknown): Promise<never> {
+  options.log.warn({ err: cause, job: job.id }, 'Redis is full: the job is refused');
+  // Deleting takes no memory: a full Redis allows it.
+  await options.repo.remove(job.id).catch(() => undefined);
+  await options.blobs.remove(job.id).catch(() => undefined);
+  throw new RedisUnavailableError(true, { cause });
+}
+
+/**
+ * Every few seconds, each unfinished job of this gateway has a living flow (flows.check). While
+ * Redis is away or full the round waits (a flow made then would be lost, and each counts against
+ * the job), and says so at warn, once a minute at most; it says when it works again.
+ */
+function watchJobs(deps: { redis: Redis; repo: JobRepository; flows: JobFlows; mine: (job: Job) => boolean; log: Logger }): () => Promise<void> {
+  const { log } = deps;
+  let watching: Promise<void> | undefined;
+  let failing: { since: number; warnedAt: number; rounds: number } | undefined;
+  const failed = (error: unknown): void => {
+    const now = Date.now();
+    failing ??= { since: now, warnedAt: 0, rounds: 0 };
+    failing.rounds += 1;
+    if (now - failing.warnedAt < WATCHDOG_WARN_EVERY_MS) return;
+    failing.warnedAt = now;
+    log.warn({ err: error, failedRounds: failing.rounds, sinceS: Math.round((now - failing.since) / 1000) }, "job watchdog cannot look after this gateway's jobs (Redis away or full); it tries again");
+  };
+  const round = async (): Promise<void> => {
+    const health = await pingRedis(deps.redis);
+    if (!health.ok) throw new Error(health.error ?? 'Redis does not answer');
+    for (const job of await deps.repo.all()) {
+      if (!isFinal(job) && deps.mine(job)) await deps.flows.check(job);
+    }
+    if (failing) log.info({ failedRounds: failing.rounds }, 'job watchdog works again');
+    failing = undefined;
+  };
+  const timer = setInterval(() => {
+    watching ??= round()
+      .catch(failed)
+      .finally(() => (watching = undefined));
+  }, WATCHDOG_MS);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await watching;
   };
 }
 

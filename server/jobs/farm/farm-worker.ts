@@ -15,7 +15,7 @@ import type { WorkerOptions } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { createChunkProcessPool } from '../chunk-process-pool.js';
 import { CHUNK_RETRIES } from '../job-queue.js';
-import { KEYS, farmSecret, redisConnections } from '../../farm/redis.js';
+import { KEYS, farmSecret, redisConnections, untilReady } from '../../farm/redis.js';
 import type { ChunkJobData, ChunkJobResult } from './chunk-job.js';
 import { createBlobClient } from './http-blob-client.js';
 import { createInputCache } from './input-cache.js';
@@ -35,8 +35,15 @@ export async function startFarmWorker(options: WorkerOptions & { log: Logger }):
   const id = `${os.hostname()}/${process.pid}`;
   const connections = redisConnections(options.redisUrl, log);
   const redis = connections.open('worker');
+  // Redis not there at start: a clear error and an exit (like the gateway), not a wait forever.
+  const secret = await untilReady(redis)
+    .then(() => farmSecret(redis, options.farmSecret))
+    .catch(async (error: unknown) => {
+      await connections.closeAll();
+      throw error;
+    });
   const repo = createRedisJobRepository({ redis, subscriber: () => connections.open('worker-events') });
-  const blobs = createBlobClient({ secret: await farmSecret(redis), patienceMs: options.transferPatienceMs });
+  const blobs = createBlobClient({ secret, patienceMs: options.transferPatienceMs });
   const threads = options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / options.concurrency));
   const pool = createChunkProcessPool(options.concurrency, {
     model: options.model,

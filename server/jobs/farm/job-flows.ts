@@ -1,9 +1,9 @@
 /**
  * The BullMQ flows of this gateway's jobs: a flow per job (its missing chunks as children, the
  * assembly as parent), made again when Redis lost it or it completed with chunks missing (a few
- * times at most), and the watchdog that makes sure every unfinished job of this gateway has a
- * living flow — or marks it failed with the words of the chunk that failed it — so a job never
- * waits forever.
+ * times at most), and the check the watchdog (farm-scheduler.ts) runs on every unfinished job of
+ * this gateway: a living flow, or the job marked failed with the words of the chunk that failed
+ * it — so a job never waits forever.
  */
 import type { FlowProducer, Queue } from 'bullmq';
 import type { Logger } from '../../logger.js';
@@ -12,8 +12,6 @@ import { ACTIVE_STATUSES, isFinal, type JobRepository } from '../job-repository.
 import type { Job } from '../job-store.js';
 import { flowId, jobFlow, reasonFromBull, type AssembleJobData } from './chunk-job.js';
 
-/** How often the watchdog looks at this gateway's unfinished jobs. */
-const WATCHDOG_MS = 5000;
 /** Flows made for one job before it is given up (a job normally needs one). */
 const MAX_FLOWS = 10;
 /** A job created without a flow yet is left this long to the submit making it. */
@@ -45,8 +43,6 @@ export interface JobFlows {
   failureOf(failedReason: string | undefined): Promise<string>;
   /** Fails the job, unless a newer flow than `flow` has taken it over. */
   markFailed(id: string, reason: string, flow?: string, cause?: unknown): Promise<void>;
-  /** Starts the watchdog; the returned stop() waits for a round in progress. */
-  watch(): () => Promise<void>;
 }
 
 export function createJobFlows(deps: JobFlowsDeps): JobFlows {
@@ -61,7 +57,6 @@ export function createJobFlows(deps: JobFlowsDeps): JobFlows {
       if (!job || (flow !== undefined && job.flow !== flow)) return;
       await deps.lifecycle.fail(id, reason, cause);
     },
-    watch: () => startWatchdog(deps, flows),
   };
   return flows;
 }
@@ -109,20 +104,4 @@ async function failureOf(chunkQueue: Queue, failedReason: string | undefined): P
   if (!child) return reasonFromBull(failedReason);
   const chunk = await chunkQueue.getJob(child).catch(() => undefined);
   return reasonFromBull(chunk?.failedReason);
-}
-
-function startWatchdog(deps: JobFlowsDeps, flows: JobFlows): () => Promise<void> {
-  let watching: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    watching ??= (async () => {
-      for (const job of await deps.repo.all()) if (!isFinal(job) && deps.mine(job)) await flows.check(job);
-    })()
-      .catch((error: unknown) => deps.log.debug({ err: error }, 'watchdog round failed (Redis away?)'))
-      .finally(() => (watching = undefined));
-  }, WATCHDOG_MS);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await watching;
-  };
 }

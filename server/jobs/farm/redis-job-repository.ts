@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
 import type { Job } from '../job-store.js';
-import { KEYS, closeRedis, type Redis } from '../../farm/redis.js';
+import { KEYS, closeRedis, translatingRedisErrors, type Redis } from '../../farm/redis.js';
 
 /** KEYS: job, index, active, client set. ARGV: id, json, createdAtMs, client, maxQueued, maxPerClient, channel, event. */
 const CREATE = `
@@ -86,7 +86,8 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
     subscribe: (listener) => events.add(listener),
     close: () => events.close(),
   };
-  return repo;
+  // Redis away or full: the routes answer 503 with Retry-After (RedisUnavailableError), not 500.
+  return translatingRedisErrors(repo);
 }
 
 const clientKey = (client: string | undefined): string => KEYS.clientJobs(client ?? '-');

@@ -29,7 +29,13 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
       // Counted before the first await: a request that arrives meanwhile sees this place taken.
       const release = active.reserve(fields.client);
       try {
-        const job = await store.create({ inputName: fields.inputName, styleName: fields.styleName, options: fields.options, ...(fields.client ? { client: fields.client } : {}) });
+        const job = await store.create({
+          inputName: fields.inputName,
+          styleName: fields.styleName,
+          options: fields.options,
+          ...(fields.client ? { client: fields.client } : {}),
+          ...(fields.ownerTokenHash ? { ownerTokenHash: fields.ownerTokenHash } : {}),
+        });
         active.track(job);
         emit({ type: 'job', job: { ...job } });
         return job;

@@ -41,6 +41,8 @@ export interface LocalJobQueueOptions {
   metrics?: JobMetrics;
   /** Where learned painters are kept (default <dataDir>/painters). */
   paintersDir?: string;
+  /** Tests only: a chunk process that finds this file breaks its engine (ChunkProcessInit.testPoisonFile). */
+  testPoisonFile?: string;
 }
 
 export function createLocalJobQueue(options: LocalJobQueueOptions): JobQueue {
@@ -54,6 +56,7 @@ export function createLocalJobQueue(options: LocalJobQueueOptions): JobQueue {
     backend: options.backend,
     threads: Math.max(1, Math.floor(os.availableParallelism() / options.workers)),
     paintersDir: options.paintersDir ?? path.join(options.dataDir, 'painters'),
+    ...(options.testPoisonFile !== undefined ? { testPoisonFile: options.testPoisonFile } : {}),
   });
   const { log, metrics } = options;
   return createJobService({ ...options, kind: 'local', repo, blobs }, (lifecycle) =>

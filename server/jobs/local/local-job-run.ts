@@ -102,6 +102,7 @@ function chunkTask(blobs: BlobStore, job: Job, chunk: JobChunk): ChunkTask {
     workSize: evenSize(job.info!, job.options.size),
     outSize: outputSize(job.info!),
     segmentPath: blobs.path(BLOB.chunk(id, chunk.index)),
+    ...(job.client !== undefined ? { client: job.client } : {}),
   };
 }
 

@@ -1,7 +1,10 @@
 /**
  * The in-process ChunkScheduler: this machine's chunk-process pool paints the chunks. Up to one
- * job per chunk process runs at once (the pool shares its processes fairly between them); more
- * wait in a queue. A restarted server recounts each unfinished job's chunks from the segments on
+ * job per chunk process runs at once (the pool shares its processes fairly between clients, then
+ * jobs); more wait in a queue, taken fairly: the waiting job whose client has the fewest jobs
+ * running goes first, and a client with none running is let in even when every place is taken
+ * (its chunks then get the next free process), so one client's long jobs never make another's
+ * short one wait for them to end. A restarted server recounts each unfinished job's chunks from the segments on
  * disk and resumes it at its first missing one.
  */
 import type { Logger } from '../../logger.js';
@@ -26,8 +29,10 @@ export interface LocalSchedulerOptions {
 
 export function createLocalScheduler(options: LocalSchedulerOptions, lifecycle: JobLifecycle): ChunkScheduler {
   const { repo, blobs, pool, log } = options;
-  const waiting: string[] = [];
+  const waiting: Waiting[] = [];
   const running = new Map<string, Promise<void>>();
+  /** Who asked for each running job. */
+  const clients = new Map<string, string | undefined>();
   /** Jobs this process canceled: their chunks stop retrying at once. */
   const stopped = new Set<string>();
   const maxRunning = Math.max(1, options.workers);
@@ -46,12 +51,14 @@ export function createLocalScheduler(options: LocalSchedulerOptions, lifecycle: 
   options.metrics?.setQueueDepthSource(async () => ({ waiting: context.chunks.waiting, active: context.chunks.active, jobs: waiting.length + running.size }));
 
   function kick(): void {
-    while (!closed && running.size < maxRunning && waiting.length > 0) {
-      const id = waiting.shift()!;
+    for (let next = nextJob(waiting, clients, maxRunning); !closed && next !== undefined; next = nextJob(waiting, clients, maxRunning)) {
+      const { id, client } = waiting.splice(next, 1)[0]!;
+      clients.set(id, client);
       const work = runJob(context, id)
         .catch((error: unknown) => log.error({ err: error, job: id }, 'job runner failed'))
         .finally(() => {
           running.delete(id);
+          clients.delete(id);
           kick();
         });
       running.set(id, work);
@@ -63,19 +70,19 @@ export function createLocalScheduler(options: LocalSchedulerOptions, lifecycle: 
     recordFields: () => ({}),
     owns: () => true,
     async start(job) {
-      waiting.push(job.id);
+      waiting.push({ id: job.id, client: job.client });
       kick();
       return job;
     },
     reclaim: (job) => recountChunks(repo, blobs, job),
     async resume(job) {
-      waiting.push(job.id);
+      waiting.push({ id: job.id, client: job.client });
     },
     resumed: kick,
     abandon: (job) => repo.untrack(job.id),
     async cancel(job) {
       stopped.add(job.id);
-      const at = waiting.indexOf(job.id);
+      const at = waiting.findIndex((w) => w.id === job.id);
       if (at !== -1) waiting.splice(at, 1);
       pool.abortJob(job.id);
     },
@@ -89,6 +96,28 @@ export function createLocalScheduler(options: LocalSchedulerOptions, lifecycle: 
       await Promise.all(running.values());
     },
   };
+}
+
+interface Waiting {
+  id: string;
+  client: string | undefined;
+}
+
+/**
+ * Which waiting job starts now (its index), if any: the earliest of those whose client has the
+ * fewest jobs running; it starts while fewer than `maxRunning` jobs run, or whatever runs when
+ * its client has none running (jobs without a client, the CLI's, count as one client).
+ */
+export function nextJob(waiting: readonly Waiting[], running: ReadonlyMap<string, string | undefined>, maxRunning: number): number | undefined {
+  const count = (client: string | undefined): number => [...running.values()].filter((c) => c === client).length;
+  let best: number | undefined;
+  let bestCount = Infinity;
+  waiting.forEach((w, i) => {
+    const n = count(w.client);
+    if (n < bestCount) [best, bestCount] = [i, n];
+  });
+  if (best === undefined) return undefined;
+  return running.size < maxRunning || bestCount === 0 ? best : undefined;
 }
 
 /** A job found at start-up goes back to queued, its finished chunks the segments on disk. */

@@ -15,6 +15,7 @@ import type { RgbImage } from '../../engine/image.js';
 import type { Stylizer } from '../../engine/stylizer.js';
 import { createColdStartRamp } from './cold-start.js';
 import { createDeadlineController } from './deadline.js';
+import { frameGeometry } from './frame-geometry.js';
 import type { IncomingFrame } from '../frame.js';
 import type { LiveSettings } from '../live-settings.js';
 import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../../engine/scene-cut.js';
@@ -129,10 +130,10 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       const started = performance.now();
       if (hint) deadline.seed(hint);
       const queueAgeMs = started - frame.receivedAt;
-      const { photo, full, limits } = await decodeFrame(frame, settings, deps);
+      const { photo, full, limits, styleSide } = await decodeFrame(frame, settings, deps);
       // The style is seen at the stream's largest working size (where the strokes are painted),
-      // which also bounds the memory its targets take.
-      await useStyle(settings, Math.max(deps.minSide, Math.round(Math.max(full.width, full.height) * limits.cap)));
+      // bounded by pixels (frame-geometry.ts), which also bounds the memory its targets take.
+      await useStyle(settings, styleSide);
       // The learned painter paints at the stream's largest working size (no floor needed: it is cheap).
       const capped = limits.cap < 1 ? sizeForShortSide(limits.source, Math.max(deps.minSide, Math.round(settings.size * limits.cap))) : full;
       await usePainter(settings, capped);
@@ -157,13 +158,18 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
 /**
  * One decode, at the stream size: the guide that brings the painting back to this size, and the
  * source of the working-size copy (shrinking the decoded frame is cheaper than decoding twice).
+ * The frame's sizes come from its header first: a frame over the pixel limit or of a shape beyond
+ * the aspect bound is refused before any pixel is decoded (frame-geometry.ts).
  */
-async function decodeFrame(frame: IncomingFrame, settings: LiveSettings, deps: FrameStylizerDeps): Promise<{ photo: RgbImage; full: Size; limits: WorkLimits }> {
+async function decodeFrame(
+  frame: IncomingFrame,
+  settings: LiveSettings,
+  deps: FrameStylizerDeps,
+): Promise<{ photo: RgbImage; full: Size; limits: WorkLimits; styleSide: number }> {
   const label = `frame ${frame.seq}`;
   const source = await probeImage(frame.jpeg, label, deps.maxImagePixels);
-  const full = sizeForShortSide(source, settings.size);
-  const photo = await decodeImage(frame.jpeg, { exact: full, label, probed: source, maxPixels: deps.maxImagePixels });
   // The largest working size this stream may have (the memory cap); the plan is made within it.
-  const cap = Math.min(1, Math.sqrt((deps.maxWorkPixels ?? Number.POSITIVE_INFINITY) / (full.width * full.height)));
-  return { photo, full, limits: { source, cap, pixels: full.width * full.height * cap * cap } };
+  const { full, cap, pixels, styleSide } = frameGeometry(source, settings.size, deps.maxWorkPixels ?? Number.POSITIVE_INFINITY, deps.minSide, label);
+  const photo = await decodeImage(frame.jpeg, { exact: full, label, probed: source, maxPixels: deps.maxImagePixels });
+  return { photo, full, limits: { source, cap, pixels }, styleSide };
 }
