@@ -12,10 +12,22 @@ import type { ChunkTask } from '../chunk-process/chunk-process-protocol.js';
 import { KEYS } from '../../farm/redis.js';
 
 /** A chunk task without its local files (a worker fetches them), and where the files are. */
-export type ChunkJobData = Pick<ChunkTask, 'jobId' | 'chunk' | 'info' | 'options' | 'workSize' | 'outSize'> & {
+export type ChunkJobData = Pick<ChunkTask, 'jobId' | 'chunk' | 'info' | 'options' | 'workSize' | 'outSize' | 'client'> & {
   /** The gateway that holds the job's files (base URL). */
   home: string;
 };
+
+/** BullMQ's lowest priority (its numbers run from 1, the first taken, to 2^21). */
+const LOWEST_PRIORITY = 2 ** 21;
+
+/**
+ * A chunk's place in the farm's queue: after the `ahead` chunks its client already has waiting,
+ * so the chunks of different clients take turns (client B's first chunk goes beside client A's
+ * first, not after all of A's jobs). Equal priorities go first come, first served.
+ */
+export function chunkPriority(ahead: number, indexInFlow: number): number {
+  return Math.min(LOWEST_PRIORITY, 1 + Math.max(0, ahead) + indexInFlow);
+}
 
 /** What a worker reports for a chunk (the gateways' /metrics read it). */
 export interface ChunkJobResult {
@@ -45,8 +57,8 @@ export function jobIdOfFlow(flow: string): string {
   return flow.split('.')[0] ?? flow;
 }
 
-/** The flow for the chunks of `job` not yet done. */
-export function jobFlow(job: Job, gateway: string, home: string, generation: number, chunks: Chunk[]): FlowJob {
+/** The flow for the chunks of `job` not yet done; `ahead`: chunks its client already has waiting (chunkPriority). */
+export function jobFlow(job: Job, gateway: string, home: string, generation: number, chunks: Chunk[], ahead = 0): FlowJob {
   const info = job.info!;
   const parent = flowId(job.id, generation);
   return {
@@ -54,7 +66,7 @@ export function jobFlow(job: Job, gateway: string, home: string, generation: num
     queueName: KEYS.assembleQueue(gateway),
     data: { jobId: job.id } satisfies AssembleJobData,
     opts: { jobId: parent, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
-    children: chunks.map((chunk) => ({
+    children: chunks.map((chunk, i) => ({
       name: 'chunk',
       queueName: KEYS.chunkQueue,
       data: {
@@ -65,9 +77,11 @@ export function jobFlow(job: Job, gateway: string, home: string, generation: num
         options: job.options,
         workSize: evenSize(info, job.options.size),
         outSize: outputSize(info),
+        ...(job.client !== undefined ? { client: job.client } : {}),
       } satisfies ChunkJobData,
       opts: {
         jobId: `${parent}.${chunk.index}`,
+        priority: chunkPriority(ahead, i),
         attempts: CHUNK_RETRIES + 1,
         backoff: CHUNK_BACKOFF,
         // A chunk that cannot be painted fails the job at once (the assembly would wait forever).

@@ -75,11 +75,22 @@ async function startFlow(deps: JobFlowsDeps, flows: JobFlows, starting: Set<stri
     if (!recorded) return;
     const missing = (recorded.chunks ?? []).filter((c) => !recorded.chunksDone.includes(c.index));
     if (missing.length === 0) await deps.assembleQueue.add('assemble', { jobId: job.id } satisfies AssembleJobData, { jobId: flow, removeOnComplete: { age: 3600 } });
-    else await deps.flows.add(jobFlow(recorded, deps.gateway, recorded.home ?? deps.home(), generation, missing));
+    else await deps.flows.add(jobFlow(recorded, deps.gateway, recorded.home ?? deps.home(), generation, missing, await chunksAhead(deps.repo, recorded)));
     deps.log.info({ job: job.id, flow, chunks: missing.length }, generation === 1 ? 'job handed to the farm' : 'job flow made again');
   } finally {
     starting.delete(job.id);
   }
+}
+
+/** Chunks the job's client has waiting in its other unfinished jobs: its new chunks queue behind them. */
+export async function chunksAhead(repo: Pick<JobRepository, 'all'>, job: Job): Promise<number> {
+  if (job.client === undefined) return 0;
+  let ahead = 0;
+  for (const other of await repo.all()) {
+    if (other.id === job.id || other.client !== job.client || isFinal(other)) continue;
+    ahead += (other.chunks?.length ?? 0) - other.chunksDone.length;
+  }
+  return ahead;
 }
 
 async function checkFlow(deps: JobFlowsDeps, flows: JobFlows, starting: Set<string>, job: Job): Promise<void> {

@@ -87,7 +87,20 @@ async function paintChunkJob(painter: ChunkPainter, bull: ChunkBullJob, signal?:
   const t1 = performance.now();
   let paintMs = 0;
   try {
-    const task = { type: 'chunk' as const, jobId: job.id, input: files.input, stylePath: files.style, info: data.info, chunk: data.chunk, options: data.options, workSize: data.workSize, outSize: data.outSize, segmentPath: segment };
+    const task = {
+      type: 'chunk' as const,
+      jobId: job.id,
+      input: files.input,
+      stylePath: files.style,
+      info: data.info,
+      chunk: data.chunk,
+      options: data.options,
+      workSize: data.workSize,
+      outSize: data.outSize,
+      segmentPath: segment,
+      // A worker's own processes go in turns between clients too (chunk-process-pool.ts).
+      ...(data.client !== undefined ? { client: data.client } : {}),
+    };
     await painter.pool.run(task, progressHandlers(painter, data, progress), signal);
     paintMs = performance.now() - t1;
     const t2 = performance.now();
