@@ -4,7 +4,7 @@
  * The target server of the bench is a plain `stylize serve`: these drivers start a farm of their
  * own (a redis-server and a gateway) beside it, and stop it before they return.
  */
-import { farmBlobNames, redisAwayAndFull } from '../test/helpers/attacks/r3-farm.js';
+import { farmBlobNames, redisAwayAndFull, silentWorker } from '../test/helpers/attacks/r3-farm.js';
 import type { AttackSpec } from './abuse-attacks.js';
 
 export const R3_FARM_ATTACKS: AttackSpec[] = [
@@ -12,6 +12,11 @@ export const R3_FARM_ATTACKS: AttackSpec[] = [
     id: '20.9',
     title: 'farm: Redis full (maxmemory 1, noeviction), then killed; a worker with a dead REDIS_URL',
     run: async (ctx) => redisAwayAndFull({ video: await ctx.media.smallVideo(), durationMs: ctx.durationMs, signal: ctx.signal, answerTimeoutMs: ctx.answerTimeoutMs }),
+  },
+  {
+    id: '20.10',
+    title: 'farm of two workers, one killed -9 mid-job: what the survivor logs about the chunks',
+    run: async (ctx) => silentWorker({ video: await ctx.media.tenSecondVideo(), durationMs: ctx.durationMs, signal: ctx.signal, answerTimeoutMs: ctx.answerTimeoutMs }),
   },
   {
     id: '20.13',

@@ -11,6 +11,6 @@ export * from './attacks/disk.js';
 export * from './attacks/process-tree.js';
 export * from './attacks/healthy-client.js';
 export * from './attacks/r3-done.js';
-export { jobDeleteByStranger } from './attacks/r3-jobs.js';
+export { jobDeleteByStranger, queueHogging } from './attacks/r3-jobs.js';
 export * from './attacks/r3-farm.js';
 export * from './attacks/r3-live.js';

@@ -153,3 +153,41 @@ export async function farmBlobNames(options: Bounds & { video: string }): Promis
   }
   return { attack: 'farm secret holder writes evil.sh and folders for unknown jobs; operator-set secret', answers, observed };
 }
+
+/**
+ * 20.10: a two-worker farm, one worker killed -9 mid-job: does the survivor's log say what it
+ * did, chunk by chunk (taken, finished with frames and ms, handed on)? Counts its lines at info.
+ */
+export async function silentWorker(options: Bounds & { video: string }): Promise<AttackResult> {
+  const answers: Answers = {};
+  const farm = await startFarm();
+  const workers = [startWorker(farm.redisUrl, { dataDir: path.join(farm.dataDir, 'w1') }), startWorker(farm.redisUrl, { dataDir: path.join(farm.dataDir, 'w2') })];
+  try {
+    const { body, contentType } = await jobBody(options.video);
+    const submit = await request(`${farm.gatewayUrl}/api/jobs`, { method: 'POST', body, headers: { 'content-type': contentType }, timeoutMs: 60_000 });
+    count(answers, `submit: ${answerKey(submit)}`);
+    const id = (JSON.parse(submit.body) as { id?: string }).id;
+    const statusOf = async (): Promise<{ status?: string; framesDone?: number }> => JSON.parse((await request(`${farm.gatewayUrl}/api/jobs/${id}`, { timeoutMs: 10_000 })).body) as { status?: string; framesDone?: number };
+    const until = Date.now() + Math.max(options.durationMs, 180_000);
+    let job = await statusOf();
+    while (id && !(job.framesDone && job.framesDone > 0) && job.status !== 'done' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = await statusOf();
+    }
+    await workers[0]!.kill();
+    while (id && !['done', 'failed', 'canceled'].includes(job.status ?? '') && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      job = await statusOf();
+    }
+    const lines = workers[1]!.log().split('\n').filter((l) => l.includes(`"job":"${id}"`));
+    const said = (msg: string): number => lines.filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    return {
+      attack: 'a farm worker says nothing about the chunks it paints',
+      answers,
+      observed: { job: job.status, survivorTaken: said('chunk taken'), survivorFinished: said('chunk finished'), survivorHandedOn: said('chunk handed on: BullMQ retries it here or on another worker'), survivorLinesAboutJob: lines.length },
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.kill()));
+    await farm.stop();
+  }
+}
