@@ -22,6 +22,8 @@ import { createStylizer } from '../server/engine/stylizer.js';
 import { DEFAULT_MODELS_DIR } from '../server/paths.js';
 import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { COCKATOO, STARRY_NIGHT } from '../test/helpers/paths.js';
+import { ENGINE_DEFAULTS } from '../server/engine/engine-options.js';
+import { PAINTER_TUNING } from '../server/painter/painter-tuning.js';
 
 const parseSize = (s: string): { width: number; height: number } => {
   const [width, height] = s.split('x').map(Number);
@@ -119,7 +121,7 @@ export async function runPainterBench(argv: string[]): Promise<void> {
   const heldOut = frames.filter((_, i) => i % 6 === 5);
   const training = frames.filter((_, i) => i % 6 !== 5);
   const painter = createPainterNet(parseShape(values['curve-shape']), 1);
-  const trainer = createPainterTrainer(network, painter, style, { contentWeight: 10, styleWeight: 40, learningRate: 1e-2 });
+  const trainer = createPainterTrainer(network, painter, style, { contentWeight: ENGINE_DEFAULTS.contentWeight, styleWeight: ENGINE_DEFAULTS.styleWeight, learningRate: PAINTER_TUNING.learningRate });
   const started = performance.now();
   const limitMs = Number(values['curve-seconds']) * 1000;
   let nextReport = 0;

@@ -14,6 +14,7 @@ import { createPainterNet, DEFAULT_PAINTER_SHAPE } from '../server/engine/painte
 import { createPainterTrainer } from '../server/engine/painter-net/painter-trainer.js';
 import { createStylizer, type StylizerSettings } from '../server/engine/stylizer.js';
 import { DEFAULTS } from '../server/config.js';
+import { PAINTER_TUNING } from '../server/painter/painter-tuning.js';
 
 export interface PainterPlan {
   /** Optimiser steps after the painter on each frame (0: the painter alone). */
@@ -31,7 +32,7 @@ export interface PainterPlan {
   persistence?: number;
 }
 
-export const DEFAULT_PAINTER_PLAN: PainterPlan = { steps: 1, trainSteps: 60, batch: 2, trainShort: 72, learningRate: 1e-2, motion: 'flow' };
+export const DEFAULT_PAINTER_PLAN: PainterPlan = { steps: 1, trainSteps: PAINTER_TUNING.job.freshSteps, batch: PAINTER_TUNING.batch, trainShort: 72, learningRate: PAINTER_TUNING.learningRate, motion: 'flow' };
 
 export interface PaintedWithPainter {
   outputs: RgbImage[];

@@ -16,6 +16,7 @@ import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from 
 import { decodeRgbFrames } from '../video/ffmpeg.js';
 import { styleLongSide } from '../jobs/job-queue.js';
 import type { ChunkTask } from '../jobs/chunk-process/chunk-process-protocol.js';
+import { PAINTER_TUNING } from './painter-tuning.js';
 
 export { trainingSize } from '../engine/painter-net/paint-with.js';
 
@@ -25,7 +26,7 @@ export { trainingSize } from '../engine/painter-net/paint-with.js';
  * taken for training (with the frame before it, for the temporal term), Adam's learning rate.
  * Measured with `npm run bench -- quality --long --configs painter` (README, issue 12's note).
  */
-export const PAINTER_TRAINING = { freshSteps: 60, learnedSteps: 15, batch: 2, every: 3, learningRate: 1e-2, temporalWeight: 5e4 } as const;
+export const PAINTER_TRAINING = PAINTER_TUNING.job;
 
 export interface LearnedPainter {
   painter: PainterNet;

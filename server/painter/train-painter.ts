@@ -17,11 +17,13 @@ import type { PainterNet } from '../engine/painter-net/painter-net.js';
 import { createPainterTrainer, RESUME_WARM_UP_STEPS, type TrainingSample } from '../engine/painter-net/painter-trainer.js';
 import type { RgbImage } from '../engine/image.js';
 import { BadInputError } from '../errors.js';
-import { LIVE_PAINTER } from '../live/stream-process/live-painter.js';
+import { PAINTER_TUNING } from './painter-tuning.js';
 import { SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { createStyleLibrary, type StyleLibrary } from '../styles/style-library.js';
 import { createPainterCache, freshPainter, type PainterFor } from './painter-cache.js';
 import { clipTrainingSamples, shippedTrainingSamples } from './training-frames.js';
+
+const LIVE_PAINTER = PAINTER_TUNING.live;
 
 export interface TrainPainterRequest {
   style: string;

@@ -21,6 +21,7 @@ import { createPainterTrainer, RESUME_WARM_UP_STEPS, type PainterTrainer, type T
 import { paintImage, trainingSize } from '../../engine/painter-net/paint-with.js';
 import { BLOCK } from '../../engine/painter-net/painter-layers.js';
 import { createTrainingClock } from './training-clock.js';
+import { PAINTER_TUNING } from '../../painter/painter-tuning.js';
 
 export const LivePainterState = { LEARNING: 'learning', READY: 'ready' } as const;
 export type LivePainterState = (typeof LivePainterState)[keyof typeof LivePainterState];
@@ -33,7 +34,7 @@ export type LivePainterState = (typeof LivePainterState)[keyof typeof LivePainte
  * painter is judged at all; `judgeEvery`: then judged every this many steps; `saveEvery`: kept to
  * the cache every this many steps (and when the stream ends).
  */
-export const LIVE_PAINTER = { samples: 8, batch: 2, learningRate: 1e-2, temporalWeight: 5e4, learningShare: 1, minSteps: 40, judgeEvery: 10, saveEvery: 50 } as const;
+export const LIVE_PAINTER = PAINTER_TUNING.live;
 
 export interface LivePainterStats {
   state: LivePainterState;
