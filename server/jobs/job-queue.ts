@@ -13,6 +13,7 @@ import { FfmpegError, probeVideo, type VideoInfo, type VideoLimits } from '../vi
 import { balancedChunkFrames, defaultChunkFrames, planChunks, type Chunk } from './chunk-plan.js';
 import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
 import type { Job, VideoJobOptions } from './job-store.js';
+import { styleSideFor } from '../engine/style-side.js';
 
 export const BURN_IN_FRAMES = 4;
 /**
@@ -168,13 +169,9 @@ export function checkWorkSize(info: Pick<VideoInfo, 'width' | 'height'>, size: n
   );
 }
 
-/**
- * The long side a job's style image is decoded at: sized by pixels, not by the frame's long side
- * (a 4:1 frame must not ask for a style four times as large): at most the working frame's pixels,
- * never below the network's least side.
- */
+/** The long side a job's style image is decoded at: the same rule as live frames (engine/style-side.ts). */
 export function styleLongSide(workSize: { width: number; height: number }, minSide: number): number {
-  return Math.max(minSide, Math.round(Math.sqrt(workSize.width * workSize.height)));
+  return styleSideFor(workSize, minSide);
 }
 
 function even(v: number): number {

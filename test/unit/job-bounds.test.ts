@@ -23,11 +23,13 @@ describe('a job\'s working frame (issue 20 item 1)', () => {
     expect(MAX_WORK_SIDE).toBe(4320);
   });
 
-  it('asks for a style of about the frame\'s pixels, not its long side', () => {
+  it('asks for a style bounded by the frame\'s pixels, not its long side, and as before for ordinary shapes', () => {
     // 4320×1080 (4:1): the long side would ask for a 4320 px style (18.7 megapixels if square).
-    expect(styleLongSide({ width: 4320, height: 1080 }, 32)).toBe(2160);
-    expect(styleLongSide({ width: 9998, height: 16 }, 32)).toBe(400);
-    expect(styleLongSide({ width: 64, height: 36 }, 32)).toBe(48);
+    expect(styleLongSide({ width: 4320, height: 1080 }, 32)).toBe(3054);
+    expect(styleLongSide({ width: 9998, height: 16 }, 32)).toBe(565);
+    // 16:9 and narrower: the long side, as every job had it before (the same picture).
+    expect(styleLongSide({ width: 256, height: 144 }, 32)).toBe(256);
+    expect(styleLongSide({ width: 64, height: 36 }, 32)).toBe(64);
     expect(styleLongSide({ width: 32, height: 2 }, 32)).toBe(32);
   });
 });

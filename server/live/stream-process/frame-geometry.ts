@@ -8,19 +8,14 @@
  *
  * Within that bound everything is bounded by pixels whatever the shape: the stream size by
  * maxAspectRatio × size², the working frame by maxWorkPixels (or, where the network's least side
- * wins, maxAspectRatio × minSide²), and a square style by STYLE_PIXELS_PER_WORK_PIXEL × the
- * working frame's pixels.
+ * wins, maxAspectRatio × minSide²), and the style as engine/style-side.ts says.
  */
 import { sizeForShortSide } from '../../codec/image-codec.js';
 import { LIMITS } from '../../config.js';
+import { styleSideFor } from '../../engine/style-side.js';
 import { BadFrameError } from '../frame.js';
 
-/**
- * A style is seen at the working frame's long side (where the strokes are painted), but a square
- * style has at most this many times the working frame's pixels: for 16:9 and narrower streams
- * nothing changes (1.78 ≤ 2), a 4:1 stream does not ask for a 4 × larger style.
- */
-export const STYLE_PIXELS_PER_WORK_PIXEL = 2;
+export { STYLE_PIXELS_PER_WORK_PIXEL } from '../../engine/style-side.js';
 
 type Size = { width: number; height: number };
 
@@ -56,7 +51,6 @@ export function frameGeometry(source: Size, shortSide: number, maxWorkPixels: nu
   const fullPixels = full.width * full.height;
   const cap = Math.min(1, Math.sqrt(maxWorkPixels / fullPixels));
   const pixels = fullPixels * cap * cap;
-  const longWork = Math.max(full.width, full.height) * cap;
-  const styleSide = Math.max(minSide, Math.min(Math.round(longWork), Math.floor(Math.sqrt(STYLE_PIXELS_PER_WORK_PIXEL * pixels))));
+  const styleSide = styleSideFor({ width: full.width * cap, height: full.height * cap }, minSide);
   return { source, full, cap, pixels, styleSide };
 }
