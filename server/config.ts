@@ -21,7 +21,12 @@ export const DEFAULTS = {
 /** Live streams and the server (the same table feeds `stylize serve` flags, env and the protocol). */
 export const SERVER_DEFAULTS = {
   port: 8080,
-  host: '0.0.0.0',
+  /**
+   * Loopback only: a quick start must not put the camera page, uploads and jobs on the local
+   * network. `--host 0.0.0.0` (or STYLIZE_HOST) shares it there; the Dockerfile and compose.yaml
+   * say so, since a container's loopback is reachable from nowhere.
+   */
+  host: '127.0.0.1',
   /** Size of a live stream: the short side, in pixels (256×144 for 16:9). */
   liveSize: 144,
   /** Adam steps per live frame; in deadline mode, at most this many. */
@@ -348,6 +353,7 @@ export function parseServerOptions(flags: Record<string, unknown>, env: EnvSetti
     ...paths,
     ...defined({
       port: env.port,
+      host: env.host,
       backend: env.backend,
       wasmThreads: env.wasmThreads,
       modelsDir: env.modelsDir,
@@ -410,6 +416,8 @@ export interface EnvSettings {
   modelsDir: string | undefined;
   vgg19Url: string | undefined;
   port: number | undefined;
+  /** STYLIZE_HOST: the address `stylize serve` listens on, like --host. */
+  host: string | undefined;
   stylesDir: string | undefined;
   dataDir: string | undefined;
   targetFps: number | undefined;
@@ -435,6 +443,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     STYLIZE_MODELS_DIR: z.string().min(1).optional(),
     STYLIZE_VGG19_URL: z.string().url().optional(),
     PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    // Not HOST: shells such as zsh set that to the machine's name.
+    STYLIZE_HOST: z.string().min(1).optional(),
     STYLIZE_STYLES_DIR: z.string().min(1).optional(),
     STYLIZE_DATA_DIR: z.string().min(1).optional(),
     STYLIZE_TARGET_FPS: z.coerce.number().min(0).max(LIMITS.maxTargetFps).optional(),
@@ -454,6 +464,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
     modelsDir: result.data.STYLIZE_MODELS_DIR,
     vgg19Url: result.data.STYLIZE_VGG19_URL,
     port: result.data.PORT,
+    host: result.data.STYLIZE_HOST,
     stylesDir: result.data.STYLIZE_STYLES_DIR,
     dataDir: result.data.STYLIZE_DATA_DIR,
     targetFps: result.data.STYLIZE_TARGET_FPS,

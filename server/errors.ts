@@ -156,6 +156,7 @@ export function exitCodeFor(error: unknown): number {
     case ErrorCode.FILE_NOT_FOUND:
     case ErrorCode.BAD_CONFIG:
     case ErrorCode.PORT_IN_USE:
+    case ErrorCode.UNKNOWN_STYLE:
       return 2;
     default:
       return 1;

@@ -14,6 +14,7 @@ import type { ServerOptions } from './config.js';
 import { joinFarm, type GatewayFarm } from './farm/gateway-farm.js';
 import { createApp, type AppDeps } from './http/app.js';
 import { CLIENT_OUT, ensureClientBuilt } from './http/client-build.js';
+import { defaultAdvertiseUrl, isLoopbackHost, localUrl } from './listen-address.js';
 import { createLogger, type Logger } from './logger.js';
 import { SHIPPED_PAINTERS_DIR } from './paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -34,6 +35,8 @@ import { createLocalJobQueue } from './jobs/local/local-job-queue.js';
 
 export interface RunningServer {
   url: string;
+  /** The address it listens on ('127.0.0.1' unless --host said otherwise). */
+  address: string;
   port: number;
   backend: string;
   model: string;
@@ -105,14 +108,18 @@ export async function startServer(options: ServerOptions, parts: ServerParts = {
     await closeServices(services);
     throw error;
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
-  advertised ??= `http://${options.host === '0.0.0.0' || options.host === '::' ? os.hostname() : options.host}:${port}`;
+  const { port, address } = server.address() as AddressInfo;
+  const url = localUrl(options.host, port);
+  if (farm && !advertised && isLoopbackHost(options.host)) {
+    log.warn({ host: options.host }, 'this gateway listens on loopback only: farm workers on other machines cannot fetch its files; listen with --host 0.0.0.0 or set --advertise-url');
+  }
+  advertised ??= defaultAdvertiseUrl(options.host, port);
+  if (farm) log.info({ advertised }, `farm workers fetch this gateway's files from ${advertised}`);
   // Unfinished jobs resume (worker processes start) only once the server is up (and its URL known).
   await runner.resume();
   if (training.steps > 0) teachStylesWithoutPainter(options, styles, processor, training.training, log);
-  log.info({ port }, `stylize-live listening on ${url}`);
-  return runningServer({ url, port, server, services });
+  log.info({ port, host: options.host }, `stylize-live listening on ${url}${isLoopbackHost(options.host) ? ' (this machine only: --host 0.0.0.0 shares it on your network)' : ''}`);
+  return runningServer({ url, address, port, server, services });
 }
 
 /** What a started server is made of, in the order `close()` ends them. */
@@ -149,11 +156,12 @@ async function closeServices(s: Services): Promise<void> {
   if (!s.farm) await s.directory.close();
 }
 
-function runningServer(started: { url: string; port: number; server: http.Server; services: Services }): RunningServer {
+function runningServer(started: { url: string; address: string; port: number; server: http.Server; services: Services }): RunningServer {
   const { server, services } = started;
   let closing: Promise<void> | undefined;
   return {
     url: started.url,
+    address: started.address,
     port: started.port,
     backend: services.processor.backend,
     model: services.processor.model,
@@ -285,6 +293,7 @@ function appDeps(options: ServerOptions, services: Services, app: AppParts): App
     },
     liveDefaults: app.live.defaults,
     liveLimits: app.live.limits,
+    loopbackOnly: isLoopbackHost(options.host),
     directory: services.directory,
     origins: app.origins,
     trustProxy: app.trustProxy,

@@ -15,6 +15,8 @@ const output = $<HTMLCanvasElement>('output');
 const status = $('status');
 const toast = $('toast');
 let toastTimer: number | undefined;
+/** Who can reach this server (GET /api/config); until it is known, the share note says nothing. */
+let network: PageConfig['network'] | undefined;
 
 function showError(message: string): void {
   toast.textContent = message;
@@ -50,8 +52,10 @@ const client = new LiveClient(video, output, {
     $('stat-steps').textContent = String(stats.stepsPerFrame);
     $('stat-size').textContent = stats.width ? `${stats.width}×${stats.height}` : '–';
     $('stat-viewers').textContent = String(stats.viewers);
-    $('stat-painter').textContent = describePainter(stats.painter);
-    $('stat-painter').title = painterLosses(stats.painter);
+    const painter = describePainter(stats.painter);
+    $('stat-painter').textContent = painter.state;
+    $('stat-painter-detail').textContent = painter.detail;
+    $('stat-painter').parentElement!.title = painterLosses(stats.painter) || PAINTER_TITLE;
   },
   onError: showError,
 });
@@ -98,7 +102,32 @@ function showPageConfig(page: PageConfig): void {
   fillChoices($<HTMLSelectElement>('motion'), page.choices.motion);
   fillChoices($<HTMLSelectElement>('painter'), page.choices.painter);
   $<HTMLInputElement>('job-painter').checked = page.video.painter === 'learned';
+  network = page.network;
+  showShareNote();
   showConfig(page);
+}
+
+/**
+ * Under the share link: whether others can open it. On loopback (the default --host) only this
+ * computer can, and the note says how to share on a network; opened as localhost on a server that
+ * does listen on the network, the link needs this computer's address instead.
+ */
+function showShareNote(): void {
+  const note = $('share-note');
+  const onThisMachine = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+  const code = (text: string): HTMLElement => Object.assign(document.createElement('code'), { textContent: text });
+  if (network?.loopbackOnly) {
+    note.replaceChildren(
+      'Only this computer can open it: the server listens on 127.0.0.1. To share it on your network, start it with ',
+      code('npm start -- --host 0.0.0.0'),
+      " and put this computer's network address in the link.",
+    );
+  } else if (network && onThisMachine) {
+    note.replaceChildren("Others on your network open it with this computer's network address in place of ", code(location.hostname), '.');
+  } else {
+    note.replaceChildren();
+  }
+  note.hidden = note.childNodes.length === 0;
 }
 
 function fillChoices(select: HTMLSelectElement, choices: readonly string[]): void {
@@ -119,10 +148,17 @@ function showConfig(config: Omit<LiveConfig, 'style'>): void {
   if (config.painter) $<HTMLSelectElement>('painter').value = config.painter;
 }
 
-/** "learning · 120 steps", "painting · 340 steps", or "off". */
-function describePainter(painter: StatsMessage['painter']): string {
-  if (!painter) return 'off';
-  return `${painter.state === 'ready' ? 'painting' : 'learning'} · ${painter.steps} steps · ${painter.framesSeen} frames seen`;
+/** The painter tile's own words, kept for when there are no losses to show instead. */
+const PAINTER_TITLE = $('stat-painter').parentElement!.title;
+
+/**
+ * The painter's state as the tile's value ("learning", "painting" or "off") and its progress as
+ * the line under the label ("151 steps · 265 frames"): the value stays one short word, so the
+ * stats row never grows with the numbers.
+ */
+function describePainter(painter: StatsMessage['painter']): { state: string; detail: string } {
+  if (!painter) return { state: 'off', detail: '' };
+  return { state: painter.state === 'ready' ? 'painting' : 'learning', detail: `${painter.steps} steps · ${painter.framesSeen} frames` };
 }
 
 /** How the painter's last judged loss compares with the pictures the stream showed (lower is better). */
@@ -187,6 +223,7 @@ async function start(): Promise<void> {
     share.href = link;
     share.textContent = link;
     $('share').hidden = false;
+    showShareNote();
   }
   // Only the chosen style: the other settings start as the server has them (see onReady).
   const style = styles.selected();

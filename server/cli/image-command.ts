@@ -12,12 +12,13 @@ import { DEFAULT_MODELS_DIR } from '../paths.js';
 import { checkOutputLocation } from './output-file.js';
 import { createProgress } from './progress.js';
 import { numberList, numberOption } from './parse.js';
+import { STYLE_ARG_HELP, cliStyleLibrary, resolveStyle } from './style-arg.js';
 
 export function imageCommand(): Command {
   return new Command('image')
     .description('stylize one image: Gatys et al. optimisation from the content (or noise) image')
     .argument('<content>', 'the photo to paint (any image sharp reads: JPEG, PNG, WebP, …)')
-    .requiredOption('-s, --style <images>', 'style image(s), comma-separated')
+    .requiredOption('-s, --style <styles>', `style(s), comma-separated: each ${STYLE_ARG_HELP}`)
     .option('--style-weights <weights>', 'how much of each style, comma-separated (e.g. 0.7,0.3)', numberList)
     .option('-o, --output <file>', 'where to write the result (.png, .jpg or .webp)', 'stylized.png')
     .option('--size <px>', 'longest side of the working image', numberOption, DEFAULTS.size)
@@ -59,20 +60,22 @@ async function runImage(contentPath: string, flags: ImageFlags): Promise<void> {
   // Where the result goes is checked first: a bad -o fails now, not after the painting.
   formatForPath(flags.output);
   await checkOutputLocation(flags.output);
-  const stylePaths = flags.style.split(',').map((s) => s.trim()).filter(Boolean);
-  if (stylePaths.length === 0) throw new BadInputError('--style needs at least one image');
-  if (options.styleWeights && options.styleWeights.length !== stylePaths.length) {
-    throw new BadInputError(`--style-weights has ${options.styleWeights.length} values for ${stylePaths.length} style images`);
+  const styleArgs = flags.style.split(',').map((s) => s.trim()).filter(Boolean);
+  if (styleArgs.length === 0) throw new BadInputError('--style needs at least one image or style id');
+  if (options.styleWeights && options.styleWeights.length !== styleArgs.length) {
+    throw new BadInputError(`--style-weights has ${options.styleWeights.length} values for ${styleArgs.length} style images`);
   }
 
   // Decode everything first: a bad file fails fast, before the backend and the network load.
   const fit = { longSide: options.size, minShortSide: LIMITS.minSize };
   const content = await decodeImage(contentPath, { ...fit, label: `content image ${contentPath}` });
+  const library = cliStyleLibrary();
   const styles = await Promise.all(
-    stylePaths.map(async (p, i) => ({
-      image: await decodeImage(p, { ...fit, label: `style image ${p}` }),
-      weight: options.styleWeights?.[i] ?? 1,
-    })),
+    styleArgs.map(async (value, i) => {
+      const style = await resolveStyle(value, library);
+      const image = 'file' in style ? await decodeImage(style.file, { ...fit, label: `style image ${style.file}` }) : await library.decoded(style.id, fit.longSide, fit.minShortSide);
+      return { image, weight: options.styleWeights?.[i] ?? 1 };
+    }),
   );
   let init: Init = 'content';
   if (options.init === 'noise') init = 'noise';

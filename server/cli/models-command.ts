@@ -16,6 +16,7 @@ import { readWeightStore } from '../engine/weights/weight-store.js';
 import { DEFAULT_MODELS_DIR, PROJECT_ROOT, SHIPPED_VGG19_DIR } from '../paths.js';
 import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
+import { asDefaultSubcommand } from './subcommands.js';
 
 const NETWORKS = ['vgg19'];
 
@@ -29,7 +30,7 @@ function checkNetwork(name: string): void {
 
 export function modelsCommand(): Command {
   const models = new Command('models').description('list, fetch and import feature-network weights');
-  models.command('list', { isDefault: true }).description('show the networks and which one runs by default').action(listModels);
+  asDefaultSubcommand(models.command('list', { isDefault: true }).description('show the networks and which one runs by default').action(listModels), models);
   models
     .command('fetch')
     .description('download the ImageNet VGG19 weights (Keras release, ~80 MB; resumable, checksummed) and install them')

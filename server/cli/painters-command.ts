@@ -10,6 +10,8 @@ import { createPainterCache, type PainterCache, type PainterListing } from '../p
 import { DEFAULT_DATA_DIR, SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { numberOption } from './parse.js';
 import { trainPainterForStyle, type TrainFlags } from './painters-train.js';
+import { STYLE_ARG_HELP } from './style-arg.js';
+import { asDefaultSubcommand } from './subcommands.js';
 
 function cache(): PainterCache {
   return createPainterCache(path.join(readEnv().dataDir ?? DEFAULT_DATA_DIR, 'painters'));
@@ -17,7 +19,7 @@ function cache(): PainterCache {
 
 export function paintersCommand(): Command {
   const painters = new Command('painters').description('list, clear or train the learned painters (live streams and video jobs with painter learned)');
-  painters
+  const list = painters
     .command('list', { isDefault: true })
     .description('show the kept painters (and those shipped for the built-in paintings): style, training steps, frames seen, last loss, size')
     .action(async () => {
@@ -36,6 +38,7 @@ export function paintersCommand(): Command {
       for (const p of shipped) write(p);
       if (shipped.length > 0) process.stdout.write(`${shipped.length} shipped painter(s) in ${SHIPPED_PAINTERS_DIR} (read-only)\n`);
     });
+  asDefaultSubcommand(list, painters);
   painters
     .command('clear')
     .description('delete every kept painter (each is learnt again the next time its style is painted)')
@@ -47,7 +50,7 @@ export function paintersCommand(): Command {
   painters
     .command('train')
     .description('teach a live painter a style now, on frames of short clips (those shipped in models/painter-training by default): the next live stream in that style, with the same weights, paints with it from its first frame')
-    .requiredOption('--style <id>', 'a style id, as in the page\'s gallery or GET /api/styles (built-in paintings and patterns, --styles-dir, uploads)')
+    .requiredOption('--style <style>', `${STYLE_ARG_HELP} (a file is kept with the uploaded styles, as the page's upload of it would be)`)
     .option('--steps <n>', 'training steps (a kept painter goes on from where it was)', numberOption, 150)
     .option('--up-to <n>', 'train only until the painter has this many steps in all (none if it has them)', numberOption)
     .option('--fresh', 'start from a fresh painter, not the kept one or the one shipped for a built-in painting')

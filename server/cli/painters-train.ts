@@ -2,10 +2,13 @@
  * `stylize painters train --style <id>`: teaches a live stream's learned painter a style now
  * (painter/train-painter.ts), with a progress bar, and prints what it did as one JSON line.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { DEFAULTS, type BackendName, type ModelChoice, readEnv } from '../config.js';
 import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, DEFAULT_STYLES_DIR } from '../paths.js';
 import { trainPainter } from '../painter/train-painter.js';
 import { createProgress } from './progress.js';
+import { cliStyleLibrary, resolveStyle } from './style-arg.js';
 
 export interface TrainFlags {
   style: string;
@@ -23,15 +26,17 @@ export interface TrainFlags {
 
 export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
   const env = readEnv();
+  const stylesDir = flags.stylesDir ?? env.stylesDir ?? DEFAULT_STYLES_DIR;
+  const style = await styleId(flags.style, stylesDir);
   const result = await trainPainter(
     {
-      style: flags.style,
+      style,
       steps: flags.steps,
       ...(flags.upTo !== undefined ? { upTo: flags.upTo } : {}),
       ...(flags.fresh ? { fresh: true } : {}),
       ...(flags.clip ? { clips: flags.clip.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
       ...(flags.size !== undefined ? { size: flags.size } : {}),
-      stylesDir: flags.stylesDir ?? env.stylesDir ?? DEFAULT_STYLES_DIR,
+      stylesDir,
       dataDir: env.dataDir ?? DEFAULT_DATA_DIR,
       modelsDir: env.modelsDir ?? DEFAULT_MODELS_DIR,
       model: flags.model ?? DEFAULTS.model,
@@ -48,4 +53,18 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
     },
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * The style's id. A file is kept as an upload, as the page's "Upload your own…" keeps the same
+ * file (same id, same stored bytes): a painter is known by its style's bytes, so the one trained
+ * here is the one a live stream in that uploaded style finds.
+ */
+async function styleId(value: string, stylesDir: string): Promise<string> {
+  const library = cliStyleLibrary(stylesDir);
+  const style = await resolveStyle(value, library);
+  if ('id' in style) return style.id;
+  const added = await library.add(await readFile(style.file), path.basename(style.file));
+  process.stderr.write(`${style.file} is the style ${added.id} (kept with the uploaded styles, as the page's upload of it would be)\n`);
+  return added.id;
 }

@@ -11,7 +11,7 @@ type ServerKey = keyof ServerOptions;
 
 export const SERVE_FLAGS: readonly FlagSpec<ServerKey>[] = [
   { key: 'port', flag: '--port <n>', help: 'port', kind: 'number', notes: ['env PORT'] },
-  { key: 'host', flag: '--host <addr>', help: 'address to listen on' },
+  { key: 'host', flag: '--host <addr>', help: 'address to listen on: 0.0.0.0 (every interface) shares the page on your network', notes: ['env STYLIZE_HOST'] },
   { key: 'stylesDir', flag: '--styles-dir <dir>', help: 'extra style images' },
   { key: 'dataDir', flag: '--data-dir <dir>', help: 'uploaded styles and jobs' },
   { key: 'model', flag: '--model <name>', help: 'feature network', choices: MODEL_NAMES },

@@ -20,6 +20,7 @@ import { addFlags, readFlags, type FlagSpec } from './flag-table.js';
 import { checkOutputLocation } from './output-file.js';
 import { numberOption } from './parse.js';
 import { createProgress } from './progress.js';
+import { STYLE_ARG_HELP, cliStyleLibrary, resolveStyle } from './style-arg.js';
 
 /** The job's own options (the same fields as POST /api/jobs), one row each; defaults from config.ts. */
 export const VIDEO_JOB_FLAGS: readonly FlagSpec<keyof ParsedVideoJobOptions>[] = [
@@ -57,7 +58,7 @@ export function videoCommand(): Command {
   const command = new Command('video')
     .description('stylize a video file: every frame, warm-started from the last, audio kept (H.264 MP4 out)')
     .argument('<input>', 'video file (MP4/MOV, WebM/MKV, AVI, MPEG-TS, Ogg)')
-    .requiredOption('-s, --style <image>', 'style image')
+    .requiredOption('-s, --style <style>', STYLE_ARG_HELP)
     .option('-o, --output <file>', 'output MP4', 'stylized.mp4');
   return addFlags(command, VIDEO_JOB_FLAGS, schemaDefaults(videoJobOptionsSchema))
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
@@ -78,14 +79,29 @@ async function runVideo(input: string, flags: VideoFlags & Record<string, unknow
   await checkOutputLocation(output);
   // Probed here too (the runner probes its copy) so that messages name the user's file.
   await probeVideo(input, DEFAULT_VIDEO_LIMITS, input);
-  const style = await decodeImage(flags.style, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${flags.style}` });
+  const style = await jobStyle(flags.style);
   await paintVideo({ input, output, style, options, env, workers, flags });
+}
+
+/**
+ * The style as POST /api/jobs takes it: a file decoded here; a style id with the library's own
+ * bytes, so the job's learned painter is the one the server keeps for that style.
+ */
+async function jobStyle(value: string): Promise<VideoRun['style']> {
+  const library = cliStyleLibrary();
+  const style = await resolveStyle(value, library);
+  if ('file' in style) {
+    const image = await decodeImage(style.file, { longSide: 1024, minShortSide: LIMITS.minSize, label: `style image ${style.file}` });
+    return { image, name: path.basename(style.file) };
+  }
+  const [image, { bytes }] = await Promise.all([library.decoded(style.id, 1024, LIMITS.minSize), library.image(style.id)]);
+  return { image, name: style.id, bytes };
 }
 
 interface VideoRun {
   input: string;
   output: string;
-  style: RgbImage;
+  style: { image: RgbImage; name: string; bytes?: Uint8Array };
   options: ParsedVideoJobOptions;
   env: EnvSettings;
   workers: number;
@@ -124,7 +140,15 @@ async function paintVideo(run: VideoRun): Promise<void> {
       // Learned painters outlive this run's temporary folder: the next video in the style starts with one.
       paintersDir: path.join(env.dataDir ?? DEFAULT_DATA_DIR, 'painters'),
     });
-    const job = await runner.submit({ inputPath: staged, inputName: path.basename(run.input), style: async () => run.style, styleName: path.basename(run.flags.style), options: run.options });
+    const { style } = run;
+    const job = await runner.submit({
+      inputPath: staged,
+      inputName: path.basename(run.input),
+      style: async () => style.image,
+      ...(style.bytes ? { styleBytes: async () => style.bytes! } : {}),
+      styleName: style.name,
+      options: run.options,
+    });
     await finishJob(runner, job, run, interrupted);
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);

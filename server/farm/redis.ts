@@ -188,6 +188,8 @@ export const KEYS = {
   assembleQueue: (gateway: string) => `stylize-assemble-${gateway}`,
   job: (id: string) => `stylize:job:${id}`,
   jobPreview: (id: string) => `stylize:job:${id}:preview`,
+  /** Hash: chunk index → the latest progress report of that chunk while it is painted. */
+  jobProgress: (id: string) => `stylize:job:${id}:progress`,
   jobIndex: 'stylize:jobs',
   activeJobs: 'stylize:jobs:active',
   clientJobs: (client: string) => `stylize:jobs:client:${client}`,

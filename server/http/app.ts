@@ -45,6 +45,8 @@ export interface AppDeps {
   /** The live defaults and the publisher's limits, so the page's controls start where the server does. */
   liveDefaults: LiveSettings;
   liveLimits: { maxSize: number; maxSteps: number };
+  /** Listening on loopback only: the page says its share link opens on this machine alone. */
+  loopbackOnly?: boolean;
   directory: RoomDirectory;
   origins: OriginPolicy;
   trustProxy: TrustFunction;
@@ -73,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(health.ok === false ? 503 : 200).json(health);
   });
   app.get('/api/config', (_req, res) => {
-    res.json(pageConfig(deps.liveDefaults, deps.liveLimits));
+    res.json(pageConfig(deps.liveDefaults, deps.liveLimits, { loopbackOnly: deps.loopbackOnly ?? false }));
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

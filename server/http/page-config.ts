@@ -16,14 +16,17 @@ export interface PageConfig extends PublicConfig {
   limits: { maxSize: number; maxSteps: number };
   /** A video job's defaults (POST /api/jobs fills in the same). */
   video: ParsedVideoJobOptions;
+  /** Who can reach this server: `loopbackOnly`, this machine alone (the default --host). */
+  network: { loopbackOnly: boolean };
 }
 
-export function pageConfig(defaults: LiveSettings, limits: { maxSize: number; maxSteps: number }): PageConfig {
+export function pageConfig(defaults: LiveSettings, limits: { maxSize: number; maxSteps: number }, network: PageConfig['network'] = { loopbackOnly: false }): PageConfig {
   return {
     ...publicConfig(defaults),
     ranges: liveRanges(limits),
     choices: { motion: MOTION_MODES, painter: PAINTER_MODES },
     limits,
     video: schemaDefaults(videoJobOptionsSchema) as ParsedVideoJobOptions,
+    network,
   };
 }

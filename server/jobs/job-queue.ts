@@ -11,7 +11,7 @@ import type { RgbImage } from '../engine/image.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
 import { FfmpegError, probeVideo, type VideoInfo, type VideoLimits } from '../video/ffmpeg.js';
 import { balancedChunkFrames, defaultChunkFrames, planChunks, type Chunk } from './chunk-plan.js';
-import { framesOfDoneChunks, isFinal, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
+import { isFinal, withChunkProgress, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
 import type { Job, VideoJobOptions } from './job-store.js';
 import { styleSideFor } from '../engine/style-side.js';
 
@@ -191,39 +191,38 @@ export function outputSize(info: Pick<VideoInfo, 'width' | 'height'>): { width: 
 
 /**
  * Follows one job: yields it now, then after every stored change and (at most every
- * `progressEveryMs`) with the frames of chunks still being painted counted in, and ends after a
- * final status, when the job is deleted, or on `signal`. A consumer slower than the changes gets
- * the latest state, never a backlog (the final one always arrives).
+ * `progressEveryMs`, the latest report always arriving) with the frames of chunks still being
+ * painted counted in (withChunkProgress: what GET /api/jobs/:id shows too), and ends after a final
+ * status, when the job is deleted, or on `signal`. A consumer slower than the changes gets the
+ * latest state, never a backlog (the final one always arrives).
  */
-export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, id: string, options: WatchOptions = {}): AsyncGenerator<Job> {
+export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe' | 'chunkProgress'>, id: string, options: WatchOptions = {}): AsyncGenerator<Job> {
   const progressEveryMs = options.progressEveryMs ?? 250;
   let job: Job | undefined;
-  const kept = new Map<number, number>();
-  /** Chunks teaching their learned painter (no frame painted yet). */
-  const learning = new Map<number, LearningProgress>();
+  /** Each running chunk's latest report: seeded from the repository, then kept from the events. */
+  const chunks = new Map<number, { kept: number; learning?: LearningProgress }>();
   let pending: Job | undefined;
   let wake: (() => void) | undefined;
   let lastProgress = 0;
+  /** A report held back by the throttle is offered when it runs out (the trailing edge). */
+  let trailing: NodeJS.Timeout | undefined;
   let gone = false;
-  const view = (current: Job): Job => {
-    if (current.status === 'done' || kept.size === 0) return { ...current };
-    const painting = [...kept.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).reduce((sum, [, n]) => sum + n, 0);
-    const framesDone = Math.min(current.framesTotal, Math.max(current.framesDone, framesOfDoneChunks(current) + painting));
-    const teaching = [...learning.entries()].filter(([chunk]) => !current.chunksDone.includes(chunk)).map(([, l]) => l);
-    if (teaching.length === 0 || current.status !== 'running' || current.stage) return { ...current, framesDone };
-    const sum = (f: (l: LearningProgress) => number): number => teaching.reduce((s, l) => s + f(l), 0);
-    return { ...current, framesDone, stage: 'learning-painter', learning: { step: sum((l) => l.step), steps: sum((l) => l.steps) } };
-  };
   const offer = (next: Job): void => {
     pending = next;
     wake?.();
+  };
+  const offerProgress = (): void => {
+    clearTimeout(trailing);
+    trailing = undefined;
+    lastProgress = performance.now();
+    if (job && !isFinal(job)) offer(withChunkProgress(job, chunks));
   };
   /** A stored state replaces ours unless it is older (a poll racing a notice) or ours has ended. */
   const accept = (next: Job): void => {
     if (job && (isFinal(job) || next.updatedAt < job.updatedAt)) return;
     job = next;
-    for (const chunk of job.chunksDone) kept.delete(chunk);
-    offer(view(job));
+    for (const chunk of job.chunksDone) chunks.delete(chunk);
+    offer(withChunkProgress(job, chunks));
   };
   const unsubscribe = repo.subscribe((event: JobEvent) => {
     if (event.type === 'job') {
@@ -231,20 +230,18 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, 
       return;
     }
     if (event.id !== id || !job || isFinal(job)) return;
-    kept.set(event.chunk, event.kept);
-    if (event.learning) learning.set(event.chunk, event.learning);
-    else learning.delete(event.chunk);
-    const now = performance.now();
-    if (now - lastProgress >= progressEveryMs) {
-      lastProgress = now;
-      offer(view(job));
-    }
+    chunks.set(event.chunk, { kept: event.kept, ...(event.learning ? { learning: event.learning } : {}) });
+    const wait = lastProgress + progressEveryMs - performance.now();
+    if (wait <= 0) offerProgress();
+    else trailing ??= setTimeout(offerProgress, wait);
   });
   const onAbort = (): void => wake?.();
   options.signal?.addEventListener('abort', onAbort);
   try {
-    const first = await repo.get(id);
+    const [first, reported] = await Promise.all([repo.get(id), repo.chunkProgress(id)]);
     if (!first) return;
+    // Reports that came before this watch began (events since then are newer and win).
+    for (const [chunk, report] of reported) if (!chunks.has(chunk)) chunks.set(chunk, report);
     accept(first);
     while (!options.signal?.aborted && !gone) {
       if (!pending) {
@@ -266,6 +263,7 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe'>, 
       if (isFinal(next)) return;
     }
   } finally {
+    clearTimeout(trailing);
     unsubscribe();
     options.signal?.removeEventListener('abort', onAbort);
   }

@@ -51,6 +51,12 @@ export interface LearningProgress {
   steps: number;
 }
 
+/**
+ * The latest report of each chunk still being painted (by chunk index): kept beside the job, not
+ * in its record, since it changes every frame. Reports of chunks since recorded done are ignored.
+ */
+export type ChunkProgress = ReadonlyMap<number, { kept: number; learning?: LearningProgress }>;
+
 export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client' | 'ownerTokenHash'> & Partial<Pick<Job, 'home' | 'gateway'>>;
 
 export interface JobRepository {
@@ -67,8 +73,13 @@ export interface JobRepository {
   /** Applies the patch atomically; undefined when the job is gone or the guard refused it. */
   update(id: string, patch: JobPatch): Promise<Job | undefined>;
   remove(id: string): Promise<void>;
-  /** Announces a running chunk's progress to every watcher (nothing is stored). */
+  /**
+   * Announces a running chunk's progress to every watcher and keeps it as the chunk's latest
+   * (chunkProgress), so that reading the job (GET /api/jobs/:id) shows what its event stream does.
+   */
   progress(id: string, chunk: number, kept: number, learning?: LearningProgress): void;
+  /** The latest progress of each chunk of the job, wherever it is painted (empty if none). */
+  chunkProgress(id: string): Promise<ChunkProgress>;
   /** Every change and progress report, wherever it was made; returns the unsubscribe. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   close(): Promise<void>;
@@ -78,6 +89,23 @@ export interface JobRepository {
 export function framesOfDoneChunks(job: Pick<Job, 'chunks' | 'chunksDone'>): number {
   const done = new Set(job.chunksDone);
   return (job.chunks ?? []).filter((c) => done.has(c.index)).reduce((sum, c) => sum + c.end - c.start, 0);
+}
+
+/**
+ * The job as its readers see it: the frames of chunks still being painted counted in (never
+ * beyond the total), and while chunks teach their learned painter before their first frame, stage
+ * 'learning-painter' with their training steps summed. A view only: the stored job never carries
+ * them. GET /api/jobs/:id and every watcher (the event stream, the CLI) show the same view.
+ */
+export function withChunkProgress(job: Job, progress: ChunkProgress): Job {
+  const open = [...progress.entries()].filter(([chunk]) => !job.chunksDone.includes(chunk));
+  if (job.status === 'done' || open.length === 0) return { ...job };
+  const painting = open.reduce((sum, [, p]) => sum + p.kept, 0);
+  const framesDone = Math.min(job.framesTotal, Math.max(job.framesDone, framesOfDoneChunks(job) + painting));
+  const teaching = open.flatMap(([, p]) => (p.learning ? [p.learning] : []));
+  if (teaching.length === 0 || job.status !== 'running' || job.stage) return { ...job, framesDone };
+  const sum = (f: (l: LearningProgress) => number): number => teaching.reduce((s, l) => s + f(l), 0);
+  return { ...job, framesDone, stage: 'learning-painter', learning: { step: sum((l) => l.step), steps: sum((l) => l.steps) } };
 }
 
 /**

@@ -14,7 +14,7 @@ import { BLOB, type BlobStore } from './blob-store.js';
 import type { ChunkScheduler, JobLifecycle } from './chunk-scheduler.js';
 import { createJobLifecycle, type OwnedJobLifecycle } from './job-lifecycle.js';
 import { planJob, watchJob, type JobQueue, type OutputSource, type SubmitRequest } from './job-queue.js';
-import { ACTIVE_STATUSES, isFinal, type JobRepository } from './job-repository.js';
+import { ACTIVE_STATUSES, isFinal, withChunkProgress, type JobRepository } from './job-repository.js';
 import type { Job } from './job-store.js';
 
 export interface JobServiceOptions {
@@ -56,7 +56,11 @@ export function createJobService(options: JobServiceOptions, makeScheduler: (lif
   return {
     kind: options.kind,
     submit: (request) => submit(service, request),
-    get: (id) => repo.get(id),
+    // What the event stream shows: chunks still being painted count in (on the farm too).
+    async get(id) {
+      const [job, reported] = await Promise.all([repo.get(id), repo.chunkProgress(id)]);
+      return job && withChunkProgress(job, reported);
+    },
     watch: (id, watchOptions) => watchJob(repo, id, { ...(options.watchPollMs ? { pollMs: options.watchPollMs } : {}), ...watchOptions }),
     cancel: (id) => cancel(service, id),
     remove: (id) => remove(service, id),

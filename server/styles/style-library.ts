@@ -36,6 +36,11 @@ const BUILT_IN = [
   { id: 'mosaic', name: 'Mosaic', draw: drawMosaic },
 ];
 const BUILT_IN_SIZE = 512;
+
+/** The ids of the built-in styles, paintings first (the first is the default): what `--style` takes besides files. */
+export function builtInStyleIds(): string[] {
+  return [...PAINTINGS.map((p) => p.id), ...BUILT_IN.map((b) => b.id)];
+}
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 /** Uploads are stored at most this large (long side): plenty for a style at any working size. */
 const MAX_STORED_SIDE = 1024;

@@ -20,6 +20,8 @@ let browser: Browser;
 let server: ChildProcess | undefined;
 let url: string;
 let log = '';
+/** What it printed while starting (the log above keeps only its last part). */
+let startLog = '';
 let cleanup: () => Promise<void>;
 
 async function freePort(): Promise<number> {
@@ -46,18 +48,21 @@ beforeAll(async () => {
 
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  // The models folder is the repository's own: nothing installed there beyond what ships.
-  server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', path.join(tmp.dir, 'data')], {
+  // The models folder is the repository's own: nothing installed there beyond what ships. No
+  // --host either: the default, loopback only (issue 23), is what `npm start` listens on.
+  server = spawn(process.execPath, [path.join(ROOT, 'bin/stylize.js'), 'serve', '--port', String(port), '--data-dir', path.join(tmp.dir, 'data')], {
     env: { ...process.env, STYLIZE_BACKEND: 'wasm' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout!.on('data', (d: Buffer) => (log = `${log}${d.toString()}`.slice(-8000)));
   server.stderr!.on('data', (d: Buffer) => (log = `${log}${d.toString()}`.slice(-8000)));
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    // Up once it answers and has said where it listens (it says so a moment after it answers).
+    if (/listening on/.test(log) && (await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) break;
     if (i > 600 || server.exitCode !== null) throw new Error(`stylize serve did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  startLog = log;
   browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`]);
 }, 120_000);
 
@@ -94,6 +99,8 @@ describe('first run (npm start)', () => {
     const [workWidth, workHeight] = (await size.jsonValue()) as [number, number];
     expect(workWidth / workHeight).toBeCloseTo(16 / 9, 1);
     expect(await page.textContent('#model')).toMatch(/vgg19/i);
+    // It says where it listens, and that only this machine can reach it.
+    expect(startLog).toMatch(new RegExp(`listening on ${url.replace(/\./g, '\\.')} \\(this machine only: --host 0\\.0\\.0\\.0 shares it on your network\\)`));
     expect(await page.inputValue('#fps')).toBe('10');
 
     const pixels = await paintedCanvasFacts(page);

@@ -20,12 +20,12 @@ interface Run {
 }
 
 /** Runs in the temp directory, so relative paths in the tests are the ones the user typed. */
-function stylize(args: string[]): Promise<Run> {
+function stylize(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, 'bin/stylize.js'), ...args],
-      { cwd: dir, env: { ...process.env, STYLIZE_BACKEND: 'wasm', STYLIZE_MODELS_DIR: path.join(dir, 'models') } },
+      { cwd: dir, env: { ...process.env, STYLIZE_BACKEND: 'wasm', STYLIZE_MODELS_DIR: path.join(dir, 'models'), ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -113,6 +113,64 @@ describe('stylize video shows its last step', () => {
     expect(err.at(-1)).toMatch(/^done: painted\.mp4 \(\d+\.\d s\)$/);
     expect(JSON.parse(run.stdout.trim())).toMatchObject({ output: 'painted.mp4', frames: 10, progress: 1 });
     expect((await stat(path.join(dir, 'painted.mp4'))).size).toBeGreaterThan(0);
+  });
+});
+
+describe('--style is a file or a style id in every command (issue 23)', () => {
+  const ids = /one of: starry-night, great-wave, .*, swirls, strokes, ripples, mosaic$/;
+  // A data directory of its own: no uploads but the test's own (and nothing written to the checkout's).
+  let own: Record<string, string>;
+  beforeAll(() => {
+    own = { STYLIZE_DATA_DIR: path.join(dir, 'style-data') };
+  });
+
+  it('stylize image and stylize video paint with a built-in style id, as painters train takes it', async () => {
+    const image = await stylize(['image', 'scene.jpg', '--style', 'starry-night,swirls', '--model', 'random-multiscale', '--size', '40', '--steps', '1', '-o', 'by-id.png'], own);
+    expect(image.code, image.stderr).toBe(0);
+    expect(JSON.parse(lines(image.stdout).at(-1)!)).toMatchObject({ output: 'by-id.png', steps: 1 });
+    expect((await stat(path.join(dir, 'by-id.png'))).size).toBeGreaterThan(0);
+
+    const video = await stylize(['video', 'clip.mp4', '--style', 'great-wave', '--model', 'random-multiscale', '--size', '32', '--steps-per-frame', '0', '--first-frame-steps', '1', '--workers', '1', '-o', 'by-id.mp4'], own);
+    expect(video.code, video.stderr).toBe(0);
+    expect(JSON.parse(video.stdout.trim())).toMatchObject({ output: 'by-id.mp4', frames: 10 });
+  });
+
+  it('neither a file nor a style id: one line naming the ids, exit 2, the same in every command', async () => {
+    const runs = {
+      image: await stylize(['image', 'scene.jpg', '--style', 'starry', '-o', 'x.png'], own),
+      video: await stylize(['video', 'clip.mp4', '--style', 'starry', '-o', 'x.mp4'], own),
+      train: await stylize(['painters', 'train', '--style', 'starry'], own),
+    };
+    for (const [command, run] of Object.entries(runs)) {
+      expect(run.code, command).toBe(2);
+      expect(lines(run.stderr), command).toEqual([expect.stringMatching(/^stylize: error \[UNKNOWN_STYLE\]: --style starry: no such file, and no style with that id; give an image file or /)]);
+      expect(run.stderr.trim(), command).toMatch(ids);
+    }
+  });
+
+  it('stylize painters train takes an image file: kept as the page would keep its upload, trained under that id', async () => {
+    const data = path.join(dir, 'train-data');
+    const run = await stylize(['painters', 'train', '--style', 'swirls.png', '--steps', '1', '--clip', 'clip.mp4', '--model', 'random-multiscale', '--size', '32'], { STYLIZE_DATA_DIR: data });
+    expect(run.code, run.stderr).toBe(0);
+    const { style } = JSON.parse(lines(run.stdout).at(-1)!) as { style: string };
+    expect(style).toMatch(/^user-[0-9a-f]{16}$/);
+    expect(run.stderr).toContain(`swirls.png is the style ${style}`);
+    expect(existsSync(path.join(data, 'styles', `${style}.png`))).toBe(true);
+  });
+});
+
+describe('a word that is not a subcommand', () => {
+  it('stylize painters bogus / stylize models bogus name the word and the subcommands, exit 2', async () => {
+    const painters = await stylize(['painters', 'bogus']);
+    expect([painters.code, lines(painters.stderr)]).toEqual([2, ['stylize: error [BAD_INPUT]: "bogus" is not a painters subcommand; use one of: list, clear, train (stylize painters --help)']]);
+    const models = await stylize(['models', 'bogus']);
+    expect([models.code, lines(models.stderr)]).toEqual([2, [expect.stringMatching(/^stylize: error \[BAD_INPUT\]: "bogus" is not a models subcommand; use one of: list, fetch, import/)]]);
+    const extra = await stylize(['painters', 'list', 'bogus']);
+    expect([extra.code, lines(extra.stderr)]).toEqual([2, ['stylize: error [BAD_INPUT]: "painters list" takes no arguments (got "bogus")']]);
+    // The default is still the default.
+    const list = await stylize(['painters'], { STYLIZE_DATA_DIR: path.join(dir, 'empty-data') });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/no learned painters in /);
   });
 });
 

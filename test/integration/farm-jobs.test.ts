@@ -106,7 +106,72 @@ async function framesByWorker(baseUrl: string): Promise<Record<string, number>> 
   return Object.fromEntries([...text.matchAll(/^stylize_worker_frames_total\{worker="([^"]+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
+/** The job's event stream (SSE), read as it comes: every `progress` event's job, in order. */
+function followEvents(baseUrl: string, id: string): { seen: JobView[]; ended: Promise<void>; stop(): void } {
+  const seen: JobView[] = [];
+  const stop = new AbortController();
+  const ended = (async () => {
+    const res = await fetch(`${baseUrl}/api/jobs/${id}/events`, { signal: stop.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      text += decoder.decode(value, { stream: true });
+      for (let cut = text.indexOf('\n\n'); cut >= 0; cut = text.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(text.slice(0, cut))?.[1];
+        text = text.slice(cut + 2);
+        if (data) seen.push(JSON.parse(data) as JobView);
+      }
+    }
+  })().catch((error: unknown) => {
+    if (!stop.signal.aborted) throw error;
+  });
+  return { seen, ended, stop: () => stop.abort() };
+}
+
 describe('a job on the farm', () => {
+  it('GET /api/jobs/:id counts the frames of a chunk still being painted, the same as the event stream', async () => {
+    const r = await redis();
+    const w = worker(r.url);
+    const g = await gateway(r.url);
+    await waitForWorkers(g, 1);
+    // One chunk (2 s at 10 fps): GET used to count finished chunks only, so it said 0 until the end.
+    const oneChunk = await makeClip(path.join(dir, 'one-chunk.mp4'), ['-f', 'lavfi', '-i', 'testsrc=size=96x54:rate=10', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const job = await submit(g.url, oneChunk, { stepsPerFrame: '4' });
+    const events = followEvents(g.url, job.id);
+    try {
+      const mid = await waitFor(g.url, job.id, (j) => ended(j) || (j.status === 'running' && j.progress > 0 && j.progress < 1), 120_000);
+      expect(mid.status).toBe('running');
+      expect(mid.framesDone).toBeGreaterThan(0);
+      expect(mid.framesDone).toBeLessThan(mid.framesTotal);
+      expect(mid.progress).toBeCloseTo(mid.framesDone / mid.framesTotal, 2);
+      // The painting held still (its chunk process stopped): GET and the stream settle on the same numbers.
+      const painting = w.chunkPids();
+      expect(painting.length).toBeGreaterThan(0);
+      for (const pid of painting) process.kill(pid, 'SIGSTOP');
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const got = (await (await fetch(`${g.url}/api/jobs/${job.id}`)).json()) as JobView;
+        const streamed = events.seen.at(-1)!;
+        expect(got.status).toBe('running');
+        expect(got.framesDone).toBeGreaterThanOrEqual(mid.framesDone);
+        expect({ framesDone: got.framesDone, progress: got.progress }).toEqual({ framesDone: streamed.framesDone, progress: streamed.progress });
+      } finally {
+        for (const pid of painting) process.kill(pid, 'SIGCONT');
+      }
+      const done = await waitFor(g.url, job.id, ended);
+      expect(done.status, done.error).toBe('done');
+      await events.ended;
+      // The stream went up frame by frame too, and ended where GET does.
+      expect(events.seen.some((e) => e.status === 'running' && e.framesDone > 0 && e.framesDone < e.framesTotal)).toBe(true);
+      expect(events.seen.at(-1)).toMatchObject({ status: 'done', progress: 1, framesDone: done.framesTotal });
+    } finally {
+      events.stop();
+    }
+  });
+
   it('2 workers with separate data directories give the same frames, rate, duration and audio as the in-process runner', async () => {
     // The in-process runner does the same job meanwhile, on a server in this process.
     const local = await startTestServer({ workers: 2, engine: 'passthrough' });

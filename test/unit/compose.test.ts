@@ -1,6 +1,7 @@
 /**
  * The shipped compose file (issue 20, item 13): its Redis asks for a password, every REDIS_URL
  * carries it, and the farm secret is the operator's (one value for the gateway and the workers).
+ * Its gateway and the Dockerfile listen on every interface (issue 23: the default is loopback).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,13 @@ describe('compose.yaml', () => {
     for (const name of ['gateway', 'worker']) {
       expect(service(name)).toMatch(/REDIS_URL: redis:\/\/:\$\{REDIS_PASSWORD[^}]*\}@redis:6379/);
     }
+  });
+
+  it('has the gateway listen on every interface (the default, loopback, is unreachable from outside a container)', () => {
+    expect(service('gateway')).toMatch(/command: \["serve", "--host", "0\.0\.0\.0"/);
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^CMD \["serve", "--host", "0\.0\.0\.0"\]$/m);
+    expect(dockerfile).toMatch(/^ENV STYLIZE_HOST=0\.0\.0\.0$/m);
   });
 
   it('gives the gateway and the workers the same STYLIZE_FARM_SECRET', () => {

@@ -43,6 +43,15 @@ describe('parseServerOptions', () => {
     expect(parseServerOptions({ minWorkingSize: 128 }, readEnv({}), paths).minWorkingSize).toBe(128);
     expect(() => parseServerOptions({ minWorkingSize: 8 }, readEnv({}), paths)).toThrow(/--min-working-size/);
   });
+
+  it('listens on loopback unless --host or STYLIZE_HOST says otherwise (the flag wins)', () => {
+    expect(SERVER_DEFAULTS.host).toBe('127.0.0.1');
+    expect(parseServerOptions({}, readEnv({}), paths).host).toBe('127.0.0.1');
+    // HOST is the machine's name in some shells: not read.
+    expect(parseServerOptions({}, readEnv({ HOST: 'my-laptop' }), paths).host).toBe('127.0.0.1');
+    expect(parseServerOptions({}, readEnv({ STYLIZE_HOST: '0.0.0.0' }), paths).host).toBe('0.0.0.0');
+    expect(parseServerOptions({ host: '::1' }, readEnv({ STYLIZE_HOST: '0.0.0.0' }), paths).host).toBe('::1');
+  });
 });
 
 describe('stylize serve flags (one table, defaults from the schema)', () => {

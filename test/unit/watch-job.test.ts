@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFileJobRepository } from '../../server/jobs/local/file-job-repository.js';
 import { watchJob } from '../../server/jobs/job-queue.js';
+import { withChunkProgress } from '../../server/jobs/job-repository.js';
 import type { Job } from '../../server/jobs/job-store.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -44,6 +45,9 @@ describe('watchJob', () => {
       expect(seen.at(-1)!.stage).toBeUndefined();
       expect(seen.at(-1)!.learning).toBeUndefined();
       expect(seen.at(-1)!.framesDone).toBe(6);
+      // Reading the job (GET /api/jobs/:id) shows the same: the repository keeps each chunk's latest report.
+      expect(withChunkProgress((await repo.get(created.id))!, await repo.chunkProgress(created.id))).toMatchObject({ framesDone: 6 });
+      expect((await repo.get(created.id))!.framesDone).toBe(0);
       // Assembling (stored) wins over any view of learning.
       repo.progress(created.id, 1, 0, { step: 6, steps: 60 });
       await repo.update(created.id, { set: { stage: 'assembling' } });
@@ -51,6 +55,36 @@ describe('watchJob', () => {
       expect(seen.at(-1)!.stage).toBe('assembling');
       const stored = await repo.get(created.id);
       expect(stored!.learning).toBeUndefined();
+      stop.abort();
+      await watching;
+    } finally {
+      stop.abort();
+      await repo.close();
+      await cleanup();
+    }
+  });
+  it('passes on the latest report once the throttle runs out, and a late watcher starts from the kept reports', async () => {
+    const { dir, cleanup } = await tempDir();
+    const repo = createFileJobRepository(dir);
+    const stop = new AbortController();
+    try {
+      const created = await repo.create({ inputName: 'a.mp4', styleName: 's', options: { ...OPTIONS, painter: 'off' as const } });
+      await repo.update(created.id, { set: { status: 'running', chunks: [{ index: 0, start: 0, end: 10, decodeFrom: 0 }], framesTotal: 10 } });
+      repo.progress(created.id, 0, 2);
+      const seen: Job[] = [];
+      const watching = (async () => {
+        for await (const job of watchJob(repo, created.id, { progressEveryMs: 200, signal: stop.signal })) seen.push(job);
+      })();
+      await new Promise((r) => setTimeout(r, 30));
+      // Joined after the report: it still counts its frames.
+      expect(seen.at(-1)!.framesDone).toBe(2);
+      repo.progress(created.id, 0, 3); // passed on at once (the first report of this watch)
+      repo.progress(created.id, 0, 4); // held back by the throttle…
+      await new Promise((r) => setTimeout(r, 30));
+      expect(seen.at(-1)!.framesDone).toBe(3);
+      // …then passed on when it runs out, though no report follows it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.at(-1)!.framesDone).toBe(4);
       stop.abort();
       await watching;
     } finally {

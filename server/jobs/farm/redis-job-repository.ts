@@ -6,7 +6,7 @@
  * So each status transition has one writer however many machines race for it.
  */
 import { randomBytes } from 'node:crypto';
-import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type ChunkProgress, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type LearningProgress, type NewJob } from '../job-repository.js';
 import type { Job } from '../job-store.js';
 import { KEYS, closeRedis, translatingRedisErrors, type Redis } from '../../farm/redis.js';
 
@@ -41,6 +41,8 @@ return 1
 `;
 
 const NO_LIMIT = -1;
+/** A job's chunk reports outlive a gateway or worker that is down for a while, not forever. */
+const PROGRESS_TTL_S = 24 * 3600;
 
 export interface RedisJobRepositoryOptions {
   /** Commands. */
@@ -74,14 +76,27 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
       const job = await repo.get(id);
       await redis
         .multi()
-        .del(KEYS.job(id), KEYS.jobPreview(id))
+        .del(KEYS.job(id), KEYS.jobPreview(id), KEYS.jobProgress(id))
         .zrem(KEYS.jobIndex, id)
         .hdel(KEYS.activeJobs, id)
         .srem(clientKey(job?.client), id)
         .exec();
     },
     progress(id, chunk, kept, learning) {
-      void redis.publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) } satisfies JobEvent)).catch(() => undefined);
+      // Kept where every gateway reads it (GET /api/jobs/:id on any of them), then announced: one
+      // connection runs them in order, so a reader woken by the notice finds the report stored.
+      // A pipeline, not a transaction: a full Redis refusing the write still lets the notice through.
+      void redis
+        .pipeline()
+        .hset(KEYS.jobProgress(id), String(chunk), JSON.stringify({ kept, ...(learning ? { learning } : {}) }))
+        .expire(KEYS.jobProgress(id), PROGRESS_TTL_S)
+        .publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) } satisfies JobEvent))
+        .exec()
+        .catch(() => undefined);
+    },
+    async chunkProgress(id) {
+      if (!/^[a-z0-9]{16}$/.test(id)) return new Map();
+      return parseChunkProgress(await redis.hgetall(KEYS.jobProgress(id)));
     },
     subscribe: (listener) => events.add(listener),
     close: () => events.close(),
@@ -99,6 +114,20 @@ function parse(raw: string | null): Job | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The hash of chunk reports; a field that does not parse is left out. */
+function parseChunkProgress(fields: Record<string, string>): ChunkProgress {
+  const reports = new Map<number, { kept: number; learning?: LearningProgress }>();
+  for (const [chunk, raw] of Object.entries(fields)) {
+    try {
+      const report = JSON.parse(raw) as { kept: number; learning?: LearningProgress };
+      if (Number.isInteger(Number(chunk)) && typeof report.kept === 'number') reports.set(Number(chunk), report);
+    } catch {
+      // a damaged field: that chunk's next report replaces it
+    }
+  }
+  return reports;
 }
 
 async function createJob(redis: Redis, fields: NewJob, quotas: JobQuotas): Promise<Job> {

@@ -5,7 +5,7 @@
  * (`all()` at start-up counts the ones left on disk).
  */
 import { EventEmitter } from 'node:events';
-import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type ChunkProgress, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type LearningProgress, type NewJob } from '../job-repository.js';
 import { createJobStore, type Job, type JobStore } from '../job-store.js';
 
 export interface FileJobRepository extends JobRepository {
@@ -22,6 +22,8 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
   const emit = (event: JobEvent): void => void events.emit('event', event);
   const active = createActiveJobs();
   const serial = createSerialQueue();
+  // Chunks are painted by this process's own pool: their latest reports live in memory, like the events.
+  const reports = new Map<string, Map<number, { kept: number; learning?: LearningProgress }>>();
   return {
     store,
     async create(fields: NewJob, quotas: JobQuotas = {}) {
@@ -64,10 +66,15 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
     async remove(id) {
       await serial.run(id, () => store.remove(id));
       active.untrack(id);
+      reports.delete(id);
     },
     progress(id, chunk, kept, learning) {
+      let chunks = reports.get(id);
+      if (!chunks) reports.set(id, (chunks = new Map()));
+      chunks.set(chunk, { kept, ...(learning ? { learning } : {}) });
       emit({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) });
     },
+    chunkProgress: async (id): Promise<ChunkProgress> => new Map(reports.get(id)),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);
