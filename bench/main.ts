@@ -4,24 +4,28 @@
  */
 import { runAbuseBench } from './abuse.js';
 import { runBlobTransferBench } from './blob-transfer.js';
+import { runConvergenceBench } from './convergence.js';
 import { runEngineBench } from './engine.js';
 import { runFanoutBench } from './fanout.js';
 import { runFarmBench } from './farm.js';
 import { runLiveBench } from './live.js';
 import { runPainterBench } from './painter.js';
 import { runQualityBench } from './quality.js';
+import { runStrengthBench } from './strength.js';
 import { runUpsampleBench } from './upsample.js';
 import { runVideoBench } from './video.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   abuse: runAbuseBench,
   'blob-transfer': runBlobTransferBench,
+  convergence: runConvergenceBench,
   engine: runEngineBench,
   fanout: runFanoutBench,
   farm: runFarmBench,
   live: runLiveBench,
   painter: runPainterBench,
   quality: runQualityBench,
+  strength: runStrengthBench,
   upsample: runUpsampleBench,
   video: runVideoBench,
 };

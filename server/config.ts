@@ -4,10 +4,33 @@
  * limit is written exactly once. This is also the only module that reads `process.env`.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, ENGINE_DEFAULTS, MODEL_NAMES, MOTION_MODES, type BackendName, type ModelChoice, type MotionMode } from './engine/engine-options.js';
+import { BACKEND_NAMES, ENGINE_DEFAULTS, MODEL_NAMES, MOTION_MODES, OPTIMIZER_NAMES, type BackendName, type ModelChoice, type MotionMode, type OptimizerName } from './engine/engine-options.js';
+import { costWeightsForStrength } from './engine/style-strength.js';
 import { ConfigError } from './errors.js';
 
-export { BACKEND_NAMES, MODEL_NAMES, MOTION_MODES, type BackendName, type ModelChoice, type MotionMode };
+export { BACKEND_NAMES, MODEL_NAMES, MOTION_MODES, OPTIMIZER_NAMES, type BackendName, type ModelChoice, type MotionMode, type OptimizerName };
+
+/**
+ * α and β for a painting, one rule everywhere (CLI, jobs API, live streams, painters):
+ * weights given explicitly win (the one not given is the seed's); the seed's recipe
+ * (`optimizer: 'adam-pixels'`) keeps the seed's α = 10, β = 40; otherwise the style strength's.
+ */
+export function resolveCostWeights(o: { optimizer: OptimizerName; styleStrength: number; contentWeight?: number | undefined; styleWeight?: number | undefined }): { contentWeight: number; styleWeight: number } {
+  if (o.contentWeight !== undefined || o.styleWeight !== undefined) {
+    return { contentWeight: o.contentWeight ?? ENGINE_DEFAULTS.contentWeight, styleWeight: o.styleWeight ?? ENGINE_DEFAULTS.styleWeight };
+  }
+  if (o.optimizer === 'adam-pixels') return { contentWeight: ENGINE_DEFAULTS.contentWeight, styleWeight: ENGINE_DEFAULTS.styleWeight };
+  return costWeightsForStrength(o.styleStrength);
+}
+
+/**
+ * How much of the style's colours a cold start takes (StylizerSettings.startColours): the style
+ * strength when the weights come from it (strength 0 keeps the photo from the first step), all of
+ * them when α or β are given.
+ */
+export function resolveStartColours(o: { styleStrength: number; contentWeight?: number | undefined; styleWeight?: number | undefined }): number {
+  return o.contentWeight !== undefined || o.styleWeight !== undefined ? 1 : o.styleStrength;
+}
 
 /** `stylize image` and the engine: the engine's own defaults (engine-options.ts) plus the CLI's. */
 export const DEFAULTS = {
@@ -17,6 +40,9 @@ export const DEFAULTS = {
   init: 'content' as string,
   model: 'auto' as ModelChoice,
 } as const;
+
+/** α and β of a painting made with the defaults (a stream, a job, a painter for them). */
+export const DEFAULT_COST_WEIGHTS = costWeightsForStrength(DEFAULTS.styleStrength);
 
 /** Live streams and the server (the same table feeds `stylize serve` flags, env and the protocol). */
 export const SERVER_DEFAULTS = {
@@ -211,12 +237,19 @@ const finite = z.number().finite();
 /** Random filters and noise: a non-negative 31-bit integer, wherever a seed is given. */
 const seedField = z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed);
 
+/** 0 (the photo) … 1 (the seed's balance): engine/style-strength.ts. */
+const styleStrengthField = z.coerce.number().finite().min(0).max(1).default(DEFAULTS.styleStrength);
+const optimizerField = z.enum(OPTIMIZER_NAMES).default(DEFAULTS.optimizer);
+
 export const stylizeOptionsSchema = z.object({
   size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxSize).default(DEFAULTS.size),
   steps: z.number().int().min(0).max(LIMITS.maxSteps).default(DEFAULTS.steps),
   lr: finite.positive().max(10).default(DEFAULTS.lr),
-  contentWeight: finite.min(0).default(DEFAULTS.contentWeight),
-  styleWeight: finite.min(0).default(DEFAULTS.styleWeight),
+  optimizer: optimizerField,
+  styleStrength: styleStrengthField,
+  /** Expert overrides of the style strength (resolveCostWeights). */
+  contentWeight: finite.min(0).optional(),
+  styleWeight: finite.min(0).optional(),
   tvWeight: finite.min(0).default(DEFAULTS.tvWeight),
   seed: seedField,
   init: z.string().min(1).default(DEFAULTS.init),
@@ -226,13 +259,14 @@ export const stylizeOptionsSchema = z.object({
   weights: z.string().min(1).optional(),
   styleWeights: z.array(finite.min(0)).max(LIMITS.maxStyles).optional(),
 });
-export type StylizeOptions = z.infer<typeof stylizeOptionsSchema>;
+/** The options with α, β and the start's colours resolved (resolveCostWeights, resolveStartColours). */
+export type StylizeOptions = z.infer<typeof stylizeOptionsSchema> & { contentWeight: number; styleWeight: number; startColours: number };
 
 /** Validates a partial option object; the error names every bad field and why. */
 export function parseStylizeOptions(input: Record<string, unknown>): StylizeOptions {
   const result = stylizeOptionsSchema.safeParse(input);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
-  return result.data;
+  return { ...result.data, ...resolveCostWeights(result.data), startColours: resolveStartColours(result.data) };
 }
 
 /**
@@ -321,8 +355,11 @@ export const videoJobOptionsSchema = z.object({
   size: z.coerce.number().int().min(LIMITS.minSize).max(LIMITS.maxVideoSize).default(VIDEO_DEFAULTS.size),
   stepsPerFrame: z.coerce.number().int().min(0).max(LIMITS.maxFrameSteps).default(VIDEO_DEFAULTS.stepsPerFrame),
   firstFrameSteps: z.coerce.number().int().min(0).max(LIMITS.maxFirstFrameSteps).default(VIDEO_DEFAULTS.firstFrameSteps),
-  contentWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).default(DEFAULTS.contentWeight),
-  styleWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).default(DEFAULTS.styleWeight),
+  optimizer: optimizerField,
+  styleStrength: styleStrengthField,
+  /** Expert overrides of the style strength (resolveCostWeights). */
+  contentWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).optional(),
+  styleWeight: z.coerce.number().finite().min(0).max(LIMITS.maxWeight).optional(),
   preserveColors: z.preprocess((v) => (v === 'true' || v === 'on' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean()).default(DEFAULTS.preserveColors),
   motion: z.enum(MOTION_MODES).default(DEFAULTS.motion),
   temporalWeight: z.coerce.number().finite().min(0).max(LIMITS.maxTemporalWeight).default(DEFAULTS.temporalWeight),
@@ -330,7 +367,7 @@ export const videoJobOptionsSchema = z.object({
 });
 
 /** A video job's options as they come out of the validator (jobs/job-store.ts keeps the stored shape). */
-export type ParsedVideoJobOptions = z.infer<typeof videoJobOptionsSchema>;
+export type ParsedVideoJobOptions = z.infer<typeof videoJobOptionsSchema> & { contentWeight: number; styleWeight: number; startColours: number };
 
 /** From CLI flags or HTTP form fields (strings are coerced); unknown fields are ignored. */
 export function parseVideoJobOptions(input: Record<string, unknown>): ParsedVideoJobOptions {
@@ -339,7 +376,7 @@ export function parseVideoJobOptions(input: Record<string, unknown>): ParsedVide
   if (!result.success) throw new ConfigError(formatIssues(result.error));
   // The painter learns and paints colours; colour preservation optimises luminance only.
   if (result.data.painter === 'learned' && result.data.preserveColors) throw new ConfigError('painter "learned" cannot be combined with preserveColors yet: choose one');
-  return result.data;
+  return { ...result.data, ...resolveCostWeights(result.data), startColours: resolveStartColours(result.data) };
 }
 
 /** The fields that are set: an unset flag or variable must not hide the one below it. */

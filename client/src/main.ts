@@ -76,8 +76,8 @@ const logScale = { map: (v: number) => Number((10 ** v).toPrecision(2)), unmap: 
 const sliders: Slider[] = [
   { id: 'steps', key: 'steps', ...identity, show: String },
   { id: 'size', key: 'size', ...identity, show: String },
-  { id: 'content', key: 'contentWeight', ...logScale, show: String },
-  { id: 'style', key: 'styleWeight', ...logScale, show: String },
+  // Log-scaled on the server's side (engine/style-strength.ts): even steps here look even.
+  { id: 'strength', key: 'styleStrength', ...identity, show: (v) => `${Math.round(v * 100)} %` },
   { id: 'fps', key: 'targetFps', ...identity, show: (v) => (v === 0 ? 'off' : String(v)) },
   { id: 'temporal', key: 'temporalWeight', ...logScale, map: (v) => (v === 0 ? 0 : logScale.map(v)), show: (v) => (v === 0 ? 'off' : v.toExponential(0)) },
 ];
@@ -284,8 +284,7 @@ setUpVideoJobs(() => {
     style: styles.selected(),
     size: values.size,
     stepsPerFrame: values.steps,
-    contentWeight: values.contentWeight,
-    styleWeight: values.styleWeight,
+    styleStrength: values.styleStrength,
     preserveColors: $<HTMLInputElement>('preserve').checked,
     motion: $<HTMLSelectElement>('motion').value as MotionMode,
     temporalWeight: values.temporalWeight,

@@ -1,36 +1,18 @@
 /**
  * The video-file panel: upload a file with the chosen style and settings, follow the job over
- * server-sent events (progress bar and a preview of the latest painted frame), then play or
- * download the result. The submit answers the job's owner token: kept here, and sent to cancel.
+ * server-sent events (progress bar, what the job is doing and the time it has left, and a preview
+ * of the latest painted frame once the server has one), then play or download the result. The
+ * submit answers the job's owner token: kept here, and sent to cancel.
  */
+import { createPreviewGate, describeJob, type JobView } from './job-progress.js';
 import type { MotionMode } from './live-client.js';
-
-interface JobView {
-  id: string;
-  status: 'queued' | 'running' | 'done' | 'failed' | 'canceled';
-  progress: number;
-  framesDone: number;
-  framesTotal: number;
-  error?: string;
-  /** 'learning-painter': the job's learned painter is being taught the style (`learning`: steps done of planned). */
-  stage?: 'assembling' | 'learning-painter';
-  learning?: { step: number; steps: number };
-}
-
-/** The progress line: what the job is doing now, in words. */
-function describe(job: JobView): string {
-  const percent = `${Math.round(job.progress * 100)} %`;
-  if (job.stage === 'learning-painter' && job.learning) return `${job.status} · teaching the painter this style: step ${job.learning.step}/${job.learning.steps} · ${percent}`;
-  if (job.stage === 'assembling') return `${job.status} · putting the video together${job.framesTotal ? ` · ${job.framesTotal} frames` : ''} · ${percent}`;
-  return `${job.status} · ${job.framesDone}/${job.framesTotal} frames · ${percent}`;
-}
 
 export interface VideoJobSettings {
   style: string | undefined;
   size: number;
   stepsPerFrame: number;
-  contentWeight: number;
-  styleWeight: number;
+  /** 0 … 1: how much of the style (the server turns it into α and β). */
+  styleStrength: number;
   preserveColors: boolean;
   motion: MotionMode;
   temporalWeight: number;
@@ -47,6 +29,8 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
   const result = $<HTMLVideoElement>('job-result');
   const download = $<HTMLAnchorElement>('job-download');
   let events: EventSource | undefined;
+  /** Re-renders the progress line every second between events: the time left counts down. */
+  let ticker: number | undefined;
   let current: string | undefined;
   /** The owner token of `current` (POST /api/jobs answered it; DELETE needs it). */
   let ownerToken: string | undefined;
@@ -70,8 +54,7 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     if (s.style) form.append('style', s.style);
     form.append('size', String(s.size));
     form.append('stepsPerFrame', String(Math.max(1, s.stepsPerFrame)));
-    form.append('contentWeight', String(s.contentWeight));
-    form.append('styleWeight', String(s.styleWeight));
+    form.append('styleStrength', String(s.styleStrength));
     form.append('preserveColors', String(s.preserveColors));
     form.append('motion', s.motion);
     form.append('temporalWeight', String(s.temporalWeight));
@@ -104,18 +87,26 @@ export function setUpVideoJobs(settings: () => VideoJobSettings, showError: (mes
     current = id;
     cancel.hidden = false;
     events?.close();
+    window.clearInterval(ticker);
     events = new EventSource(`/api/jobs/${id}/events`);
-    let lastPreview = 0;
+    // The server names the preview (`preview`) only once one is stored: never a request for a frame that is not there.
+    const previews = createPreviewGate();
+    let latest: { job: JobView; at: number } | undefined;
+    ticker = window.setInterval(() => {
+      if (latest) text.textContent = describeJob(latest.job, (performance.now() - latest.at) / 1000);
+    }, 1000);
     events.addEventListener('progress', (event) => {
       const job = JSON.parse((event as MessageEvent<string>).data) as JobView;
+      latest = { job, at: performance.now() };
       bar.value = job.progress;
-      text.textContent = describe(job);
-      if (job.framesDone > 0 && performance.now() - lastPreview > 1000) {
-        lastPreview = performance.now();
-        preview.src = `/api/jobs/${id}/preview?t=${Date.now()}`;
+      text.textContent = describeJob(job);
+      const url = previews.next(job, Date.now());
+      if (url) {
+        preview.src = url;
         preview.hidden = false;
       }
       if (job.status === 'done' || job.status === 'failed' || job.status === 'canceled') {
+        window.clearInterval(ticker);
         events?.close();
         cancel.hidden = true;
         go.disabled = !fileInput.files?.[0];

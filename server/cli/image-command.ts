@@ -2,11 +2,12 @@
  * `stylize image <content> --style <img>[,<img2> …] -o out.png`: one picture, from scratch.
  */
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, parseStylizeOptions, readEnv } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, OPTIMIZER_NAMES, parseStylizeOptions, readEnv } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { decodeImage, formatForPath, writeImage } from '../codec/image-codec.js';
 import { describeBackend, selectBackend } from '../engine/backend.js';
 import { loadNetwork } from '../engine/networks/load-network.js';
+import { OPTIMISER_RECIPES } from '../engine/optimiser-recipe.js';
 import { createStylizer, type Init } from '../engine/stylizer.js';
 import { DEFAULT_MODELS_DIR } from '../paths.js';
 import { checkOutputLocation } from './output-file.js';
@@ -24,8 +25,10 @@ export function imageCommand(): Command {
     .option('--size <px>', 'longest side of the working image', numberOption, DEFAULTS.size)
     .option('--steps <n>', 'optimisation steps', numberOption, DEFAULTS.steps)
     .option('--lr <rate>', 'Adam learning rate (pixels in [0,1])', numberOption, DEFAULTS.lr)
-    .option('--content-weight <alpha>', 'α, weight of the content cost', numberOption, DEFAULTS.contentWeight)
-    .option('--style-weight <beta>', 'β, weight of the style cost', numberOption, DEFAULTS.styleWeight)
+    .option('--style-strength <0-1>', 'how much of the style: 0 keeps the photo, 1 paints it over (log scale)', numberOption, DEFAULTS.styleStrength)
+    .addOption(new Option('--optimizer <recipe>', "how it paints: the default converges in a quarter of the seed's steps; adam-pixels is the seed's recipe (and α 10, β 40)").choices([...OPTIMIZER_NAMES]).default(DEFAULTS.optimizer))
+    .option('--content-weight <alpha>', 'α, weight of the content cost (overrides --style-strength)', numberOption)
+    .option('--style-weight <beta>', 'β, weight of the style cost (overrides --style-strength)', numberOption)
     .option('--tv-weight <w>', 'weight of the total-variation smoothness cost', numberOption, DEFAULTS.tvWeight)
     .addOption(new Option('--model <name>', 'feature network').choices([...MODEL_NAMES]).default(DEFAULTS.model))
     .option('--weights <dir|h5>', 'VGG19 weights: a stylize or TF.js layers directory, or a Keras .h5 file')
@@ -43,8 +46,10 @@ interface ImageFlags {
   size: number;
   steps: number;
   lr: number;
-  contentWeight: number;
-  styleWeight: number;
+  styleStrength: number;
+  optimizer: string;
+  contentWeight?: number;
+  styleWeight?: number;
   tvWeight: number;
   model: string;
   weights?: string;
@@ -93,7 +98,7 @@ async function runImage(contentPath: string, flags: ImageFlags): Promise<void> {
   });
   log(`model ${network.description} — ${reason}`);
 
-  const stylizer = createStylizer(network, options);
+  const stylizer = createStylizer(network, { ...options, optimizer: OPTIMISER_RECIPES[options.optimizer] });
   try {
     stylizer.setStyle(styles);
     log(`content ${content.width}×${content.height}, ${options.steps} steps`);
@@ -114,6 +119,10 @@ async function runImage(contentPath: string, flags: ImageFlags): Promise<void> {
         width: result.image.width,
         height: result.image.height,
         steps: result.steps,
+        optimizer: options.optimizer,
+        styleStrength: options.styleStrength,
+        contentWeight: options.contentWeight,
+        styleWeight: options.styleWeight,
         msPerStep: Math.round(result.msPerStep),
         costs: { total: c.total, content: c.content, style: c.style, tv: c.tv },
       })}\n`,

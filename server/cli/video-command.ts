@@ -6,7 +6,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, PAINTER_MODES, parseVideoJobOptions, readEnv, schemaDefaults, type EnvSettings, videoJobOptionsSchema, type ParsedVideoJobOptions } from '../config.js';
+import { BACKEND_NAMES, DEFAULTS, LIMITS, MODEL_NAMES, MOTION_MODES, OPTIMIZER_NAMES, PAINTER_MODES, parseVideoJobOptions, readEnv, schemaDefaults, type EnvSettings, videoJobOptionsSchema, type ParsedVideoJobOptions } from '../config.js';
 import { decodeImage } from '../codec/image-codec.js';
 import type { RgbImage } from '../engine/image.js';
 import { BadInputError } from '../errors.js';
@@ -27,8 +27,10 @@ export const VIDEO_JOB_FLAGS: readonly FlagSpec<keyof ParsedVideoJobOptions>[] =
   { key: 'size', flag: '--size <px>', help: 'short side the frames are stylized at', kind: 'number' },
   { key: 'stepsPerFrame', flag: '--steps-per-frame <n>', help: 'Adam steps per frame', kind: 'number' },
   { key: 'firstFrameSteps', flag: '--first-frame-steps <n>', help: 'steps on the first frame and after scene cuts', kind: 'number' },
-  { key: 'contentWeight', flag: '--content-weight <alpha>', help: 'α', kind: 'number' },
-  { key: 'styleWeight', flag: '--style-weight <beta>', help: 'β', kind: 'number' },
+  { key: 'styleStrength', flag: '--style-strength <0-1>', help: 'how much of the style: 0 keeps the video, 1 paints it over (log scale)', kind: 'number' },
+  { key: 'optimizer', flag: '--optimizer <recipe>', help: "how frames are painted; adam-pixels: the seed's recipe (Adam on raw pixels from the photo, α 10, β 40)", choices: OPTIMIZER_NAMES },
+  { key: 'contentWeight', flag: '--content-weight <alpha>', help: 'α (overrides --style-strength)', kind: 'number' },
+  { key: 'styleWeight', flag: '--style-weight <beta>', help: 'β (overrides --style-strength)', kind: 'number' },
   { key: 'preserveColors', flag: '--preserve-colors', help: "keep the video's colours", kind: 'switch' },
   {
     key: 'motion',
@@ -177,6 +179,16 @@ async function finishJob(runner: JobQueue, job: Job, run: VideoRun, interrupted:
   );
 }
 
+/** What the job is doing before it paints frames, in words; undefined once it does. */
+function stageWords(job: Job): string | undefined {
+  if (job.status === 'queued') return 'waiting for a worker';
+  if (job.stage === 'learning-painter' && job.learning) return `teaching the painter: step ${job.learning.step}/${job.learning.steps}`;
+  if (job.stage === 'starting') return 'starting the workers';
+  if (job.stage === 'decoding') return 'reading the video';
+  if (job.stage === 'painting-first-frame') return 'painting the first frame';
+  return undefined;
+}
+
 /**
  * The progress bar until the job ends. The runner reports every frame painted while still
  * 'running', then puts the MP4 together: that last step gets its own line instead of a frozen
@@ -190,10 +202,12 @@ async function followJob(runner: JobQueue, job: Job, started: number): Promise<J
     for await (const update of runner.watch(job.id)) {
       last = update;
       if (!assembling) {
-        const fps = update.framesDone / ((performance.now() - started) / 1000);
-        // With --painter learned, chunks first teach their painter: say so instead of "0.0 fps".
-        const doing = update.stage === 'learning-painter' && update.learning ? `teaching the painter: step ${update.learning.step}/${update.learning.steps}` : `${fps.toFixed(1)} fps`;
-        progress.update(update.framesDone, doing);
+        // Before the first frame (workers starting, decoding, a painter taught, a cold first frame)
+        // say what is going on instead of "0.0 fps"; the ETA is the job's, from its chunks' timings.
+        const stage = stageWords(update);
+        const doing = stage ?? `${(update.framesDone / ((performance.now() - started) / 1000)).toFixed(1)} fps`;
+        // A new stage prints a line even off a terminal (its key, not its words: those count steps).
+        progress.update(update.framesDone, doing, { etaS: update.etaS, stage: stage ? (update.stage ?? update.status) : undefined });
       }
       if (!assembling && update.status === 'running' && (update.stage === 'assembling' || update.framesDone >= update.framesTotal)) {
         assembling = true;

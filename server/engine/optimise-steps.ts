@@ -1,12 +1,16 @@
 /**
- * The optimiser's steps on one frame: Adam moves the image to lower
- * J = α·J_content + β·J_style + τ·J_tv + w·J_temporal, pixels clipped to [0, 1] after each step,
- * until the steps are done or the frame's time budget is spent.
+ * The optimiser's steps on one frame: the stepper (Adam or L-BFGS) moves the picture's parameters
+ * to lower J = α·J_content + β·J_style + τ·J_tv + w·J_temporal, pixels clipped to [0, 1] after
+ * each step, until the steps are done or the frame's time budget is spent.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DisposedError } from './engine-errors.js';
 import { contentCost, styleLayerCostFromGram, temporalCost, totalCost, totalVariationCost, weightedSum } from './losses.js';
+import type { ImageParameters } from './image-parameters.js';
+import { tensorToImage } from './image.js';
 import type { FeatureNetwork } from './networks/network.js';
+import { stepSize, type OptimiserRecipe } from './optimiser-recipe.js';
+import type { Stepper } from './steppers.js';
 import type { CostWeights, Costs, StylizeFrameOptions } from './stylizer-types.js';
 
 /** What the steps pull the image towards; every tensor is owned by the caller. */
@@ -29,10 +33,11 @@ export interface StepRun {
 /** `isDisposed`: the stylizer was disposed (checked between two steps). */
 export async function runSteps(
   network: FeatureNetwork,
-  image: tf.Variable<tf.Rank.R4>,
-  optimizer: tf.AdamOptimizer,
+  parameters: ImageParameters,
+  stepper: Stepper,
   targets: StepTargets,
   weights: CostWeights,
+  { recipe, lr }: { recipe: OptimiserRecipe; lr: number },
   options: Pick<StylizeFrameOptions, 'steps' | 'stopAfterMs' | 'onStep'>,
   isDisposed: () => boolean,
 ): Promise<StepRun> {
@@ -43,19 +48,15 @@ export async function runSteps(
     if (isDisposed()) throw new DisposedError('stylizer'); // disposed between two steps
     if (step > 1 && options.stopAfterMs !== undefined && performance.now() - started >= options.stopAfterMs) break;
     stepsRun = step;
+    stepper.setLearningRate(stepSize(recipe, lr, step));
     let parts: tf.Scalar[] = [];
-    const total = optimizer.minimize(
-      () => {
-        const cost = stepCost(network, image, targets, weights);
-        parts = cost.parts.map((p) => tf.keep(p));
-        return cost.total;
-      },
-      true,
-      [image],
-    )!;
-    tf.tidy(() => image.assign(tf.clipByValue(image, 0, 1)));
+    const total = stepper.step(parameters, () => {
+      const cost = stepCost(network, parameters.render(), targets, weights);
+      parts = cost.parts.map((p) => tf.keep(p));
+      return cost.total;
+    });
     Object.assign(costs, await readCosts(total, parts));
-    options.onStep?.(step, { ...costs });
+    await options.onStep?.(step, { ...costs }, { picture: () => tensorToImage(parameters.picture) });
     // wasm math runs on this thread: let sockets and timers in between steps.
     await new Promise((resolve) => setImmediate(resolve));
   }

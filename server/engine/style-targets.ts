@@ -4,6 +4,7 @@
  * Owns those tensors: drop() frees them.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { colourStats, mixColourStats, type ColourStats } from './colour-transfer.js';
 import { imageToTensor } from './image.js';
 import { gramMatrix } from './losses.js';
 import type { FeatureNetwork } from './networks/network.js';
@@ -17,6 +18,8 @@ export interface StyleTargets {
    * `frameKey` (the frame's size) stays the same. Owned here: callers do not dispose them.
    */
   at(layerShapes: ReadonlyMap<string, readonly number[]>, frameKey: string): Map<string, tf.Tensor2D>;
+  /** The styles' pooled colour mean and covariance (a cold start's colours); kept until set(). */
+  colours(): ColourStats;
   /** Forgets the computed targets (the colour space changed, or the stylizer is freed). */
   drop(): void;
 }
@@ -28,6 +31,7 @@ export function createStyleTargets(network: FeatureNetwork, netInput: (rgb: tf.T
   let perPixel: Map<string, tf.Tensor2D> | undefined;
   /** Ĝ scaled to the current frame's layer sizes, keyed by frame size. */
   let scaled: { key: string; grams: Map<string, tf.Tensor2D> } | undefined;
+  let colours: ColourStats | undefined;
 
   function drop(): void {
     for (const g of perPixel?.values() ?? []) g.dispose();
@@ -39,7 +43,14 @@ export function createStyleTargets(network: FeatureNetwork, netInput: (rgb: tf.T
   return {
     set(next) {
       styles = [...next];
+      colours = undefined;
       drop();
+    },
+    colours() {
+      if (styles.length === 0) throw new RangeError('setStyle() must be called before stylizeFrame()');
+      const total = styles.reduce((sum, s) => sum + (s.weight ?? 1), 0);
+      colours ??= mixColourStats(styles.map((s) => ({ stats: colourStats(s.image.data), share: (s.weight ?? 1) / total })));
+      return colours;
     },
     at(layerShapes, frameKey) {
       if (scaled?.key === frameKey) return scaled.grams;

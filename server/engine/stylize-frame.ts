@@ -51,10 +51,16 @@ async function paintFrame(context: FrameContext, frame: RgbImage, options: Styli
     seed: settings.seed,
     followed: followed.image,
     base,
+    // Colour-preserving mode optimises luminance: the style's colours have no place there.
+    styleColours: settings.preserveColors || settings.optimizer.colourStart * settings.startColours === 0
+      ? undefined
+      : { stats: context.styles.colours(), strength: settings.optimizer.colourStart * settings.startColours },
   });
-  const { image, optimizer } = memory.begin(start, warm, settings.lr);
+  const { parameters, stepper } = memory.begin(start, warm, settings.optimizer, settings.lr);
   const temporal = followed.temporalMask && warm ? { image: followed.image!, mask: followed.temporalMask, weight: options.temporalWeight ?? 0 } : undefined;
-  const run = await runSteps(network, image, optimizer, { content: contentTargets, style: styleTargets, temporal }, settings, options, context.isDisposed);
+  const schedule = { recipe: settings.optimizer, lr: settings.lr };
+  const run = await runSteps(network, parameters, stepper, { content: contentTargets, style: styleTargets, temporal }, settings, schedule, options, context.isDisposed);
+  const image = parameters.picture;
   const output = context.settings().preserveColors ? recolour(image, content) : image.clone();
   frameTensors.push(output);
   return {

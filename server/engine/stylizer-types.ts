@@ -6,6 +6,7 @@
 import { ENGINE_DEFAULTS, type MotionMode } from './engine-options.js';
 import type { RgbImage } from './image.js';
 import type { FeatureNetwork } from './networks/network.js';
+import { OPTIMISER_RECIPES, type OptimiserRecipe } from './optimiser-recipe.js';
 
 export interface StyleImage {
   readonly image: RgbImage;
@@ -23,7 +24,15 @@ export interface CostWeights {
 }
 
 export interface StylizerSettings extends CostWeights {
+  /** Adam's step size (for L-BFGS, its first step's largest move). */
   lr: number;
+  /** What is optimised, where a cold start begins, which method steps (optimiser-recipe.ts). */
+  optimizer: OptimiserRecipe;
+  /**
+   * How much of the recipe's style-coloured start a cold frame takes (0–1): the style strength,
+   * where the weights come from it, so that strength 0 starts (and stays) at the photo.
+   */
+  startColours: number;
   preserveColors: boolean;
   seed: number;
 }
@@ -44,8 +53,11 @@ export interface StylizeFrameOptions {
    */
   base?: RgbImage;
   persistence?: number;
-  /** Called after each step with the step number (1-based) and the costs of that step. */
-  onStep?: (step: number, costs: Costs) => void;
+  /**
+   * Called after each step with the step number (1-based), the costs of that step and a way to
+   * read the picture as it is after it (the next step waits for a returned promise).
+   */
+  onStep?: (step: number, costs: Costs, view: StepView) => unknown;
   /**
    * How a warm start follows the change between the previous and this content frame:
    * - 'flow' warps the previous output along the motion (motion.ts);
@@ -70,6 +82,10 @@ export interface StylizeFrameOptions {
    * its share of the painter; `StylizeResult.steps` says how many ran.
    */
   stopAfterMs?: number;
+}
+
+export interface StepView {
+  picture(): Promise<RgbImage>;
 }
 
 export interface Costs {
@@ -109,6 +125,8 @@ export const PAINTER_PERSISTENCE = 0.8;
 
 export const DEFAULT_SETTINGS: StylizerSettings = {
   lr: ENGINE_DEFAULTS.lr,
+  optimizer: OPTIMISER_RECIPES[ENGINE_DEFAULTS.optimizer],
+  startColours: 1,
   contentWeight: ENGINE_DEFAULTS.contentWeight,
   styleWeight: ENGINE_DEFAULTS.styleWeight,
   tvWeight: ENGINE_DEFAULTS.tvWeight,

@@ -13,6 +13,7 @@ import { BadInputError, DisposedError } from './engine-errors.js';
 import { createFrameMemory } from './frame-memory.js';
 import { assertRgbImage, luminanceAsRgb, type RgbImage } from './image.js';
 import type { FeatureNetwork } from './networks/network.js';
+import { sameRecipe } from './optimiser-recipe.js';
 import { createStyleTargets } from './style-targets.js';
 import { stylizeOneFrame, type FrameContext } from './stylize-frame.js';
 import { DEFAULT_SETTINGS, type StyleImage, type Stylizer, type StylizerSettings } from './stylizer-types.js';
@@ -75,7 +76,8 @@ export function createStylizer(
         // The previous output and frame are in the other space (colours vs luminance): start cold.
         memory.forget();
       }
-      if (next.lr !== current.lr) memory.dropOptimizer();
+      if (!sameRecipe(next.optimizer, current.optimizer)) memory.forget(); // other parameters: start cold
+      else if (next.lr !== current.lr) memory.dropOptimizer();
       current = next;
     },
 

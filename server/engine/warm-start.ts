@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { followChange, followMotion, type PainterBlend } from './follow-motion.js';
 import type { FrameMemory } from './frame-memory.js';
+import { matchColours, type ColourStats } from './colour-transfer.js';
 import { assertRgbImage, imageToTensor } from './image.js';
 import { createRandom, uniformArray } from './random.js';
 import type { Init, StylizeFrameOptions } from './stylizer-types.js';
@@ -63,6 +64,8 @@ export interface StartChoice {
   followed: tf.Tensor4D | undefined;
   /** A learned painter's picture: a cold start begins there. */
   base: tf.Tensor4D | undefined;
+  /** A cold start from the content takes this much of the style's colours (optimiser-recipe.ts). */
+  styleColours?: { stats: ColourStats; strength: number } | undefined;
 }
 
 /** The start image (owned by the caller) and whether it is a warm start. */
@@ -73,10 +76,12 @@ export function startImage(content: tf.Tensor4D, previousOutput: tf.Tensor4D | u
     const [, ph, pw] = previousOutput.shape;
     return { start: ph === h && pw === w ? previousOutput.clone() : tf.tidy(() => tf.image.resizeBilinear(previousOutput, [h, w])), warm: true };
   }
-  const start = coldStart(content, choice.init, choice.seed);
-  if (!choice.base) return { start, warm: false };
-  start.dispose();
-  return { start: choice.base.clone(), warm: false };
+  if (choice.base) return { start: choice.base.clone(), warm: false };
+  const fromContent = !choice.init || choice.init === 'content';
+  if (fromContent && choice.styleColours && choice.styleColours.strength > 0) {
+    return { start: matchColours(content, choice.styleColours.stats, choice.styleColours.strength), warm: false };
+  }
+  return { start: coldStart(content, choice.init, choice.seed), warm: false };
 }
 
 function coldStart(content: tf.Tensor4D, init: Init | undefined, seed: number): tf.Tensor4D {

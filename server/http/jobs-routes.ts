@@ -25,6 +25,11 @@ import { createConnectionCaps } from '../security/connection-caps.js';
 
 const MAX_STYLE_BYTES = 20 * 1024 * 1024;
 
+/**
+ * A job as the API shows it (docs/protocol.md, "Video jobs"): while it runs, its `stage` and, once
+ * its chunks have timed a frame, `etaS`; `preview` (the URL) only once a painted frame is stored,
+ * so that no client asks for one that is not there yet.
+ */
 export function publicJob(job: Job): Record<string, unknown> {
   return {
     id: job.id,
@@ -34,6 +39,8 @@ export function publicJob(job: Job): Record<string, unknown> {
     progress: Math.round(progressOf(job) * 1000) / 1000,
     framesDone: job.framesDone,
     framesTotal: job.framesTotal,
+    ...(job.etaS !== undefined ? { etaS: job.etaS } : {}),
+    ...(job.hasPreview ? { preview: `/api/jobs/${job.id}/preview` } : {}),
     ...(job.error ? { error: job.error } : {}),
     input: job.inputName,
     style: job.styleName,

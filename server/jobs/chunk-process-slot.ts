@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 import { ChunkFailedError, ChunkProcessCrashedError } from './job-queue.js';
 import type { ChunkProcessInit, ChunkTask, FromChunkProcess } from './chunk-process/chunk-process-protocol.js';
+import type { ChunkReport } from './job-progress.js';
 
 /** Compiled entry (npm install builds it; tests build it in their global setup). */
 export const CHUNK_PROCESS_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'jobs', 'chunk-process', 'chunk-process-main.js');
@@ -17,9 +18,8 @@ export const CHUNK_PROCESS_ENTRY = path.join(PROJECT_ROOT, 'dist', 'server', 'jo
 const CHUNK_PROCESS_NICENESS = 5;
 
 export interface ChunkHandlers {
-  onProgress(framesKept: number): void;
-  /** The chunk's learned painter is being taught (step of steps), before its frames. */
-  onLearning?(step: number, steps: number): void;
+  /** What the chunk is doing (stage, frames painted and kept, measured times), as it goes. */
+  onProgress(report: ChunkReport): void;
   /** The latest painted frame (JPEG), about once a second. */
   onPreview?(jpeg: Uint8Array): void;
   /** The chunk has a process (`slot`: which one) and starts now. */
@@ -89,8 +89,7 @@ function route(slot: ChunkProcessSlot, message: FromChunkProcess, events: SlotEv
     settle();
     events.onFree();
   };
-  if (message.type === 'progress') current.handlers.onProgress(message.framesKept);
-  else if (message.type === 'learning') current.handlers.onLearning?.(message.step, message.steps);
+  if (message.type === 'progress') current.handlers.onProgress(message.report);
   else if (message.type === 'preview') current.handlers.onPreview?.(message.jpeg);
   else if (message.type === 'done') finish(() => current.resolve(message.frames));
   else if (message.type === 'error' && message.poisoned) retire(slot, current, message.message);

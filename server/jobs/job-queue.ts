@@ -11,7 +11,8 @@ import type { RgbImage } from '../engine/image.js';
 import { BadInputError, ErrorCode, StylizeError } from '../errors.js';
 import { FfmpegError, probeVideo, type VideoInfo, type VideoLimits } from '../video/ffmpeg.js';
 import { balancedChunkFrames, defaultChunkFrames, planChunks, type Chunk } from './chunk-plan.js';
-import { isFinal, withChunkProgress, type JobEvent, type JobRepository, type LearningProgress } from './job-repository.js';
+import { isFinal, type JobEvent, type JobRepository } from './job-repository.js';
+import { withChunkProgress, type ChunkReport } from './job-progress.js';
 import type { Job, VideoJobOptions } from './job-store.js';
 import { styleSideFor } from '../engine/style-side.js';
 
@@ -200,7 +201,7 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe' | 
   const progressEveryMs = options.progressEveryMs ?? 250;
   let job: Job | undefined;
   /** Each running chunk's latest report: seeded from the repository, then kept from the events. */
-  const chunks = new Map<number, { kept: number; learning?: LearningProgress }>();
+  const chunks = new Map<number, ChunkReport>();
   let pending: Job | undefined;
   let wake: (() => void) | undefined;
   let lastProgress = 0;
@@ -221,7 +222,7 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe' | 
   const accept = (next: Job): void => {
     if (job && (isFinal(job) || next.updatedAt < job.updatedAt)) return;
     job = next;
-    for (const chunk of job.chunksDone) chunks.delete(chunk);
+    // Reports of chunks since done stay: they no longer count frames, but their times still count.
     offer(withChunkProgress(job, chunks));
   };
   const unsubscribe = repo.subscribe((event: JobEvent) => {
@@ -229,8 +230,8 @@ export async function* watchJob(repo: Pick<JobRepository, 'get' | 'subscribe' | 
       if (event.job.id === id) accept(event.job);
       return;
     }
-    if (event.id !== id || !job || isFinal(job)) return;
-    chunks.set(event.chunk, { kept: event.kept, ...(event.learning ? { learning: event.learning } : {}) });
+    if (event.id !== id || !job || isFinal(job) || typeof event.report?.kept !== 'number') return;
+    chunks.set(event.chunk, event.report);
     const wait = lastProgress + progressEveryMs - performance.now();
     if (wait <= 0) offerProgress();
     else trailing ??= setTimeout(offerProgress, wait);

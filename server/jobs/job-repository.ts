@@ -6,6 +6,7 @@
  * silently winning. The patch logic itself is pure and shared by both stores.
  */
 import { BusyError, RateLimitedError } from '../errors.js';
+import { framesOfDoneChunks, type ChunkProgress, type ChunkReport } from './job-progress.js';
 import type { Job, JobStatus } from './job-store.js';
 
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['done', 'failed', 'canceled']);
@@ -40,22 +41,8 @@ export function quotaError(kind: 'busy' | 'client', count: number): Error {
 export type JobEvent =
   /** A stored change. */
   | { type: 'job'; job: Job }
-  /**
-   * Frames kept so far by a chunk still being painted (not stored: it changes every frame);
-   * `learning`: the chunk is still teaching its learned painter (step of steps), no frame yet.
-   */
-  | { type: 'progress'; id: string; chunk: number; kept: number; learning?: LearningProgress };
-
-export interface LearningProgress {
-  step: number;
-  steps: number;
-}
-
-/**
- * The latest report of each chunk still being painted (by chunk index): kept beside the job, not
- * in its record, since it changes every frame. Reports of chunks since recorded done are ignored.
- */
-export type ChunkProgress = ReadonlyMap<number, { kept: number; learning?: LearningProgress }>;
+  /** A chunk still being painted reports what it is doing (not stored: it changes every frame). */
+  | { type: 'progress'; id: string; chunk: number; report: ChunkReport };
 
 export type NewJob = Pick<Job, 'inputName' | 'styleName' | 'options' | 'client' | 'ownerTokenHash'> & Partial<Pick<Job, 'home' | 'gateway'>>;
 
@@ -74,38 +61,15 @@ export interface JobRepository {
   update(id: string, patch: JobPatch): Promise<Job | undefined>;
   remove(id: string): Promise<void>;
   /**
-   * Announces a running chunk's progress to every watcher and keeps it as the chunk's latest
+   * Announces a running chunk's report to every watcher and keeps it as the chunk's latest
    * (chunkProgress), so that reading the job (GET /api/jobs/:id) shows what its event stream does.
    */
-  progress(id: string, chunk: number, kept: number, learning?: LearningProgress): void;
+  progress(id: string, chunk: number, report: ChunkReport): void;
   /** The latest progress of each chunk of the job, wherever it is painted (empty if none). */
   chunkProgress(id: string): Promise<ChunkProgress>;
   /** Every change and progress report, wherever it was made; returns the unsubscribe. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   close(): Promise<void>;
-}
-
-/** Frames of the chunks recorded as complete. */
-export function framesOfDoneChunks(job: Pick<Job, 'chunks' | 'chunksDone'>): number {
-  const done = new Set(job.chunksDone);
-  return (job.chunks ?? []).filter((c) => done.has(c.index)).reduce((sum, c) => sum + c.end - c.start, 0);
-}
-
-/**
- * The job as its readers see it: the frames of chunks still being painted counted in (never
- * beyond the total), and while chunks teach their learned painter before their first frame, stage
- * 'learning-painter' with their training steps summed. A view only: the stored job never carries
- * them. GET /api/jobs/:id and every watcher (the event stream, the CLI) show the same view.
- */
-export function withChunkProgress(job: Job, progress: ChunkProgress): Job {
-  const open = [...progress.entries()].filter(([chunk]) => !job.chunksDone.includes(chunk));
-  if (job.status === 'done' || open.length === 0) return { ...job };
-  const painting = open.reduce((sum, [, p]) => sum + p.kept, 0);
-  const framesDone = Math.min(job.framesTotal, Math.max(job.framesDone, framesOfDoneChunks(job) + painting));
-  const teaching = open.flatMap(([, p]) => (p.learning ? [p.learning] : []));
-  if (teaching.length === 0 || job.status !== 'running' || job.stage) return { ...job, framesDone };
-  const sum = (f: (l: LearningProgress) => number): number => teaching.reduce((s, l) => s + f(l), 0);
-  return { ...job, framesDone, stage: 'learning-painter', learning: { step: sum((l) => l.step), steps: sum((l) => l.steps) } };
 }
 
 /**

@@ -14,7 +14,8 @@ import { BLOB, type BlobStore } from './blob-store.js';
 import type { ChunkScheduler, JobLifecycle } from './chunk-scheduler.js';
 import { createJobLifecycle, type OwnedJobLifecycle } from './job-lifecycle.js';
 import { planJob, watchJob, type JobQueue, type OutputSource, type SubmitRequest } from './job-queue.js';
-import { ACTIVE_STATUSES, isFinal, withChunkProgress, type JobRepository } from './job-repository.js';
+import { ACTIVE_STATUSES, isFinal, type JobRepository } from './job-repository.js';
+import { withChunkProgress } from './job-progress.js';
 import type { Job } from './job-store.js';
 
 export interface JobServiceOptions {

@@ -6,20 +6,29 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MotionMode, PainterMode } from '../config.js';
+import type { MotionMode, OptimizerName, PainterMode } from '../config.js';
 import type { VideoInfo } from '../video/ffmpeg.js';
 import type { Chunk } from './chunk-plan.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+export type JobStage = 'assembling' | 'starting' | 'decoding' | 'learning-painter' | 'painting-first-frame' | 'painting';
+
 export interface VideoJobOptions {
   /** Short side the frames are stylized at. */
   size: number;
   stepsPerFrame: number;
   firstFrameSteps: number;
+  /** α and β as resolved from the style strength (config.ts resolveCostWeights). */
   contentWeight: number;
   styleWeight: number;
+  /** The control the user set (shown back; the weights above are what paints). */
+  styleStrength?: number;
+  /** The optimiser recipe (engine/optimiser-recipe.ts); absent: a job stored before recipes, the seed's. */
+  optimizer?: OptimizerName;
+  /** How much of the style's colours a cold frame starts with (config.ts resolveStartColours); absent: 1. */
+  startColours?: number;
   preserveColors: boolean;
   /** How warm starts follow the video: 'flow', 'residual' or 'none' (StylizeFrameOptions.motion). */
   motion?: MotionMode;
@@ -50,12 +59,18 @@ export interface Job {
   /** SHA-256 (hex) of the owner token given at submit (job-token.ts); never shown. */
   ownerTokenHash?: string;
   /**
-   * 'assembling': set while the finished chunks are put together with the audio (stored).
-   * 'learning-painter': a watcher's view only (never stored), while chunks teach their learned
-   * painter before their first frame, with `learning` the training steps done of those planned.
+   * 'assembling': set while the finished chunks are put together with the audio (stored). The
+   * others are a watcher's view only (never stored; job-progress.ts): 'starting' (no chunk has a
+   * process yet), 'decoding', 'learning-painter' (chunks teach their learned painter before their
+   * first frame, with `learning` the training steps done of those planned), 'painting-first-frame'
+   * (a cold start: the most steps of any frame), 'painting'.
    */
-  stage?: 'assembling' | 'learning-painter';
+  stage?: JobStage;
   learning?: { step: number; steps: number };
+  /** A watcher's view only: about how many seconds the painting has left, from measured frame times. */
+  etaS?: number;
+  /** A painted frame has been stored for GET /api/jobs/:id/preview (set once, after the first). */
+  hasPreview?: boolean;
   /** Worker farm: the URL of the gateway that holds the job's files (workers fetch them there). */
   home?: string;
   /** Worker farm: that gateway's id (its assembly queue); absent in-process. */

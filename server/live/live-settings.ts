@@ -5,15 +5,17 @@
  * config.ts's LIMITS, and the defaults its tables (`liveDefaults`).
  */
 import { z } from 'zod';
-import { DEFAULTS, LIMITS, MOTION_MODES, PAINTER_MODES, type ServerOptions } from '../config.js';
+import { DEFAULTS, LIMITS, MOTION_MODES, OPTIMIZER_NAMES, PAINTER_MODES, resolveCostWeights, type ServerOptions } from '../config.js';
 
 export const liveSettingsSchema = z.object({
   style: z.string().min(1).max(128),
   /** Short side of the stream, in pixels. */
   size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize),
   steps: z.number().int().min(0).max(LIMITS.maxFrameSteps),
-  contentWeight: z.number().finite().min(0).max(LIMITS.maxWeight),
-  styleWeight: z.number().finite().min(0).max(LIMITS.maxWeight),
+  /** 0 (the photo) … 1 (the seed's balance, α 10, β 40): α and β follow (liveCostWeights). */
+  styleStrength: z.number().finite().min(0).max(1),
+  /** The optimiser recipe (engine/optimiser-recipe.ts); 'adam-pixels': the seed's. */
+  optimizer: z.enum(OPTIMIZER_NAMES),
   preserveColors: z.boolean(),
   /** 0: off. */
   targetFps: z.number().finite().min(0).max(LIMITS.maxTargetFps),
@@ -27,8 +29,13 @@ export const liveSettingsSchema = z.object({
 
 export type LiveSettings = z.infer<typeof liveSettingsSchema>;
 
+/** α and β a stream paints with: the one rule (config.ts resolveCostWeights). */
+export function liveCostWeights(settings: Pick<LiveSettings, 'styleStrength' | 'optimizer'>): { contentWeight: number; styleWeight: number } {
+  return resolveCostWeights(settings);
+}
+
 /** The numeric settings, each with the range a publisher may name. */
-export type LiveRanges = Record<'size' | 'steps' | 'contentWeight' | 'styleWeight' | 'targetFps' | 'temporalWeight', { min: number; max: number }>;
+export type LiveRanges = Record<'size' | 'steps' | 'styleStrength' | 'targetFps' | 'temporalWeight', { min: number; max: number }>;
 
 /**
  * A stream's settings before its publisher says otherwise: the server's own options where it
@@ -39,8 +46,8 @@ export function liveDefaults(options: Pick<ServerOptions, 'liveSize' | 'liveStep
     style,
     size: options.liveSize,
     steps: options.liveSteps,
-    contentWeight: DEFAULTS.contentWeight,
-    styleWeight: DEFAULTS.styleWeight,
+    styleStrength: DEFAULTS.styleStrength,
+    optimizer: DEFAULTS.optimizer,
     preserveColors: DEFAULTS.preserveColors,
     targetFps: options.targetFps,
     motion: DEFAULTS.motion,
@@ -56,8 +63,7 @@ export function liveRanges(budgets: { maxSize: number; maxSteps: number }): Live
   return {
     size: range(shape.size, budgets.maxSize),
     steps: range(shape.steps, budgets.maxSteps),
-    contentWeight: range(shape.contentWeight),
-    styleWeight: range(shape.styleWeight),
+    styleStrength: range(shape.styleStrength),
     targetFps: range(shape.targetFps),
     temporalWeight: range(shape.temporalWeight),
   };

@@ -11,7 +11,7 @@
  * `close()` kills the child and is safe twice. This side loads no tfjs: it only forks the child.
  */
 import type { BackendName, ModelChoice } from '../config.js';
-import { DEFAULTS } from '../config.js';
+import { DEFAULT_COST_WEIGHTS } from '../config.js';
 import { hasPainterFile } from '../engine/painter-net/painter-key.js';
 import type { Logger } from '../logger.js';
 import type { StyleLibrary } from '../styles/style-library.js';
@@ -61,7 +61,7 @@ export async function stylesWithoutPainter(styles: Pick<StyleLibrary, 'list' | '
   for (const style of await styles.list()) {
     if (style.source !== 'upload' && style.source !== 'directory') continue;
     const styleBytes = (await styles.image(style.id)).bytes;
-    const what = { styleBytes, styleName: style.id, network, contentWeight: DEFAULTS.contentWeight, styleWeight: DEFAULTS.styleWeight, preserveColors: false };
+    const what = { styleBytes, styleName: style.id, network, ...DEFAULT_COST_WEIGHTS, preserveColors: false };
     if (!(await hasPainterFile(what, painterDirs))) out.push(style.id);
   }
   return out;

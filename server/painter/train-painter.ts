@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { sizeForShortSide } from '../codec/image-codec.js';
-import { DEFAULTS, SERVER_DEFAULTS, type BackendName, type ModelChoice } from '../config.js';
+import { DEFAULT_COST_WEIGHTS, DEFAULTS, SERVER_DEFAULTS, type BackendName, type ModelChoice } from '../config.js';
 import { loadEngine } from '../engine/load-engine.js';
 import type { FeatureNetwork } from '../engine/networks/network.js';
 import { trainingSize } from '../engine/painter-net/paint-with.js';
@@ -98,8 +98,7 @@ async function trainWith(network: FeatureNetwork, styles: StyleLibrary, request:
     styleBytes: (await styles.image(request.style)).bytes,
     styleName: request.style,
     network: network.name,
-    contentWeight: DEFAULTS.contentWeight,
-    styleWeight: DEFAULTS.styleWeight,
+    ...DEFAULT_COST_WEIGHTS,
     preserveColors: false,
   };
   const { painter, meta, learned } = request.fresh ? freshPainter(what) : await cache.open(what);

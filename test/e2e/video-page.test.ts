@@ -35,6 +35,9 @@ describe('video panel', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // Every preview the page asks for: it asks only once the server names one (no 404 while none exists).
+    const previews: number[] = [];
+    page.on('response', (r) => void (new URL(r.url()).pathname.endsWith('/preview') && previews.push(r.status())));
     await page.goto(server.url);
     await page.waitForFunction(() => document.querySelector<HTMLInputElement>('#size')!.value === '40');
     await page.setInputFiles('#job-file', clip);
@@ -76,6 +79,8 @@ describe('video panel', () => {
     expect([played.width, played.height]).toEqual([160, 90]);
     expect(await page.getAttribute('#job-download', 'href')).toMatch(/^\/api\/jobs\/[0-9a-f]{16}\/output$/);
     if (process.env.STYLIZE_SCREENSHOT_VIDEO) await page.screenshot({ path: process.env.STYLIZE_SCREENSHOT_VIDEO, fullPage: true });
+    expect(previews.length).toBeGreaterThan(0);
+    expect(previews.filter((status) => status !== 200)).toEqual([]);
     expect(errors).toEqual([]);
   });
 });

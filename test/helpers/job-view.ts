@@ -7,4 +7,10 @@ export interface JobView {
   framesDone: number;
   framesTotal: number;
   error?: string;
+  /** While running: 'starting', 'decoding', 'learning-painter', 'painting-first-frame', 'painting', 'assembling'. */
+  stage?: string;
+  /** Seconds of painting left, once a frame has been timed. */
+  etaS?: number;
+  /** The preview's URL, once one is stored. */
+  preview?: string;
 }

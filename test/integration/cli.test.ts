@@ -69,6 +69,15 @@ describe('stylize image', () => {
     expect(JSON.parse(run.stdout.trim()).model).toBe('random-multiscale');
   });
 
+  it('shows its progress with the time left, measured from its steps (stderr, not a terminal: a line per tenth)', async () => {
+    const run = await stylize(['image', content, '--style', style, '--model', 'random-multiscale', '--size', '40', '--steps', '5', '-o', path.join(dir, 'eta.png')]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('stylize '));
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['1/5', '2/5', '3/5', '4/5', '5/5']);
+    for (const line of lines) expect(line).toMatch(/^stylize \d\/5 J \S+ · ETA (\d+ s|\d+ min \d\d s)$/);
+    expect(lines.at(-1)).toMatch(/ · ETA 0 s$/);
+  });
+
   it('uses VGG19 weights given with --weights (a TF.js layers export with missing deeper groups), truncated', async () => {
     const { weights } = await readWeightStore(SHIPPED_VGG19);
     const tfjs = path.join(dir, 'tfjs-partial');

@@ -158,6 +158,10 @@ describe('a job on the farm', () => {
         expect(got.status).toBe('running');
         expect(got.framesDone).toBeGreaterThanOrEqual(mid.framesDone);
         expect({ framesDone: got.framesDone, progress: got.progress }).toEqual({ framesDone: streamed.framesDone, progress: streamed.progress });
+        // What it does and the time it has left come through both too (the chunk's reports in Redis).
+        expect(got.stage).toBe('painting');
+        expect(got.etaS).toBeGreaterThan(0);
+        expect({ stage: got.stage, etaS: got.etaS }).toEqual({ stage: streamed.stage, etaS: streamed.etaS });
       } finally {
         for (const pid of painting) process.kill(pid, 'SIGCONT');
       }
@@ -166,6 +170,11 @@ describe('a job on the farm', () => {
       await events.ended;
       // The stream went up frame by frame too, and ended where GET does.
       expect(events.seen.some((e) => e.status === 'running' && e.framesDone > 0 && e.framesDone < e.framesTotal)).toBe(true);
+      // Before its first frame the job said what it was doing, and named its preview only once one was stored.
+      const early = events.seen.filter((e) => e.status === 'running' && e.framesDone === 0);
+      for (const e of early) expect(['starting', 'decoding', 'painting-first-frame']).toContain(e.stage);
+      expect(early.filter((e) => e.preview !== undefined)).toEqual([]);
+      expect((await fetch(`${g.url}${events.seen.find((e) => e.preview)!.preview}`)).status).toBe(200);
       expect(events.seen.at(-1)).toMatchObject({ status: 'done', progress: 1, framesDone: done.framesTotal });
     } finally {
       events.stop();

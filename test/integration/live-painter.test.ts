@@ -27,14 +27,16 @@ import { CAT, ROOT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
 import { firstFrameStats } from '../helpers/first-frame.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
+import { DEFAULTS } from '../../server/config.js';
 
 const SIZE = 64;
 const settings: LiveSettings = {
   style: 'starry-night',
   size: SIZE,
   steps: 1,
-  contentWeight: 10,
-  styleWeight: 40,
+  // Full strength: α 10, β 40, the weights the painter files below are keyed by.
+  styleStrength: 1,
+  optimizer: DEFAULTS.optimizer,
   preserveColors: false,
   targetFps: 10,
   motion: 'residual',

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodeImage } from '../../server/codec/image-codec.js';
-import { VIDEO_DEFAULTS } from '../../server/config.js';
+import { DEFAULTS, VIDEO_DEFAULTS } from '../../server/config.js';
 import type { RgbImage } from '../../server/engine/image.js';
 import { createRandomMultiscale } from '../../server/engine/networks/random-multiscale.js';
 import { createStylizer, type Stylizer } from '../../server/engine/stylizer.js';
@@ -27,8 +27,8 @@ const settings: LiveSettings = {
   style: 'starry-night',
   size: SIZE,
   steps: 2,
-  contentWeight: 10,
-  styleWeight: 40,
+  styleStrength: DEFAULTS.styleStrength,
+  optimizer: DEFAULTS.optimizer,
   preserveColors: false,
   targetFps: 0,
   motion: 'flow',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene } from '../../fixtures/draw.js';
-import { SERVER_DEFAULTS } from '../../server/config.js';
+import { DEFAULTS, SERVER_DEFAULTS } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { createPaintTurns } from '../../server/live/paint-turns.js';
 import { createStreamProcessPool } from '../../server/live/stream-process-pool.js';
@@ -20,7 +20,7 @@ let dir: string;
 let cleanup: () => Promise<void>;
 let init: Omit<StreamProcessInit, 'type'>;
 let jpeg: Buffer;
-const settings = { style: 'swirls', size: 72, steps: 2, contentWeight: 10, styleWeight: 40, preserveColors: false, targetFps: 0, motion: 'flow' as const, temporalWeight: 5e4, painter: 'off' as const };
+const settings = { style: 'swirls', size: 72, steps: 2, styleStrength: DEFAULTS.styleStrength, optimizer: DEFAULTS.optimizer, preserveColors: false, targetFps: 0, motion: 'flow' as const, temporalWeight: 5e4, painter: 'off' as const };
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('stylize-painter-'));

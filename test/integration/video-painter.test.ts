@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgbFrames, probeVideo } from '../../server/video/ffmpeg.js';
 import { readPainterFile } from '../../server/engine/painter-net/painter-store.js';
 import { painterKey } from '../../server/painter/painter-cache.js';
-import { DEFAULTS } from '../../server/config.js';
+import { DEFAULT_COST_WEIGHTS } from '../../server/config.js';
+import { costWeightsForStrength } from '../../server/engine/style-strength.js';
 import { SHIPPED_PAINTERS_DIR } from '../../server/paths.js';
 import { createStyleLibrary } from '../../server/styles/style-library.js';
 import { PAINTER_TRAINING } from '../../server/painter/job-painter-pass.js';
@@ -79,10 +80,10 @@ async function keptPainters(on: TestServer = server): Promise<{ key: string; ste
 }
 
 /** The key a live stream in this library style looks its painter up by (stream-process-main.ts). */
-async function liveKey(style: string, network: string): Promise<string> {
+async function liveKey(style: string, network: string, weights = DEFAULT_COST_WEIGHTS): Promise<string> {
   const styles = createStyleLibrary({ stylesDir: path.join(dir, 'none'), uploadsDir: path.join(dir, 'uploads') });
   const styleBytes = (await styles.image(style)).bytes;
-  return painterKey({ styleBytes, styleName: style, network, contentWeight: DEFAULTS.contentWeight, styleWeight: DEFAULTS.styleWeight, preserveColors: false });
+  return painterKey({ styleBytes, styleName: style, network, ...weights, preserveColors: false });
 }
 
 /** Mean absolute difference (0–255) between a clip's frame and the input's, at 64×36. */
@@ -140,9 +141,10 @@ describe('video jobs with a learned painter', () => {
   it('a job in a built-in painting on the shipped VGG starts from the painter shipped for it', { timeout: 600_000 }, async () => {
     const vgg = await startTestServer({ workers: 1, model: 'vgg19-blocks1-3' });
     try {
-      const key = await liveKey('starry-night', 'vgg19');
+      // The shipped painters are for full strength (α 10, β 40: the weights they were trained with).
+      const key = await liveKey('starry-night', 'vgg19', costWeightsForStrength(1));
       const shipped = (await readPainterFile(path.join(SHIPPED_PAINTERS_DIR, `${key}.slpaint`))).meta;
-      await runJob({ size: '32', stepsPerFrame: '0', painter: 'learned', style: 'starry-night' }, vgg);
+      await runJob({ size: '32', stepsPerFrame: '0', painter: 'learned', style: 'starry-night', styleStrength: '1' }, vgg);
       const kept = await keptPainters(vgg);
       expect(kept.map((p) => p.key)).toEqual([key]);
       // Each chunk went on from the shipped painter (a few steps), none learnt from scratch.

@@ -3,14 +3,32 @@ import { helpText, type FlagKind } from '../../server/cli/flag-table.js';
 import { byteSizeOption, durationOption, formatByteSize, formatDuration, listOption, numberOption } from '../../server/cli/parse.js';
 import { SERVE_FLAGS, SERVE_OPTIONS_WITHOUT_FLAG, readServeFlags, serveDefaults } from '../../server/cli/serve-flags.js';
 import { DEFAULTS, LIMITS, SERVER_DEFAULTS, parseServerOptions, parseStylizeOptions, readEnv, serverOptionsSchema } from '../../server/config.js';
+import { costWeightsForStrength } from '../../server/engine/style-strength.js';
 import { liveDefaults, liveRanges, liveSettingsSchema } from '../../server/live/live-settings.js';
 import { ConfigError } from '../../server/errors.js';
 
 describe('parseStylizeOptions', () => {
-  it("fills in the seed's defaults", () => {
+  it('fills in the defaults: the default recipe, and α and β from the default style strength', () => {
     const o = parseStylizeOptions({});
-    expect(o).toMatchObject({ size: 256, steps: 200, lr: 0.03, contentWeight: 10, styleWeight: 40, tvWeight: 0, model: 'auto' });
+    expect(o).toMatchObject({ size: 256, steps: 200, lr: 0.03, optimizer: DEFAULTS.optimizer, styleStrength: DEFAULTS.styleStrength, styleWeight: 40, tvWeight: 0, model: 'auto' });
+    expect(o.contentWeight).toBe(costWeightsForStrength(DEFAULTS.styleStrength).contentWeight);
     expect(o.size).toBe(DEFAULTS.size);
+  });
+
+  it("α and β: explicit weights win, the seed's recipe keeps the seed's α 10 and β 40, else the style strength's (log scale)", () => {
+    expect(parseStylizeOptions({ optimizer: 'adam-pixels' })).toMatchObject({ contentWeight: 10, styleWeight: 40 });
+    expect(parseStylizeOptions({ optimizer: 'adam-pixels', styleStrength: 0.2 })).toMatchObject({ contentWeight: 10, styleWeight: 40 });
+    expect(parseStylizeOptions({ contentWeight: 5 })).toMatchObject({ contentWeight: 5, styleWeight: 40 });
+    expect(parseStylizeOptions({ styleWeight: 7, styleStrength: 0 })).toMatchObject({ contentWeight: 10, styleWeight: 7 });
+    // Strength 1 is the seed's balance; 0 keeps the photo (α 10⁷); each half of the range is 3 decades of α.
+    expect(parseStylizeOptions({ styleStrength: 1 })).toMatchObject({ contentWeight: 10, styleWeight: 40 });
+    expect(parseStylizeOptions({ styleStrength: 0 })).toMatchObject({ contentWeight: 1e7, styleWeight: 40 });
+    expect(parseStylizeOptions({ styleStrength: 0.5 }).contentWeight).toBeCloseTo(1e4, 6);
+    // A cold start takes the strength's share of the style's colours (all of them with explicit weights).
+    expect(parseStylizeOptions({ styleStrength: 0.3 }).startColours).toBe(0.3);
+    expect(parseStylizeOptions({ styleStrength: 0.3, contentWeight: 5 }).startColours).toBe(1);
+    expect(() => parseStylizeOptions({ styleStrength: 1.5 })).toThrow(/--style-strength/);
+    expect(() => parseStylizeOptions({ optimizer: 'sgd' })).toThrow(/--optimizer/);
   });
 
   it('names each bad flag and why', () => {
@@ -101,7 +119,7 @@ describe('live settings from the one table', () => {
     const o = parseServerOptions({}, readEnv({}), { stylesDir: 's', dataDir: 'd', modelsDir: 'm' });
     const settings = liveDefaults(o, 'starry-night');
     expect(liveSettingsSchema.parse(settings)).toEqual(settings);
-    expect(settings).toMatchObject({ size: o.liveSize, steps: o.liveSteps, targetFps: o.targetFps, contentWeight: DEFAULTS.contentWeight, temporalWeight: DEFAULTS.temporalWeight });
+    expect(settings).toMatchObject({ size: o.liveSize, steps: o.liveSteps, targetFps: o.targetFps, styleStrength: DEFAULTS.styleStrength, optimizer: DEFAULTS.optimizer, temporalWeight: DEFAULTS.temporalWeight });
     expect(liveRanges({ maxSize: 360, maxSteps: 10 })).toMatchObject({ size: { min: LIMITS.minSize, max: 360 }, steps: { min: 0, max: 10 }, temporalWeight: { min: 0, max: LIMITS.maxTemporalWeight } });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { drawScene, drawStrokes } from '../../fixtures/draw.js';
 import { COLD_START_RAMP, createColdStartRamp, rampSteps } from '../../server/live/stream-process/cold-start.js';
 import { affordableMotion, createDeadlineController } from '../../server/live/stream-process/deadline.js';
-import { createSceneCutDetector, lumaThumbnail, thumbnailDistance } from '../../server/engine/scene-cut.js';
+import { createSceneCutDetector, isFlatFrame, lumaThumbnail, thumbnailDistance } from '../../server/engine/scene-cut.js';
 import { createAverage, createRate } from '../../server/live/stream-stats.js';
 
 describe('scene cuts', () => {
@@ -24,6 +24,27 @@ describe('scene cuts', () => {
     expect(detector.isCut(drawStrokes(64, 36))).toBe(true);
     detector.reset();
     expect(detector.isCut(drawStrokes(64, 36))).toBe(true);
+  });
+
+  /** 1-pixel stripes of black and grey `v`: luminance std v/2, every thumbnail cell v/2. */
+  const stripes = (v: number) => {
+    const data = new Uint8Array(64 * 36 * 3);
+    for (let p = 0; p < 64 * 36; p++) data.fill(p % 2 ? v : 0, p * 3, p * 3 + 3);
+    return { width: 64, height: 36, data };
+  };
+
+  it('flags flat frames, and calls a cut at the first frame that is not flat after them, then as a fade-in gains contrast', () => {
+    expect(isFlatFrame(stripes(0))).toBe(true);
+    expect(isFlatFrame(stripes(3))).toBe(true); // std 1.5: the encoder's noise on black
+    expect(isFlatFrame(stripes(6))).toBe(false);
+    expect(isFlatFrame(drawScene(64, 36))).toBe(false);
+    const detector = createSceneCutDetector();
+    // A fade from black: no step between two frames is anywhere near the cut threshold (28).
+    const seen = [0, 3, 6, 10, 14, 20, 30, 62].map((v) => detector.look(stripes(v)));
+    expect(seen.map((s) => s.flat)).toEqual([true, true, false, false, false, false, false, false]);
+    // Cold at the first frame, the first not flat (std 3), at twice that contrast (std 7), again at
+    // twice (std 15); from there (no longer low-contrast) only real cuts count.
+    expect(seen.map((s) => s.cut)).toEqual([true, false, true, false, true, false, true, false]);
   });
 });
 

@@ -12,8 +12,9 @@ import { createPaintTurns, turnEndsAfterMs } from '../../server/live/paint-turns
 import { openPooledStream, type StreamProcessSource } from '../../server/live/pooled-stream.js';
 import { FrameAbandonedError, StreamProcessState, type StreamProcess } from '../../server/live/stream-process.js';
 import type { PaintedReport } from '../../server/live/stream-process/stream-process-protocol.js';
+import { DEFAULTS } from '../../server/config.js';
 
-const settings: LiveSettings = { style: 'swirls', size: 64, steps: 2, contentWeight: 10, styleWeight: 40, preserveColors: false, targetFps: 0, motion: 'flow', temporalWeight: 0, painter: 'off' };
+const settings: LiveSettings = { style: 'swirls', size: 64, steps: 2, styleStrength: DEFAULTS.styleStrength, optimizer: DEFAULTS.optimizer, preserveColors: false, targetFps: 0, motion: 'flow', temporalWeight: 0, painter: 'off' };
 const frame = (seq: number): IncomingFrame => ({ seq, timestampMs: seq, jpeg: new Uint8Array([0xff, 0xd8, 0xff]), receivedAt: performance.now() });
 
 /** A fake painter answering after `answerMs`, or never (abandoned at the hard limit, as the real one). */

@@ -39,8 +39,8 @@ describe('client messages', () => {
   it('accepts a config with any subset of fields', () => {
     expect(parseClientMessage('{"type":"config"}')).toEqual({ type: 'config' });
     expect(
-      parseClientMessage('{"type":"config","style":"swirls","size":144,"steps":3,"contentWeight":5,"styleWeight":80,"preserveColors":true,"targetFps":12}'),
-    ).toEqual({ type: 'config', style: 'swirls', size: 144, steps: 3, contentWeight: 5, styleWeight: 80, preserveColors: true, targetFps: 12 });
+      parseClientMessage('{"type":"config","style":"swirls","size":144,"steps":3,"styleStrength":0.4,"optimizer":"adam-pixels","preserveColors":true,"targetFps":12}'),
+    ).toEqual({ type: 'config', style: 'swirls', size: 144, steps: 3, styleStrength: 0.4, optimizer: 'adam-pixels', preserveColors: true, targetFps: 12 });
     expect(parseClientMessage('{"type":"config","targetFps":null}')).toEqual({ type: 'config', targetFps: null });
   });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFileJobRepository } from '../../server/jobs/local/file-job-repository.js';
 import { watchJob } from '../../server/jobs/job-queue.js';
-import { withChunkProgress } from '../../server/jobs/job-repository.js';
+import { withChunkProgress } from '../../server/jobs/job-progress.js';
 import type { Job } from '../../server/jobs/job-store.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -31,25 +31,25 @@ describe('watchJob', () => {
       })();
       const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
       await settle();
-      repo.progress(created.id, 0, 0, { step: 3, steps: 60 });
+      repo.progress(created.id, 0, { stage: 'learning-painter', kept: 0, learning: { step: 3, steps: 60 } });
       await settle();
-      repo.progress(created.id, 1, 0, { step: 5, steps: 60 });
+      repo.progress(created.id, 1, { stage: 'learning-painter', kept: 0, learning: { step: 5, steps: 60 } });
       await settle();
       expect(seen.at(-1)).toMatchObject({ stage: 'learning-painter', learning: { step: 8, steps: 120 }, framesDone: 0 });
       // Chunk 0 paints its first frames: only chunk 1 is still learning.
-      repo.progress(created.id, 0, 4);
+      repo.progress(created.id, 0, { stage: 'painting', kept: 4 });
       await settle();
       expect(seen.at(-1)).toMatchObject({ stage: 'learning-painter', learning: { step: 5, steps: 60 }, framesDone: 4 });
-      repo.progress(created.id, 1, 2);
+      repo.progress(created.id, 1, { stage: 'painting', kept: 2 });
       await settle();
-      expect(seen.at(-1)!.stage).toBeUndefined();
+      expect(seen.at(-1)!.stage).toBe('painting');
       expect(seen.at(-1)!.learning).toBeUndefined();
       expect(seen.at(-1)!.framesDone).toBe(6);
       // Reading the job (GET /api/jobs/:id) shows the same: the repository keeps each chunk's latest report.
       expect(withChunkProgress((await repo.get(created.id))!, await repo.chunkProgress(created.id))).toMatchObject({ framesDone: 6 });
       expect((await repo.get(created.id))!.framesDone).toBe(0);
       // Assembling (stored) wins over any view of learning.
-      repo.progress(created.id, 1, 0, { step: 6, steps: 60 });
+      repo.progress(created.id, 1, { stage: 'learning-painter', kept: 0, learning: { step: 6, steps: 60 } });
       await repo.update(created.id, { set: { stage: 'assembling' } });
       await settle();
       expect(seen.at(-1)!.stage).toBe('assembling');
@@ -70,7 +70,7 @@ describe('watchJob', () => {
     try {
       const created = await repo.create({ inputName: 'a.mp4', styleName: 's', options: { ...OPTIONS, painter: 'off' as const } });
       await repo.update(created.id, { set: { status: 'running', chunks: [{ index: 0, start: 0, end: 10, decodeFrom: 0 }], framesTotal: 10 } });
-      repo.progress(created.id, 0, 2);
+      repo.progress(created.id, 0, { stage: 'painting', kept: 2 });
       const seen: Job[] = [];
       const watching = (async () => {
         for await (const job of watchJob(repo, created.id, { progressEveryMs: 200, signal: stop.signal })) seen.push(job);
@@ -78,8 +78,8 @@ describe('watchJob', () => {
       await new Promise((r) => setTimeout(r, 30));
       // Joined after the report: it still counts its frames.
       expect(seen.at(-1)!.framesDone).toBe(2);
-      repo.progress(created.id, 0, 3); // passed on at once (the first report of this watch)
-      repo.progress(created.id, 0, 4); // held back by the throttle…
+      repo.progress(created.id, 0, { stage: 'painting', kept: 3 }); // passed on at once (the first report of this watch)
+      repo.progress(created.id, 0, { stage: 'painting', kept: 4 }); // held back by the throttle…
       await new Promise((r) => setTimeout(r, 30));
       expect(seen.at(-1)!.framesDone).toBe(3);
       // …then passed on when it runs out, though no report follows it.

@@ -69,8 +69,7 @@ function main(): void {
       network,
       ...(painters ? { painters } : {}),
       signal: stop.signal,
-      onProgress: (framesKept) => send({ type: 'progress', jobId: task.jobId, chunk: task.chunk.index, framesKept }),
-      onLearning: (step, steps) => send({ type: 'learning', jobId: task.jobId, chunk: task.chunk.index, step, steps }),
+      onProgress: (report) => send({ type: 'progress', jobId: task.jobId, chunk: task.chunk.index, report }),
       onPreview: (jpeg) => send({ type: 'preview', jobId: task.jobId, chunk: task.chunk.index, jpeg }),
     });
     send({ type: 'done', jobId: task.jobId, chunk: task.chunk.index, frames });

@@ -2,6 +2,7 @@
 import type { BackendName, ModelChoice } from '../../config.js';
 import type { VideoInfo } from '../../video/ffmpeg.js';
 import type { Chunk } from '../chunk-plan.js';
+import type { ChunkReport } from '../job-progress.js';
 import type { VideoJobOptions } from '../job-store.js';
 
 export interface ChunkProcessInit {
@@ -45,9 +46,8 @@ export type ToChunkProcess = ChunkProcessInit | ChunkTask;
 
 export type FromChunkProcess =
   | { type: 'ready'; backend: string; model: string }
-  | { type: 'progress'; jobId: string; chunk: number; framesKept: number }
-  /** The chunk's learned painter is being taught: training step `step` of `steps` done. */
-  | { type: 'learning'; jobId: string; chunk: number; step: number; steps: number }
+  /** What the chunk is doing: its stage, frames painted and kept, measured times (its painter's training too). */
+  | { type: 'progress'; jobId: string; chunk: number; report: ChunkReport }
   /** The latest painted frame as JPEG, about once a second. */
   | { type: 'preview'; jobId: string; chunk: number; jpeg: Uint8Array }
   | { type: 'done'; jobId: string; chunk: number; frames: number }

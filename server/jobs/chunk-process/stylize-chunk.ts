@@ -1,7 +1,9 @@
 /**
  * One chunk of a video, painted: its frames in order, none dropped, each warm-started from the
- * previous one, more steps on the first frame (of the burn-in) and after scene cuts; the burn-in
- * frames' output is thrown away, the kept frames are encoded to an H.264 segment. Pure: everything
+ * previous one, more steps on the first frame (of the burn-in) and after scene cuts; flat frames
+ * (black, a plain colour) pass through unpainted, and the first frame after them starts cold (see
+ * scene-cut.ts: the optimiser would paint only their border, and carry it into the next scene); the
+ * burn-in frames' output is thrown away, the kept frames are encoded to an H.264 segment. Pure: everything
  * it uses comes in (the network, the files, the signal), nothing stays behind in the module, so
  * the in-process pool and a farm worker run exactly the same code.
  */
@@ -10,6 +12,7 @@ import { decodeImage, encodeImage } from '../../codec/image-codec.js';
 import { DEFAULTS } from '../../config.js';
 import type { FeatureNetwork } from '../../engine/networks/network.js';
 import type { RgbImage } from '../../engine/image.js';
+import { OPTIMISER_RECIPES } from '../../engine/optimiser-recipe.js';
 import { paintImage } from '../../engine/painter-net/paint-with.js';
 import type { PainterCache } from '../../painter/painter-cache.js';
 import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
@@ -17,7 +20,9 @@ import { createSceneCutDetector } from '../../engine/scene-cut.js';
 import { decodeRgbFrames, encodeH264, type FrameSink } from '../../video/ffmpeg.js';
 import { learnPainter, type LearnedPainter } from '../../painter/job-painter-pass.js';
 import { styleLongSide } from '../job-queue.js';
+import type { ChunkReport } from '../job-progress.js';
 import type { ChunkTask } from './chunk-process-protocol.js';
+import { createChunkReporter, type ChunkReporter } from './chunk-reporter.js';
 
 const PREVIEW_EVERY_MS = 1000;
 
@@ -32,10 +37,11 @@ export interface StylizeChunkContext {
   network: FeatureNetwork;
   /** Stops the chunk between frames (its encoder and decoder are killed, no segment is left). */
   signal?: AbortSignal;
-  /** Frames kept so far, after each one. */
-  onProgress?: (framesKept: number) => void;
-  /** The chunk's learned painter is being taught (step of steps), before its first frame. */
-  onLearning?: (step: number, steps: number) => void;
+  /**
+   * What the chunk is doing (its stage, frames painted and kept, measured times): at its start,
+   * after each training step of its learned painter, at its first frame and after every frame.
+   */
+  onProgress?: (report: ChunkReport) => void;
   /** The latest kept frame as JPEG, at most once a second (the first at once). */
   onPreview?: (jpeg: Uint8Array) => void | Promise<void>;
   /** Where learned painters are kept (options.painter 'learned'); without it the option is refused. */
@@ -50,7 +56,10 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
   };
   checkAborted();
   if (options.painter === 'learned' && !context.painters) throw new Error('this worker keeps no painters (painter "learned")');
-  const stylizer = createStylizer(network, options, { ownsNetwork: false });
+  const reporter = createChunkReporter((report) => context.onProgress?.(report));
+  reporter.decoding();
+  const settings = { contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors, optimizer: OPTIMISER_RECIPES[options.optimizer ?? 'adam-pixels'], startColours: options.startColours ?? 1 };
+  const stylizer = createStylizer(network, settings, { ownsNetwork: false });
   let learned: LearnedPainter | undefined;
   const tmp = `${task.segmentPath}.tmp`;
   const sink = encodeH264(tmp, task.info, workSize, task.outSize);
@@ -62,9 +71,9 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
     stylizer.setStyle([{ image: style }]);
     if (options.painter === 'learned') {
       const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };
-      learned = await learnPainter(task, network, context.painters!, what, checkAborted, context.onLearning);
+      learned = await learnPainter(task, network, context.painters!, what, checkAborted, (step, steps) => reporter.learning(step, steps));
     }
-    const kept = await paintFrames(task, context, { stylizer, learned, sink, checkAborted });
+    const kept = await paintFrames(task, context, { stylizer, learned, sink, checkAborted, reporter });
     checkAborted();
     if (kept !== chunk.end - chunk.start) throw new Error(`chunk ${chunk.index}: decoded ${kept} of its ${chunk.end - chunk.start} frames`);
     await sink.finish();
@@ -87,6 +96,7 @@ interface ChunkPainting {
   learned: LearnedPainter | undefined;
   sink: FrameSink;
   checkAborted: () => void;
+  reporter: ChunkReporter;
 }
 
 /**
@@ -94,7 +104,7 @@ interface ChunkPainting {
  * and the blend carried over them joins the chunks), and writes the kept ones. Resolves with the
  * frames kept.
  */
-async function paintFrames(task: ChunkTask, context: StylizeChunkContext, { stylizer, learned, sink, checkAborted }: ChunkPainting): Promise<number> {
+async function paintFrames(task: ChunkTask, context: StylizeChunkContext, { stylizer, learned, sink, checkAborted, reporter }: ChunkPainting): Promise<number> {
   const { chunk, options, workSize } = task;
   const cuts = createSceneCutDetector();
   const from = chunk.decodeFrom;
@@ -103,26 +113,33 @@ async function paintFrames(task: ChunkTask, context: StylizeChunkContext, { styl
   let lastPreview = Number.NEGATIVE_INFINITY;
   for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: from, end: chunk.end })) {
     checkAborted();
+    reporter.frameDecoded();
     const frame = { ...workSize, data };
-    const cold = index === from || cuts.isCut(frame);
-    if (index === from) cuts.isCut(frame); // seed the detector with the first frame
-    const result = learned
-      ? await paintLearned(stylizer, options, learned, frame, cold)
-      : await stylizer.stylizeFrame(frame, {
-          steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
-          warmStart: !cold,
-          motion: options.motion ?? DEFAULTS.motion,
-          temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
-        });
+    // The first frame seeds the detector (and is a cut); the first after flat ones is a cut too.
+    const seen = cuts.look(frame);
+    const cold = index === from || seen.cut;
+    // A flat frame is shown as it is: painting it would only paint its border (scene-cut.ts).
+    const result = seen.flat
+      ? { image: frame }
+      : learned
+        ? await paintLearned(stylizer, options, learned, frame, cold)
+        : await stylizer.stylizeFrame(frame, {
+            steps: cold ? options.firstFrameSteps : options.stepsPerFrame,
+            warmStart: !cold,
+            motion: options.motion ?? DEFAULTS.motion,
+            temporalWeight: options.temporalWeight ?? DEFAULTS.temporalWeight,
+          });
     checkAborted();
-    if (index >= chunk.start) {
+    const keep = index >= chunk.start;
+    if (keep) {
       await sink.write(result.image.data);
       kept++;
-      context.onProgress?.(kept);
-      if (context.onPreview && performance.now() - lastPreview > PREVIEW_EVERY_MS) {
-        lastPreview = performance.now();
-        await context.onPreview(await encodeImage(result.image, 'jpeg', 80));
-      }
+    }
+    // The frame counts before its preview is sent: a preview is never named ahead of its frame.
+    reporter.framePainted(keep);
+    if (keep && context.onPreview && performance.now() - lastPreview > PREVIEW_EVERY_MS) {
+      lastPreview = performance.now();
+      await context.onPreview(await encodeImage(result.image, 'jpeg', 80));
     }
     index++;
   }

@@ -101,7 +101,7 @@ async function paintChunkJob(painter: ChunkPainter, bull: ChunkBullJob, signal?:
       // A worker's own processes go in turns between clients too (chunk-process-pool.ts).
       ...(data.client !== undefined ? { client: data.client } : {}),
     };
-    await painter.pool.run(task, progressHandlers(painter, data, progress), signal);
+    await painter.pool.run(task, progressHandlers(painter, data, progress, job.hasPreview === true), signal);
     paintMs = performance.now() - t1;
     const t2 = performance.now();
     await painter.blobs.upload(job.home, BLOB.chunk(job.id, data.chunk.index), segment, signal);
@@ -113,22 +113,36 @@ async function paintChunkJob(painter: ChunkPainter, bull: ChunkBullJob, signal?:
   return { worker: painter.id, frames: progress.frames, waitS, transferS: transferMs / 1000, paintS: paintMs / 1000, totalS: (Date.now() - bull.timestamp) / 1000 };
 }
 
-/** Progress to every watcher through Redis, at most every PROGRESS_EVERY_MS (the last always); previews into Redis. */
-function progressHandlers(painter: ChunkPainter, data: ChunkJobData, progress: { frames: number }): ChunkHandlers {
+/**
+ * Progress to every watcher through Redis, at most every PROGRESS_EVERY_MS (a new stage, the last
+ * frame and the last training step always); previews into Redis, and once the first is there the
+ * job says so (hasPreview: the page asks for a preview only then).
+ */
+function progressHandlers(painter: ChunkPainter, data: ChunkJobData, progress: { frames: number }, hasPreview: boolean): ChunkHandlers {
   let lastProgress = 0;
+  let lastStage: string | undefined;
+  let said = hasPreview;
   const due = (final: boolean): boolean => {
     if (performance.now() - lastProgress < PROGRESS_EVERY_MS && !final) return false;
     lastProgress = performance.now();
     return true;
   };
   return {
-    onProgress: (kept) => {
-      progress.frames = kept;
-      if (due(kept >= data.chunk.end - data.chunk.start)) painter.repo.progress(data.jobId, data.chunk.index, kept);
+    onProgress: (report) => {
+      progress.frames = report.kept;
+      const learnt = report.learning !== undefined && report.learning.step >= report.learning.steps;
+      const changed = report.stage !== lastStage;
+      lastStage = report.stage;
+      if (due(changed || learnt || report.kept >= data.chunk.end - data.chunk.start)) painter.repo.progress(data.jobId, data.chunk.index, report);
     },
-    onLearning: (step, steps) => {
-      if (due(step >= steps)) painter.repo.progress(data.jobId, data.chunk.index, 0, { step, steps });
-    },
-    onPreview: (jpeg) => void painter.redis.set(KEYS.jobPreview(data.jobId), Buffer.from(jpeg), 'EX', PREVIEW_TTL_S).catch(() => undefined),
+    onPreview: (jpeg) =>
+      void painter.redis
+        .set(KEYS.jobPreview(data.jobId), Buffer.from(jpeg), 'EX', PREVIEW_TTL_S)
+        .then(async () => {
+          if (said) return;
+          said = true;
+          await painter.repo.update(data.jobId, { from: ['running'], set: { hasPreview: true } });
+        })
+        .catch(() => undefined),
   };
 }

@@ -6,7 +6,8 @@
  * So each status transition has one writer however many machines race for it.
  */
 import { randomBytes } from 'node:crypto';
-import { applyPatch, isFinal, quotaError, type ChunkProgress, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type LearningProgress, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import type { ChunkProgress, ChunkReport } from '../job-progress.js';
 import type { Job } from '../job-store.js';
 import { KEYS, closeRedis, translatingRedisErrors, type Redis } from '../../farm/redis.js';
 
@@ -82,15 +83,15 @@ export function createRedisJobRepository(options: RedisJobRepositoryOptions): Jo
         .srem(clientKey(job?.client), id)
         .exec();
     },
-    progress(id, chunk, kept, learning) {
+    progress(id, chunk, report) {
       // Kept where every gateway reads it (GET /api/jobs/:id on any of them), then announced: one
       // connection runs them in order, so a reader woken by the notice finds the report stored.
       // A pipeline, not a transaction: a full Redis refusing the write still lets the notice through.
       void redis
         .pipeline()
-        .hset(KEYS.jobProgress(id), String(chunk), JSON.stringify({ kept, ...(learning ? { learning } : {}) }))
+        .hset(KEYS.jobProgress(id), String(chunk), JSON.stringify(report))
         .expire(KEYS.jobProgress(id), PROGRESS_TTL_S)
-        .publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) } satisfies JobEvent))
+        .publish(KEYS.jobEvents, JSON.stringify({ type: 'progress', id, chunk, report } satisfies JobEvent))
         .exec()
         .catch(() => undefined);
     },
@@ -118,10 +119,10 @@ function parse(raw: string | null): Job | undefined {
 
 /** The hash of chunk reports; a field that does not parse is left out. */
 function parseChunkProgress(fields: Record<string, string>): ChunkProgress {
-  const reports = new Map<number, { kept: number; learning?: LearningProgress }>();
+  const reports = new Map<number, ChunkReport>();
   for (const [chunk, raw] of Object.entries(fields)) {
     try {
-      const report = JSON.parse(raw) as { kept: number; learning?: LearningProgress };
+      const report = JSON.parse(raw) as ChunkReport;
       if (Number.isInteger(Number(chunk)) && typeof report.kept === 'number') reports.set(Number(chunk), report);
     } catch {
       // a damaged field: that chunk's next report replaces it

@@ -5,7 +5,8 @@
  * (`all()` at start-up counts the ones left on disk).
  */
 import { EventEmitter } from 'node:events';
-import { applyPatch, isFinal, quotaError, type ChunkProgress, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type LearningProgress, type NewJob } from '../job-repository.js';
+import { applyPatch, isFinal, quotaError, type JobEvent, type JobPatch, type JobQuotas, type JobRepository, type NewJob } from '../job-repository.js';
+import type { ChunkProgress, ChunkReport } from '../job-progress.js';
 import { createJobStore, type Job, type JobStore } from '../job-store.js';
 
 export interface FileJobRepository extends JobRepository {
@@ -23,7 +24,7 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
   const active = createActiveJobs();
   const serial = createSerialQueue();
   // Chunks are painted by this process's own pool: their latest reports live in memory, like the events.
-  const reports = new Map<string, Map<number, { kept: number; learning?: LearningProgress }>>();
+  const reports = new Map<string, Map<number, ChunkReport>>();
   return {
     store,
     async create(fields: NewJob, quotas: JobQuotas = {}) {
@@ -68,11 +69,11 @@ export function createFileJobRepository(dataDir: string): FileJobRepository {
       active.untrack(id);
       reports.delete(id);
     },
-    progress(id, chunk, kept, learning) {
+    progress(id, chunk, report) {
       let chunks = reports.get(id);
       if (!chunks) reports.set(id, (chunks = new Map()));
-      chunks.set(chunk, { kept, ...(learning ? { learning } : {}) });
-      emit({ type: 'progress', id, chunk, kept, ...(learning ? { learning } : {}) });
+      chunks.set(chunk, { ...report });
+      emit({ type: 'progress', id, chunk, report: { ...report } });
     },
     chunkProgress: async (id): Promise<ChunkProgress> => new Map(reports.get(id)),
     subscribe(listener) {

@@ -42,8 +42,9 @@ export async function runJob(ctx: LocalRunContext, id: string): Promise<void> {
   if (!job) return; // canceled while it waited
   ctx.log.info({ job: id, frames: job.framesTotal, chunks: job.chunks!.length, chunksDone: job.chunksDone.length }, 'job started');
   const started = performance.now();
+  const preview = previewKeeper(ctx, job);
   try {
-    await Promise.all(job.chunks!.filter((c) => !job.chunksDone.includes(c.index)).map((chunk) => paintChunk(ctx, job, chunk)));
+    await Promise.all(job.chunks!.filter((c) => !job.chunksDone.includes(c.index)).map((chunk) => paintChunk(ctx, job, chunk, preview)));
     await ctx.lifecycle.assemble(job, started);
   } catch (error) {
     if (ctx.closed()) return; // shutting down: resumed at the next start
@@ -55,8 +56,26 @@ export async function runJob(ctx: LocalRunContext, id: string): Promise<void> {
 
 type JobChunk = NonNullable<Job['chunks']>[number];
 
-async function paintChunk(ctx: LocalRunContext, job: Job, chunk: JobChunk): Promise<void> {
+/**
+ * Stores each preview a chunk sends; once the first is stored, the job says so (hasPreview): the
+ * page asks for GET /api/jobs/:id/preview only then, never for one that is not there yet.
+ */
+function previewKeeper(ctx: LocalRunContext, job: Job): (jpeg: Uint8Array) => void {
   const { blobs, repo, log } = ctx;
+  let said = job.hasPreview === true;
+  return (jpeg) =>
+    void blobs
+      .put(BLOB.preview(job.id), jpeg)
+      .then(async () => {
+        if (said) return;
+        said = true;
+        await repo.update(job.id, { from: ['running'], set: { hasPreview: true } });
+      })
+      .catch((e: unknown) => log.warn({ job: job.id, err: e }, 'could not store the preview'));
+}
+
+async function paintChunk(ctx: LocalRunContext, job: Job, chunk: JobChunk, onPreview: (jpeg: Uint8Array) => void): Promise<void> {
+  const { blobs, repo } = ctx;
   const id = job.id;
   const timing = { queuedAt: performance.now(), startedAt: performance.now(), slot: 0, frames: 0 };
   const gauge = countChunk(ctx.chunks);
@@ -67,12 +86,11 @@ async function paintChunk(ctx: LocalRunContext, job: Job, chunk: JobChunk): Prom
         timing.startedAt = performance.now();
         gauge.started();
       },
-      onProgress: (kept) => {
-        timing.frames = kept;
-        repo.progress(id, chunk.index, kept);
+      onProgress: (report) => {
+        timing.frames = report.kept;
+        repo.progress(id, chunk.index, report);
       },
-      onLearning: (step, steps) => repo.progress(id, chunk.index, 0, { step, steps }),
-      onPreview: (jpeg) => void blobs.put(BLOB.preview(id), jpeg).catch((e: unknown) => log.warn({ job: id, err: e }, 'could not store the preview')),
+      onPreview,
     });
   } finally {
     gauge.ended();
@@ -114,7 +132,7 @@ async function runChunk(ctx: LocalRunContext, task: ChunkTask, handlers: ChunkHa
     } catch (error) {
       if (!(error instanceof ChunkProcessCrashedError) || attempt >= CHUNK_RETRIES || ctx.stopped(task.jobId) || ctx.closed()) throw error;
       ctx.log.warn({ job: task.jobId, chunk: task.chunk.index, attempt: attempt + 1, reason: error.message }, 'chunk worker crashed; retrying the chunk');
-      handlers.onProgress(0);
+      handlers.onProgress({ stage: 'decoding', kept: 0, painted: 0 });
     }
   }
 }

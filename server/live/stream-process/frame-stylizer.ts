@@ -11,13 +11,14 @@
  * stream-painter.ts keeps the stream's learned painter.
  */
 import { decodeImage, probeImage, sizeForShortSide } from '../../codec/image-codec.js';
+import { OPTIMISER_RECIPES } from '../../engine/optimiser-recipe.js';
 import type { RgbImage } from '../../engine/image.js';
 import type { Stylizer } from '../../engine/stylizer.js';
 import { createColdStartRamp } from './cold-start.js';
 import { createDeadlineController } from './deadline.js';
 import { frameGeometry } from './frame-geometry.js';
 import type { IncomingFrame } from '../frame.js';
-import type { LiveSettings } from '../live-settings.js';
+import { liveCostWeights, type LiveSettings } from '../live-settings.js';
 import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../../engine/scene-cut.js';
 import { LivePainterState, type LivePainter } from './live-painter.js';
 import { paintWithOptimiser, type OptimiserFrameContext, type WorkLimits } from './optimiser-frame.js';
@@ -103,8 +104,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       restartPending = true;
     }
     deps.stylizer.configure({
-      contentWeight: settings.contentWeight,
-      styleWeight: settings.styleWeight,
+      ...liveCostWeights(settings),
+      optimizer: OPTIMISER_RECIPES[settings.optimizer],
+      startColours: settings.styleStrength,
       preserveColors: settings.preserveColors,
       lr: LIVE_LEARNING_RATE,
     });
@@ -113,8 +115,9 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   /** The stream's learned painter for these settings at `workSize` (none unless asked for and possible). */
   function usePainter(settings: LiveSettings, workSize: Size): Promise<void> {
     const wanted = settings.painter === 'learned' && !settings.preserveColors && deps.createPainter !== undefined;
-    const key = wanted ? `${settings.style}|${settings.contentWeight}|${settings.styleWeight}|${workSize.width}×${workSize.height}` : undefined;
-    return painter.use(key, () => deps.createPainter!({ style: settings.style, contentWeight: settings.contentWeight, styleWeight: settings.styleWeight, workSize }));
+    const { contentWeight, styleWeight } = liveCostWeights(settings);
+    const key = wanted ? `${settings.style}|${contentWeight}|${styleWeight}|${workSize.width}×${workSize.height}` : undefined;
+    return painter.use(key, () => deps.createPainter!({ style: settings.style, contentWeight, styleWeight, workSize }));
   }
 
   /** By the learned painter once it is READY, else by the optimiser (the painter, if any, learns from it). */
