@@ -237,7 +237,7 @@ const finite = z.number().finite();
 /** Random filters and noise: a non-negative 31-bit integer, wherever a seed is given. */
 const seedField = z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULTS.seed);
 
-/** 0 (the photo) … 1 (the seed's balance): engine/style-strength.ts. */
+/** 0 (the photo) … 1 (all style), a log scale of α: engine/style-strength.ts. */
 const styleStrengthField = z.coerce.number().finite().min(0).max(1).default(DEFAULTS.styleStrength);
 const optimizerField = z.enum(OPTIMIZER_NAMES).default(DEFAULTS.optimizer);
 

@@ -25,7 +25,7 @@ export function imageCommand(): Command {
     .option('--size <px>', 'longest side of the working image', numberOption, DEFAULTS.size)
     .option('--steps <n>', 'optimisation steps', numberOption, DEFAULTS.steps)
     .option('--lr <rate>', 'Adam learning rate (pixels in [0,1])', numberOption, DEFAULTS.lr)
-    .option('--style-strength <0-1>', 'how much of the style: 0 keeps the photo, 1 paints it over (log scale)', numberOption, DEFAULTS.styleStrength)
+    .option('--style-strength <0-1>', 'how much of the style: 0 keeps the photo, 1 paints it over everything (log scale of α)', numberOption, DEFAULTS.styleStrength)
     .addOption(new Option('--optimizer <recipe>', "how it paints: the default converges in a quarter of the seed's steps; adam-pixels is the seed's recipe (and α 10, β 40)").choices([...OPTIMIZER_NAMES]).default(DEFAULTS.optimizer))
     .option('--content-weight <alpha>', 'α, weight of the content cost (overrides --style-strength)', numberOption)
     .option('--style-weight <beta>', 'β, weight of the style cost (overrides --style-strength)', numberOption)

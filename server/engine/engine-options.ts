@@ -23,7 +23,7 @@ export type MotionMode = (typeof MOTION_MODES)[number];
  */
 export const ENGINE_DEFAULTS = {
   lr: 0.03,
-  /** One control for the content/style balance, 0 (the photo) … 1 (the seed's α = 10, β = 40): style-strength.ts. */
+  /** One control for the content/style balance, 0 (the photo) … 1 (all style): style-strength.ts. */
   styleStrength: 0.6,
   /** The optimiser recipe (optimiser-recipe.ts); 'adam-pixels' is the seed's exactly. */
   optimizer: 'adam-decorrelated' as OptimizerName,

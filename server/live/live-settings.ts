@@ -12,7 +12,7 @@ export const liveSettingsSchema = z.object({
   /** Short side of the stream, in pixels. */
   size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize),
   steps: z.number().int().min(0).max(LIMITS.maxFrameSteps),
-  /** 0 (the photo) … 1 (the seed's balance, α 10, β 40): α and β follow (liveCostWeights). */
+  /** 0 (the photo) … 1 (all style): α and β follow (liveCostWeights). */
   styleStrength: z.number().finite().min(0).max(1),
   /** The optimiser recipe (engine/optimiser-recipe.ts); 'adam-pixels': the seed's. */
   optimizer: z.enum(OPTIMIZER_NAMES),

@@ -53,7 +53,7 @@ describe('stylize image: --optimizer and --style-strength', () => {
     // Strength 0 keeps the photo far better than full strength does.
     const none = await paint('none', ['--style-strength', '0']);
     const full = await paint('full', ['--style-strength', '1']);
-    expect(full.summary).toMatchObject({ contentWeight: 10, styleWeight: 40 });
+    expect(full.summary).toMatchObject({ contentWeight: 1000, styleWeight: 40 });
     expect(meanAbsDiff(none.pixels, photo)).toBeLessThan(meanAbsDiff(full.pixels, photo) * 0.7);
     // Explicit weights override the strength.
     expect((await paint('weights', ['--content-weight', '123'])).summary).toMatchObject({ contentWeight: 123, styleWeight: 40 });

@@ -34,9 +34,9 @@ const settings: LiveSettings = {
   style: 'starry-night',
   size: SIZE,
   steps: 1,
-  // Full strength: α 10, β 40, the weights the painter files below are keyed by.
-  styleStrength: 1,
-  optimizer: DEFAULTS.optimizer,
+  // The seed's recipe: α 10, β 40, the weights the painter files below are keyed by.
+  styleStrength: DEFAULTS.styleStrength,
+  optimizer: 'adam-pixels',
   preserveColors: false,
   targetFps: 10,
   motion: 'residual',

@@ -20,10 +20,10 @@ describe('parseStylizeOptions', () => {
     expect(parseStylizeOptions({ optimizer: 'adam-pixels', styleStrength: 0.2 })).toMatchObject({ contentWeight: 10, styleWeight: 40 });
     expect(parseStylizeOptions({ contentWeight: 5 })).toMatchObject({ contentWeight: 5, styleWeight: 40 });
     expect(parseStylizeOptions({ styleWeight: 7, styleStrength: 0 })).toMatchObject({ contentWeight: 10, styleWeight: 7 });
-    // Strength 1 is the seed's balance; 0 keeps the photo (α 10⁷); each half of the range is 3 decades of α.
-    expect(parseStylizeOptions({ styleStrength: 1 })).toMatchObject({ contentWeight: 10, styleWeight: 40 });
+    // 0 keeps the photo (α 10⁷), 1 paints as fully as the seed's α 10 does (α 10³); two decades of α each half.
+    expect(parseStylizeOptions({ styleStrength: 1 })).toMatchObject({ contentWeight: 1000, styleWeight: 40 });
     expect(parseStylizeOptions({ styleStrength: 0 })).toMatchObject({ contentWeight: 1e7, styleWeight: 40 });
-    expect(parseStylizeOptions({ styleStrength: 0.5 }).contentWeight).toBeCloseTo(1e4, 6);
+    expect(parseStylizeOptions({ styleStrength: 0.5 }).contentWeight).toBeCloseTo(1e5, 6);
     // A cold start takes the strength's share of the style's colours (all of them with explicit weights).
     expect(parseStylizeOptions({ styleStrength: 0.3 }).startColours).toBe(0.3);
     expect(parseStylizeOptions({ styleStrength: 0.3, contentWeight: 5 }).startColours).toBe(1);
