@@ -12,7 +12,7 @@
  *
  * Variants are separated by ';' and may be tuned: `pyramid:lr=0.05,levels=4,colour=0.5,basis=rgb,method=lbfgs,decay=15,floor=0.1`.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeImage, probeImage, resizeImage, writeImage } from '../server/codec/image-codec.js';
@@ -99,8 +99,11 @@ export async function runConvergenceBench(argv: string[]): Promise<void> {
       steps: { type: 'string', default: '200' },
       height: { type: 'string', default: '144' },
       out: { type: 'string', default: 'bench/out/convergence' },
+      /** Only the summary (table and curves) of rows printed by an earlier run (its stdout, JSON lines). */
+      summarise: { type: 'string' },
     },
   });
+  if (values.summarise) return summariseRows(values.summarise, values.out);
   const backend = await selectBackend({ prefer: 'wasm' });
   const height = Number(values.height);
   const width = Math.round((height * 16) / 9);
@@ -221,6 +224,14 @@ async function liveStep(network: FeatureNetwork, photo: RgbImage, style: RgbImag
 }
 
 const COLOURS: [number, number, number][] = [[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [128, 128, 0]];
+
+async function summariseRows(file: string, out: string): Promise<void> {
+  const rows = (await readFile(file, 'utf8')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const names = [...new Set(rows.map((r) => r.variant as string))];
+  const checkpoints = CHECKPOINTS.slice(0, (rows[0]?.gapOwn as number[] | undefined)?.length ?? CHECKPOINTS.length);
+  await mkdir(out, { recursive: true });
+  await writeSummary(rows, names.map(parseVariant), checkpoints, out);
+}
 
 async function writeSummary(rows: Record<string, unknown>[], variants: Variant[], checkpoints: number[], out: string): Promise<void> {
   const table: string[] = [`| variant | ms/step | ${checkpoints.map((c) => `gap@${c}`).join(' | ')} | 1 live step vs still | VGG style (loss net) | VGG content (loss net) |`];
