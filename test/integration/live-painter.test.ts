@@ -27,7 +27,7 @@ import { CAT, ROOT, STARRY_NIGHT, tempDir } from '../helpers/paths.js';
 import { firstFrameStats } from '../helpers/first-frame.js';
 import { startTestServer } from '../helpers/server.js';
 import { connect } from '../helpers/ws-client.js';
-import { DEFAULTS } from '../../server/config.js';
+import { DEFAULT_COST_WEIGHTS, DEFAULTS } from '../../server/config.js';
 
 const SIZE = 64;
 const settings: LiveSettings = {
@@ -224,7 +224,8 @@ describe('a live stream\'s learned painter', () => {
       const trained = await cli(['train', '--style', 'starry-night', '--steps', String(LIVE_PAINTER.minSteps), '--model', 'random-multiscale', '--size', String(SIZE)]);
       expect(JSON.parse(trained.stdout)).toMatchObject({ style: 'starry-night', steps: LIVE_PAINTER.minSteps, readyForLive: true });
       const listed = (await cli(['list'])).stdout;
-      expect(listed).toContain(`starry-night, α 10 β 40: ${LIVE_PAINTER.minSteps} training steps`);
+      // Trained for the weights a stream with the default settings paints with (the default style strength).
+      expect(listed).toContain(`starry-night, α ${DEFAULT_COST_WEIGHTS.contentWeight} β ${DEFAULT_COST_WEIGHTS.styleWeight}: ${LIVE_PAINTER.minSteps} training steps`);
       // The built-in paintings' shipped painters are listed too, read-only, after the kept ones.
       expect(listed).toMatch(/\n\d+ shipped painter\(s\) in \S*models\/painters \(read-only\)\n$/);
 

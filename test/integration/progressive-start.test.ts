@@ -27,8 +27,9 @@ const settings: LiveSettings = {
   style: 'starry-night',
   size: SIZE,
   steps: 2,
+  // The seed's recipe (α 10, β 40): the strokes the sharpness checks below were measured with.
   styleStrength: DEFAULTS.styleStrength,
-  optimizer: DEFAULTS.optimizer,
+  optimizer: 'adam-pixels',
   preserveColors: false,
   targetFps: 0,
   motion: 'flow',

@@ -162,7 +162,7 @@ describe('colour transfer', () => {
     const before = spread(colourStats(dark.dataSync(), 1).covariance);
     const after = colourStats(out.dataSync(), 1);
     expect(spread(after.covariance)).toBeLessThan(before * MAX_CONTRAST_GAIN * 1.01);
-    expect(spread(after.covariance)).toBeGreaterThan(before * MAX_CONTRAST_GAIN * 0.9);
+    expect(spread(after.covariance)).toBeGreaterThan(before * 2); // raised, as far as the cap (and Σ's floor) allow
     expect(maxAbsDiff(after.mean, style.mean)).toBeLessThan(1e-3); // the style's mean colour all the same
     tf.dispose([dark, out]);
   });
