@@ -5,14 +5,14 @@
  * config.ts's LIMITS, and the defaults its tables (`liveDefaults`).
  */
 import { z } from 'zod';
-import { DEFAULTS, LIMITS, MOTION_MODES, OPTIMIZER_NAMES, PAINTER_MODES, resolveCostWeights, type ServerOptions } from '../config.js';
+import { DEFAULTS, LIMITS, MOTION_MODES, OPTIMIZER_NAMES, PAINTER_MODES, type ServerOptions } from '../config.js';
 
 export const liveSettingsSchema = z.object({
   style: z.string().min(1).max(128),
   /** Short side of the stream, in pixels. */
   size: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize),
   steps: z.number().int().min(0).max(LIMITS.maxFrameSteps),
-  /** 0 (the photo) … 1 (all style): α and β follow (liveCostWeights). */
+  /** 0 (the photo) … 1 (all style): α and β follow (config.ts resolveCostWeights). */
   styleStrength: z.number().finite().min(0).max(1),
   /** The optimiser recipe (engine/optimiser-recipe.ts); 'adam-pixels': the seed's. */
   optimizer: z.enum(OPTIMIZER_NAMES),
@@ -28,11 +28,6 @@ export const liveSettingsSchema = z.object({
 });
 
 export type LiveSettings = z.infer<typeof liveSettingsSchema>;
-
-/** α and β a stream paints with: the one rule (config.ts resolveCostWeights). */
-export function liveCostWeights(settings: Pick<LiveSettings, 'styleStrength' | 'optimizer'>): { contentWeight: number; styleWeight: number } {
-  return resolveCostWeights(settings);
-}
 
 /** The numeric settings, each with the range a publisher may name. */
 export type LiveRanges = Record<'size' | 'steps' | 'styleStrength' | 'targetFps' | 'temporalWeight', { min: number; max: number }>;

@@ -14,7 +14,7 @@ import { decodeImage } from '../../server/codec/image-codec.js';
 import { launchChromium } from '../helpers/browser.js';
 import { paintedCanvasFacts } from '../helpers/painted-canvas.js';
 import { CAT, ROOT, tempDir } from '../helpers/paths.js';
-import { writeY4m } from '../helpers/y4m.js';
+import { panningFrames, writeY4m } from '../helpers/y4m.js';
 
 let browser: Browser;
 let server: ChildProcess | undefined;
@@ -38,11 +38,7 @@ beforeAll(async () => {
   cleanup = tmp.cleanup;
   // A real photo as the camera: 2 s of it panning slowly, 320×180 at 10 fps.
   const cat = await decodeImage(CAT, { exact: { width: 400, height: 225 } });
-  const frames = Array.from({ length: 20 }, (_, i) => {
-    const data = new Uint8Array(320 * 180 * 3);
-    for (let y = 0; y < 180; y++) data.set(cat.data.subarray((y * 400 + i * 4) * 3, (y * 400 + i * 4 + 320) * 3), y * 320 * 3);
-    return { width: 320, height: 180, data };
-  });
+  const frames = panningFrames(cat);
   const y4m = path.join(tmp.dir, 'camera.y4m');
   await writeY4m(y4m, frames, 10);
 

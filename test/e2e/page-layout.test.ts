@@ -15,7 +15,7 @@ import { decodeImage } from '../../server/codec/image-codec.js';
 import { launchChromium } from '../helpers/browser.js';
 import { CAT, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { writeY4m } from '../helpers/y4m.js';
+import { panningFrames, writeY4m } from '../helpers/y4m.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -27,11 +27,7 @@ beforeAll(async () => {
   cleanup = tmp.cleanup;
   // The cat photo as the camera, panning: 320×180 at 10 fps.
   const cat = await decodeImage(CAT, { exact: { width: 400, height: 225 } });
-  const frames = Array.from({ length: 20 }, (_, i) => {
-    const data = new Uint8Array(320 * 180 * 3);
-    for (let y = 0; y < 180; y++) data.set(cat.data.subarray((y * 400 + i * 4) * 3, (y * 400 + i * 4 + 320) * 3), y * 320 * 3);
-    return { width: 320, height: 180, data };
-  });
+  const frames = panningFrames(cat);
   const y4m = path.join(tmp.dir, 'camera.y4m');
   await writeY4m(y4m, frames, 10);
   // On 127.0.0.1, as `npm start` is by default: the share link's note says how to share.

@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launchChromium } from '../helpers/browser.js';
 import { paintedCanvasFacts } from '../helpers/painted-canvas.js';
 import { tempDir } from '../helpers/paths.js';
-import { writeY4m } from '../helpers/y4m.js';
+import { panningFrames, writeY4m } from '../helpers/y4m.js';
 
 
 let server: TestServer;
@@ -21,12 +21,7 @@ beforeAll(async () => {
   const tmp = await tempDir('stylize-e2e-');
   cleanup = tmp.cleanup;
   // Two seconds of a scene that pans slowly, 320×180 at 10 fps.
-  const frames = Array.from({ length: 20 }, (_, i) => {
-    const wide = drawScene(400, 180);
-    const data = new Uint8Array(320 * 180 * 3);
-    for (let y = 0; y < 180; y++) data.set(wide.data.subarray((y * 400 + i * 4) * 3, (y * 400 + i * 4 + 320) * 3), y * 320 * 3);
-    return { width: 320, height: 180, data };
-  });
+  const frames = panningFrames(drawScene(400, 180));
   const y4m = path.join(tmp.dir, 'camera.y4m');
   await writeY4m(y4m, frames, 10);
   server = await startTestServer({ liveSize: 72, liveSteps: 2 });

@@ -33,3 +33,16 @@ export async function writeY4m(file: string, frames: RgbImage[], fps: number): P
 function clamp(value: number): number {
   return Math.max(0, Math.min(255, Math.round(value)));
 }
+
+/**
+ * A slow pan across the top 180 rows of `wide` (at least 320 + 4·(count − 1) px wide): `count`
+ * frames of 320×180, each 4 px further right. Two seconds of fake camera at 10 fps by default.
+ */
+export function panningFrames(wide: RgbImage, count = 20): RgbImage[] {
+  if (wide.height < 180 || wide.width < 320 + 4 * (count - 1)) throw new RangeError(`a ${count}-frame pan needs a picture at least ${320 + 4 * (count - 1)}×180`);
+  return Array.from({ length: count }, (_, i) => {
+    const data = new Uint8Array(320 * 180 * 3);
+    for (let y = 0; y < 180; y++) data.set(wide.data.subarray((y * wide.width + i * 4) * 3, (y * wide.width + i * 4 + 320) * 3), y * 320 * 3);
+    return { width: 320, height: 180, data };
+  });
+}

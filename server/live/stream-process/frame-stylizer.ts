@@ -10,6 +10,7 @@
  * optimiser-frame.ts and painter-frame.ts paint a frame (painted-frame.ts finishes it), and
  * stream-painter.ts keeps the stream's learned painter.
  */
+import { resolveCostWeights } from '../../config.js';
 import { decodeImage, probeImage, sizeForShortSide } from '../../codec/image-codec.js';
 import { OPTIMISER_RECIPES } from '../../engine/optimiser-recipe.js';
 import type { RgbImage } from '../../engine/image.js';
@@ -18,7 +19,7 @@ import { createColdStartRamp } from './cold-start.js';
 import { createDeadlineController } from './deadline.js';
 import { frameGeometry } from './frame-geometry.js';
 import type { IncomingFrame } from '../frame.js';
-import { liveCostWeights, type LiveSettings } from '../live-settings.js';
+import type { LiveSettings } from '../live-settings.js';
 import { createSceneCutDetector, LIVE_CUT_THRESHOLD } from '../../engine/scene-cut.js';
 import { LivePainterState, type LivePainter } from './live-painter.js';
 import { paintWithOptimiser, type OptimiserFrameContext, type WorkLimits } from './optimiser-frame.js';
@@ -104,7 +105,7 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
       restartPending = true;
     }
     deps.stylizer.configure({
-      ...liveCostWeights(settings),
+      ...resolveCostWeights(settings),
       optimizer: OPTIMISER_RECIPES[settings.optimizer],
       startColours: settings.styleStrength,
       preserveColors: settings.preserveColors,
@@ -115,7 +116,7 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
   /** The stream's learned painter for these settings at `workSize` (none unless asked for and possible). */
   function usePainter(settings: LiveSettings, workSize: Size): Promise<void> {
     const wanted = settings.painter === 'learned' && !settings.preserveColors && deps.createPainter !== undefined;
-    const { contentWeight, styleWeight } = liveCostWeights(settings);
+    const { contentWeight, styleWeight } = resolveCostWeights(settings);
     const key = wanted ? `${settings.style}|${contentWeight}|${styleWeight}|${workSize.width}×${workSize.height}` : undefined;
     return painter.use(key, () => deps.createPainter!({ style: settings.style, contentWeight, styleWeight, workSize }));
   }
