@@ -12,15 +12,26 @@
  * (output fps, working size, steps, the learned painter's state with --serve-args="--painter
  * learned"). `default` is `stylize serve`
  * as it starts, with nothing set (the shipped VGG19, the default target rate, steps and floor).
+ * `optimiser` and `gram-painter` are the same with `--painter off` (the optimiser alone, the
+ * live default before issue 22) and `--painter learned` (issue 12's Gram-trained painter).
+ *
+ * With `--judge 10,60,110` (source frame indices) each configuration's last output of those
+ * frames in its final `--judge-seconds` is judged against the 200-step still of the frame
+ * (live-judge.ts: reference gap and patch gap, no neural network), the warped flicker of its last
+ * 30 outputs is measured, and a side-by-side (photo | live | still) is written to `--out`.
+ * `--mirror` plays the clip mirrored (frames no painter trained on). `--then <clip>` plays a
+ * second clip after half of --seconds (a scene change): the judged frames are then its frames,
+ * and each of their outputs after the change is judged too (`recovery`: seconds after the change,
+ * reference gap), to show how soon the painting is back.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { encodeImage } from '../server/codec/image-codec.js';
 import { decodeFrame, encodeFrame, isProtocolError, type StatsMessage } from '../server/live/protocol.js';
-import { decodeRgbFrames, probeVideo } from '../server/video/ffmpeg.js';
 import { startServe } from './process.js';
 import { BBB_MP4 } from '../test/helpers/paths.js';
+import { DEFAULTS } from '../server/config.js';
+import { judgeRun, loadPlaylist, stillsFor, type Playlist } from './live-judge.js';
 
 
 interface LiveConfig {
@@ -46,6 +57,14 @@ export async function runLiveBench(argv: string[]): Promise<void> {
       /** More `stylize serve` flags for every configuration, e.g. "--max-frame-ms 30000" on a loaded machine. */
       'serve-args': { type: 'string', default: '' },
       configs: { type: 'string', default: 'default,vgg19-fixed,random-deadline' },
+      mirror: { type: 'boolean', default: false },
+      judge: { type: 'string', default: '' },
+      'judge-seconds': { type: 'string', default: '10' },
+      'still-steps': { type: 'string', default: String(DEFAULTS.steps) },
+      /** A second clip, played after the first's half of --seconds (a scene change). */
+      then: { type: 'string' },
+      style: { type: 'string', default: 'starry-night' },
+      out: { type: 'string', default: 'bench/out/live' },
     },
   });
   const size = Number(values.size);
@@ -54,6 +73,8 @@ export async function runLiveBench(argv: string[]): Promise<void> {
   const shipped = ['--model', 'vgg19-blocks1-3'];
   const all: LiveConfig[] = [
     { name: 'default', serveArgs: [], targetFps: 0, steps: 0, defaults: true },
+    { name: 'optimiser', serveArgs: ['--painter', 'off'], targetFps: 0, steps: 0, defaults: true },
+    { name: 'gram-painter', serveArgs: ['--painter', 'learned'], targetFps: 0, steps: 0, defaults: true },
     { name: 'random-deadline', serveArgs: random, targetFps, steps: 4 },
     { name: 'random-fixed', serveArgs: random, targetFps: 0, steps: 2 },
     // What following the motion costs: the same, with the plain warm start.
@@ -63,21 +84,25 @@ export async function runLiveBench(argv: string[]): Promise<void> {
     { name: 'vgg19-deadline', serveArgs: shipped, targetFps, steps: 4 },
     { name: 'vgg19-fixed', serveArgs: shipped, targetFps: 0, steps: 2 },
   ];
-  const info = await probeVideo(values.clip);
-  const width = Math.round((info.width / info.height) * size / 2) * 2;
-  const frames: Buffer[] = [];
-  for await (const rgb of decodeRgbFrames(values.clip, info, { width, height: size })) {
-    frames.push(await encodeImage({ width, height: size, data: rgb }, 'jpeg', 85));
-  }
-  process.stderr.write(`clip ${path.basename(values.clip)}: ${frames.length} frames at ${info.fps} fps, sent as ${width}×${size} JPEG\n`);
+  const clips = [values.clip, ...(values.then ? [values.then] : [])];
+  const playlist = await loadPlaylist(clips, size, values.mirror, Number(values.seconds) / 2 + 2);
+  const fps = playlist.fps;
+  const [first] = playlist.raw;
+  // With --then, the judged frames are the second clip's.
+  const offset = values.then ? playlist.firstLength : 0;
+  const judge = values.judge ? await stillsFor(values.judge.split(',').map((i) => offset + Number(i)), playlist.raw, values.style, Number(values['still-steps'])) : undefined;
+  const clipName = clips.map((c) => `${path.basename(c, path.extname(c))}${values.mirror ? '-mirrored' : ''}`).join('-then-');
   for (const config of all.filter((c) => values.configs.split(',').includes(c.name))) {
     const extra = values['serve-args'].split(' ').filter(Boolean);
-    const result = await runOne({ ...config, serveArgs: [...config.serveArgs, ...extra] }, frames, info.fps, Number(values.seconds), size);
-    process.stdout.write(`${JSON.stringify({ bench: 'live', clip: path.basename(values.clip), size: `${width}x${size}`, ...result })}\n`);
+    const result = await runOne({ ...config, serveArgs: [...config.serveArgs, ...extra] }, playlist, Number(values.seconds), size);
+    const quality = judge ? await judgeRun(result.outputs, playlist, judge, Number(values['judge-seconds']) * fps, path.join(values.out, `${clipName}-${config.name}.png`)) : {};
+    const { outputs: _outputs, ...figures } = result;
+    process.stdout.write(`${JSON.stringify({ bench: 'live', clip: clipName, size: `${first!.width}x${size}`, ...figures, ...quality })}\n`);
   }
 }
 
-async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds: number, size: number) {
+async function runOne(config: LiveConfig, playlist: Playlist, seconds: number, size: number) {
+  const { fps } = playlist;
   const server = await startServe([
     ...(config.defaults ? [] : ['--size', String(size), '--steps', String(config.steps)]),
     '--log-level',
@@ -102,6 +127,9 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     const stats: StatsMessage[] = [];
     let received = 0;
     let firstFrameMs: number | undefined;
+    /** The painted frames of the measured window, by seq (for the judges). */
+    const outputs = new Map<number, Buffer>();
+    let measuring = false;
     ws.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) {
         const message = JSON.parse(data.toString()) as { type: string };
@@ -113,6 +141,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
       const t = sentAt.get(frame.seq);
       if (t !== undefined) latencies.push(performance.now() - t);
       firstFrameMs ??= performance.now() - sentAt.get(0)!;
+      if (measuring) outputs.set(frame.seq, Buffer.from(frame.jpeg));
       received++;
     });
     // Warm-up: 2 s not counted (XNNPACK caches, the deadline controller's first estimates).
@@ -128,6 +157,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
           measuredFrom = seq;
           receivedAtStart = received;
           latencies.length = 0;
+          measuring = true;
         }
         if (elapsed > warmupMs + seconds * 1000) {
           clearInterval(timer);
@@ -135,7 +165,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
           return;
         }
         sentAt.set(seq, performance.now());
-        ws.send(encodeFrame({ seq, timestampMs: Math.round(performance.now()) }, frames[seq % frames.length]!));
+        ws.send(encodeFrame({ seq, timestampMs: Math.round(performance.now()) }, playlist.frames[playlist.at(seq)]!));
         seq++;
       }, 1000 / fps);
     });
@@ -149,6 +179,7 @@ async function runOne(config: LiveConfig, frames: Buffer[], fps: number, seconds
     const sent = seq - measuredFrom;
     const out = received - receivedAtStart;
     return {
+      outputs,
       config: config.name,
       model: last?.model,
       targetFps: last?.targetFps ?? (config.targetFps || null),

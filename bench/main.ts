@@ -12,6 +12,7 @@ import { runLiveBench } from './live.js';
 import { runPainterBench } from './painter.js';
 import { runQualityBench } from './quality.js';
 import { runStrengthBench } from './strength.js';
+import { runStrokeLearningBench } from './stroke-learning.js';
 import { runUpsampleBench } from './upsample.js';
 import { runVideoBench } from './video.js';
 
@@ -26,6 +27,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   painter: runPainterBench,
   quality: runQualityBench,
   strength: runStrengthBench,
+  'stroke-learning': runStrokeLearningBench,
   upsample: runUpsampleBench,
   video: runVideoBench,
 };

@@ -74,13 +74,15 @@ export const SERVER_DEFAULTS = {
    * feed-forward painter the style on the stream's own frames and lets it paint at the full
    * working size once it beats the optimiser's frames by their own objective; 'off': the optimiser alone.
    */
-  livePainter: 'off' as PainterMode,
+  livePainter: 'keyframes' as LivePainterMode,
   /**
    * An uploaded style's live painter learns in the background right after the upload, to this
-   * many training steps (painter/painter-training.ts; 150 ≈ 75 s of one core here, at the lowest
-   * CPU priority): a stream in it then paints at full size from its first frame. 0: off.
+   * many training steps (painter/painter-training.ts, at the lowest CPU priority): with the
+   * keyframes painter (the default) after the optimiser has painted its keyframes, 600 supervised
+   * steps (`npm run bench -- stroke-learning`); with the learned one, steps of the Gram objective.
+   * A stream in it then paints at full size from its first frame. 0: off.
    */
-  uploadPainterSteps: 150,
+  uploadPainterSteps: 600,
   maxFrameBytes: 1024 * 1024,
   maxUploadBytes: 10 * 1024 * 1024,
   maxVideoBytes: 500 * 1024 * 1024,
@@ -187,8 +189,22 @@ export const VIDEO_DEFAULTS = {
   painter: 'off' as PainterMode,
 } as const;
 
-export const PAINTER_MODES = ['learned', 'off'] as const;
+/**
+ * A video job's painter: 'keyframes', the style's stroke painter (kept or shipped; else taught on
+ * keyframes the optimiser paints of each chunk), then the motion blend, no optimiser step;
+ * 'learned', the Gram-trained painter (issue 12); 'off', the optimiser alone.
+ */
+export const PAINTER_MODES = ['keyframes', 'learned', 'off'] as const;
 export type PainterMode = (typeof PAINTER_MODES)[number];
+
+/**
+ * A live stream's painter: 'keyframes' (the default, issue 22) paints with the style's stroke
+ * painter, taught to copy keyframes the optimiser painted (shipped for the built-in paintings,
+ * learnt in the background for uploads), and with the optimiser until it has one; 'learned' the
+ * Gram-trained painter learnt on the stream's own frames (issue 12); 'off' the optimiser alone.
+ */
+export const LIVE_PAINTER_MODES = ['keyframes', 'learned', 'off'] as const;
+export type LivePainterMode = (typeof LIVE_PAINTER_MODES)[number];
 
 /**
  * Hard limits: what any flag, variable, protocol message or form field may name (the budgets
@@ -305,7 +321,7 @@ export const serverOptionsSchema = z.object({
   liveSteps: z.number().int().min(0).max(LIMITS.maxFrameSteps).default(SERVER_DEFAULTS.liveSteps),
   targetFps: z.number().min(0).max(LIMITS.maxTargetFps).default(SERVER_DEFAULTS.targetFps),
   minWorkingSize: z.number().int().min(LIMITS.minSize).max(LIMITS.maxStreamSize).default(SERVER_DEFAULTS.minWorkingSize),
-  livePainter: z.enum(PAINTER_MODES).default(SERVER_DEFAULTS.livePainter),
+  livePainter: z.enum(LIVE_PAINTER_MODES).default(SERVER_DEFAULTS.livePainter),
   uploadPainterSteps: z.number().int().min(0).max(100_000).default(SERVER_DEFAULTS.uploadPainterSteps),
   maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(SERVER_DEFAULTS.maxFrameBytes),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(SERVER_DEFAULTS.maxUploadBytes),
@@ -375,7 +391,12 @@ export function parseVideoJobOptions(input: Record<string, unknown>): ParsedVide
   const result = videoJobOptionsSchema.safeParse(picked);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
   // The painter learns and paints colours; colour preservation optimises luminance only.
-  if (result.data.painter === 'learned' && result.data.preserveColors) throw new ConfigError('painter "learned" cannot be combined with preserveColors yet: choose one');
+  if (result.data.painter !== 'off' && result.data.preserveColors) throw new ConfigError(`painter "${result.data.painter}" cannot be combined with preserveColors yet: choose one`);
+  // The stroke painter copies keyframes painted with the default strength and recipe, nothing else.
+  const defaultPainting = result.data.optimizer === DEFAULTS.optimizer && result.data.styleStrength === DEFAULTS.styleStrength && result.data.contentWeight === undefined && result.data.styleWeight === undefined;
+  if (result.data.painter === 'keyframes' && !defaultPainting) {
+    throw new ConfigError(`painter "keyframes" paints with the default style strength (${DEFAULTS.styleStrength}) and optimizer (${DEFAULTS.optimizer}) only: use painter "off" for other settings`);
+  }
   return { ...result.data, ...resolveCostWeights(result.data), startColours: resolveStartColours(result.data) };
 }
 

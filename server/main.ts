@@ -209,6 +209,7 @@ function startPainterTraining(options: ServerOptions, log: Logger, parts: Server
     model: options.model,
     ...(options.backend ? { backend: options.backend } : {}),
     liveSize: options.liveSize,
+    kind: options.livePainter === 'keyframes' ? 'stroke' : 'gram',
     log,
     ...(parts.trainingNiceness !== undefined ? { niceness: parts.trainingNiceness } : {}),
   });
@@ -217,7 +218,7 @@ function startPainterTraining(options: ServerOptions, log: Logger, parts: Server
 
 /** Uploads an earlier run did not finish teaching, and styles-directory images, learn theirs now. */
 function teachStylesWithoutPainter(options: ServerOptions, styles: StyleLibrary, processor: FrameProcessor, training: PainterTraining, log: Logger): void {
-  void stylesWithoutPainter(styles, [path.join(options.dataDir, 'painters'), SHIPPED_PAINTERS_DIR], processor.model)
+  void stylesWithoutPainter(styles, [path.join(options.dataDir, 'painters'), SHIPPED_PAINTERS_DIR], processor.model, options.livePainter === 'keyframes' ? 'stroke' : 'gram')
     .then((ids) => {
       if (ids.length > 0) log.info({ styles: ids.length }, 'styles without a live painter learn theirs in the background');
       for (const id of ids) training.enqueue(id);

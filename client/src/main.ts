@@ -88,6 +88,7 @@ const CHOICE_LABELS: Record<string, string> = {
   residual: 'Content change only (cheaper)',
   none: "Don't (fastest; moving things smear)",
   off: 'Off (the optimiser alone)',
+  keyframes: "The style's stroke painter, taught by the optimiser's keyframes (full size, fastest)",
   learned: 'Learn the style from my frames, then paint at full size (experimental)',
 };
 

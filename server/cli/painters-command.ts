@@ -4,7 +4,7 @@
  * one for a style now, so that the next live stream in that style paints with it from its first frame.
  */
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { BACKEND_NAMES, MODEL_NAMES, readEnv } from '../config.js';
 import { createPainterCache, type PainterCache, type PainterListing } from '../painter/painter-cache.js';
 import { DEFAULT_DATA_DIR, SHIPPED_PAINTERS_DIR } from '../paths.js';
@@ -51,6 +51,9 @@ export function paintersCommand(): Command {
     .command('train')
     .description('teach a live painter a style now, on frames of short clips (those shipped in models/painter-training by default): the next live stream in that style, with the same weights, paints with it from its first frame')
     .requiredOption('--style <style>', `${STYLE_ARG_HELP} (a file is kept with the uploaded styles, as the page's upload of it would be)`)
+    .addOption(new Option('--kind <kind>', "which painter: 'gram' (the learned mode's, taught the optimiser's objective) or 'stroke' (the keyframes mode's, taught to copy keyframes the optimiser paints)").choices(['gram', 'stroke']).default('gram'))
+    .option('--keyframes <n>', 'stroke: keyframes the optimiser paints, spread over the frames', numberOption)
+    .option('--keyframe-steps <n>', 'stroke: optimiser steps for each keyframe', numberOption)
     .option('--steps <n>', 'training steps (a kept painter goes on from where it was)', numberOption, 150)
     .option('--up-to <n>', 'train only until the painter has this many steps in all (none if it has them)', numberOption)
     .option('--fresh', 'start from a fresh painter, not the kept one or the one shipped for a built-in painting')

@@ -12,6 +12,9 @@ import { cliStyleLibrary, resolveStyle } from './style-arg.js';
 
 export interface TrainFlags {
   style: string;
+  kind?: 'gram' | 'stroke';
+  keyframes?: number;
+  keyframeSteps?: number;
   steps: number;
   /** Train only up to this many steps in all (none if the kept painter has them). */
   upTo?: number;
@@ -31,6 +34,9 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
   const result = await trainPainter(
     {
       style,
+      ...(flags.kind ? { kind: flags.kind } : {}),
+      ...(flags.keyframes !== undefined ? { keyframes: flags.keyframes } : {}),
+      ...(flags.keyframeSteps !== undefined ? { keyframeSteps: flags.keyframeSteps } : {}),
       steps: flags.steps,
       ...(flags.upTo !== undefined ? { upTo: flags.upTo } : {}),
       ...(flags.fresh ? { fresh: true } : {}),
@@ -46,9 +52,9 @@ export async function trainPainterForStyle(flags: TrainFlags): Promise<void> {
     {
       engine: (backend, network) => process.stderr.write(`${backend}, ${network}\n`),
       warn: (m) => process.stderr.write(`warning: ${m}\n`),
-      progress: (total) => {
-        const bar = createProgress('train', total);
-        return { update: (step, loss) => bar.update(step, `loss ${loss.toExponential(2)}`), stop: () => bar.stop() };
+      progress: (total, label) => {
+        const bar = createProgress(label ?? 'train', total);
+        return { update: (step, loss) => bar.update(step, label === 'keyframes' ? 'painted by the optimiser' : `loss ${loss.toExponential(2)}`), stop: () => bar.stop() };
       },
     },
   );

@@ -3,7 +3,7 @@
  * Defaults are not written here: the help prints them from config.ts's schema (plus the folder
  * defaults of paths.ts), and `readServeFlags` turns parsed flags into options from the same rows.
  */
-import { BACKEND_NAMES, ENGINE_MODES, LOG_LEVELS, MODEL_NAMES, PAINTER_MODES, schemaDefaults, serverOptionsSchema, type ServerOptions } from '../config.js';
+import { BACKEND_NAMES, ENGINE_MODES, LOG_LEVELS, MODEL_NAMES, LIVE_PAINTER_MODES, schemaDefaults, serverOptionsSchema, type ServerOptions } from '../config.js';
 import { DEFAULT_DATA_DIR, DEFAULT_STYLES_DIR } from '../paths.js';
 import { readFlags, type FlagSpec } from './flag-table.js';
 
@@ -20,7 +20,7 @@ export const SERVE_FLAGS: readonly FlagSpec<ServerKey>[] = [
   { key: 'liveSize', flag: '--size <px>', help: 'short side of live frames', kind: 'number' },
   { key: 'liveSteps', flag: '--steps <n>', help: 'optimisation steps per frame', kind: 'number' },
   { key: 'targetFps', flag: '--target-fps <fps>', help: 'deadline mode: choose steps and size to keep this frame rate', kind: 'number', notes: ['0 = off'] },
-  { key: 'livePainter', flag: '--painter <mode>', help: `live streams' learned painter: ${PAINTER_MODES.join(' or ')}` },
+  { key: 'livePainter', flag: '--painter <mode>', help: `live streams' painter: ${LIVE_PAINTER_MODES.join(', ')} (keyframes: the style's stroke painter, taught by the optimiser's keyframes; learned: learnt on the stream's frames; off: the optimiser alone)` },
   { key: 'uploadPainterSteps', flag: '--upload-painter-steps <n>', help: "an uploaded style's live painter learns in the background to this many steps at once", kind: 'number', notes: ['0 = off'] },
   { key: 'minWorkingSize', flag: '--min-working-size <px>', help: 'deadline mode paints no smaller than this short side; fewer fps instead', kind: 'number' },
   { key: 'maxFrameBytes', flag: '--max-frame-bytes <n>', help: 'largest WebSocket message', kind: 'number' },

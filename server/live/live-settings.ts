@@ -5,7 +5,7 @@
  * config.ts's LIMITS, and the defaults its tables (`liveDefaults`).
  */
 import { z } from 'zod';
-import { DEFAULTS, LIMITS, MOTION_MODES, OPTIMIZER_NAMES, PAINTER_MODES, type ServerOptions } from '../config.js';
+import { DEFAULTS, LIMITS, LIVE_PAINTER_MODES, MOTION_MODES, OPTIMIZER_NAMES, type ServerOptions } from '../config.js';
 
 export const liveSettingsSchema = z.object({
   style: z.string().min(1).max(128),
@@ -23,8 +23,12 @@ export const liveSettingsSchema = z.object({
   motion: z.enum(MOTION_MODES),
   /** Ruder et al.'s temporal loss (0 = off); needs motion 'flow'. */
   temporalWeight: z.number().finite().min(0).max(LIMITS.maxTemporalWeight),
-  /** 'learned': a painter learnt for the style on the stream's own frames takes over once it paints better (live-painter.ts). */
-  painter: z.enum(PAINTER_MODES),
+  /**
+   * 'keyframes': the style's stroke painter, taught by the optimiser's keyframes, paints once there
+   * is one (stroke-live-painter.ts); 'learned': a painter learnt for the style on the stream's own
+   * frames takes over once it paints better (live-painter.ts); 'off': the optimiser alone.
+   */
+  painter: z.enum(LIVE_PAINTER_MODES),
 });
 
 export type LiveSettings = z.infer<typeof liveSettingsSchema>;

@@ -17,6 +17,8 @@ import type { Logger } from '../logger.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import type { TrainPainterRequest } from './train-painter.js';
 import { createTrainingStatuses, TrainingState, type TrainingStatus } from './training-status.js';
+import { PAINTER_TUNING } from './painter-tuning.js';
+import { strokePainterFor } from './stroke-painter-key.js';
 import { PAINTER_TRAINING_ENTRY, startTrainingProcess, type TrainingOutcome, type TrainingProcess } from './training-process.js';
 
 export { TrainingState, type TrainingStatus } from './training-status.js';
@@ -25,6 +27,12 @@ export { PAINTER_TRAINING_ENTRY } from './training-process.js';
 export interface PainterTrainingOptions {
   /** Training steps in all for an uploaded style's painter (0: no background training). */
   steps: number;
+  /**
+   * Which painter the live streams use: 'stroke' (the keyframes mode: PAINTER_TUNING.stroke's
+   * background keyframes, then `steps` supervised steps) or 'gram' (the learned mode: `steps`
+   * steps of the Gram objective).
+   */
+  kind?: 'gram' | 'stroke';
   dataDir: string;
   stylesDir: string;
   modelsDir: string;
@@ -56,12 +64,12 @@ export interface PainterTraining {
  * their painter was learnt) and styles-directory images, those without a painter for the live
  * streams' key (kept in the data directory or shipped) — the built-in paintings have theirs.
  */
-export async function stylesWithoutPainter(styles: Pick<StyleLibrary, 'list' | 'image'>, painterDirs: readonly string[], network: string): Promise<string[]> {
+export async function stylesWithoutPainter(styles: Pick<StyleLibrary, 'list' | 'image'>, painterDirs: readonly string[], network: string, kind: 'gram' | 'stroke' = 'gram'): Promise<string[]> {
   const out: string[] = [];
   for (const style of await styles.list()) {
     if (style.source !== 'upload' && style.source !== 'directory') continue;
     const styleBytes = (await styles.image(style.id)).bytes;
-    const what = { styleBytes, styleName: style.id, network, ...DEFAULT_COST_WEIGHTS, preserveColors: false };
+    const what = kind === 'stroke' ? strokePainterFor(styleBytes, style.id, network) : { styleBytes, styleName: style.id, network, ...DEFAULT_COST_WEIGHTS, preserveColors: false };
     if (!(await hasPainterFile(what, painterDirs))) out.push(style.id);
   }
   return out;
@@ -73,10 +81,13 @@ const TRAINING_NICENESS = 19;
 
 /** What the training process is asked for one style: every step up to `steps` in all. */
 function requestFor(styleId: string, options: PainterTrainingOptions): TrainPainterRequest {
+  const steps = options.steps;
   return {
     style: styleId,
-    steps: options.steps,
-    upTo: options.steps,
+    kind: options.kind ?? 'gram',
+    ...(options.kind === 'stroke' ? { keyframes: PAINTER_TUNING.stroke.backgroundKeyframes } : {}),
+    steps,
+    upTo: steps,
     size: options.liveSize,
     stylesDir: options.stylesDir,
     dataDir: options.dataDir,

@@ -22,11 +22,21 @@ import { SHIPPED_PAINTERS_DIR } from '../paths.js';
 import { createStyleLibrary, type StyleLibrary } from '../styles/style-library.js';
 import { createPainterCache, freshPainter, type PainterFor } from './painter-cache.js';
 import { clipTrainingSamples, shippedTrainingSamples } from './training-frames.js';
+import { trainStrokePainter, type StrokeResult } from './train-stroke-painter.js';
 
 const LIVE_PAINTER = PAINTER_TUNING.live;
 
 export interface TrainPainterRequest {
   style: string;
+  /**
+   * 'gram' (default): the live 'learned' painter, taught the Gram objective on the frames;
+   * 'stroke': the keyframes mode's stroke painter, taught to copy keyframes the optimiser paints
+   * (train-stroke-painter.ts).
+   */
+  kind?: 'gram' | 'stroke';
+  /** The stroke painter: keyframes to paint, and optimiser steps for each. */
+  keyframes?: number;
+  keyframeSteps?: number;
   steps: number;
   /** Train only up to this many steps in all (none if the kept painter has them). */
   upTo?: number;
@@ -49,14 +59,15 @@ export interface TrainPainterHooks {
   /** Once the engine is loaded: its backend and the network's description. */
   engine?(backend: string, network: string): void;
   warn?(message: string): void;
-  /** When training starts (not when skipped): reports each step's loss, stopped at the end. */
-  progress?(total: number): { update(step: number, loss: number): void; stop(): void };
+  /** When training starts (not when skipped): reports each step's loss, stopped at the end; `label` names the stage. */
+  progress?(total: number, label?: string): { update(step: number, loss: number): void; stop(): void };
 }
 
 /** What `stylize painters train` prints (one JSON line), in this order. */
 export type TrainPainterResult =
   | { style: string; model: string; steps: number; framesSeen: number; skipped: string; readyForLive: boolean }
-  | { style: string; model: string; steps: number; framesSeen: number; loss: number; trainedAt: string; dir: string; readyForLive: boolean };
+  | { style: string; model: string; steps: number; framesSeen: number; loss: number; trainedAt: string; dir: string; readyForLive: boolean }
+  | StrokeResult;
 
 export async function trainPainter(request: TrainPainterRequest, hooks: TrainPainterHooks = {}): Promise<TrainPainterResult> {
   checkSteps(request);
@@ -73,6 +84,10 @@ export async function trainPainter(request: TrainPainterRequest, hooks: TrainPai
   });
   hooks.engine?.(backend.name, network.description);
   try {
+    if (request.kind === 'stroke') {
+      const cache = createPainterCache(path.join(request.dataDir, 'painters'), { ...(hooks.warn ? { warn: hooks.warn } : {}), ...(request.fresh ? {} : { shipped: SHIPPED_PAINTERS_DIR }) });
+      return await trainStrokePainter(network, styles, cache, request, hooks);
+    }
     return await trainWith(network, styles, request, hooks);
   } finally {
     network.dispose();

@@ -79,7 +79,8 @@ describe('uploaded styles learn their painter in the background', () => {
       } finally {
         await first.close();
       }
-      const second = await startTestServer({ uploadPainterSteps: 2 }, { dataDir });
+      // Small keyframes (the live size's): the stroke painter's lesson paints them first.
+      const second = await startTestServer({ uploadPainterSteps: 2, liveSize: 64 }, { dataDir });
       try {
         const painterOf = async (): Promise<TrainingStatus | undefined> =>
           ((await (await fetch(`${second.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[]).find((s) => s.id === id)?.painter;
@@ -89,7 +90,7 @@ describe('uploaded styles learn their painter in the background', () => {
         await second.close();
       }
       // A third start finds it taught: nothing is queued again.
-      const third = await startTestServer({ uploadPainterSteps: 2 }, { dataDir });
+      const third = await startTestServer({ uploadPainterSteps: 2, liveSize: 64 }, { dataDir });
       try {
         await new Promise((r) => setTimeout(r, 1000));
         const all = (await (await fetch(`${third.url}/api/styles`)).json()) as { id: string; painter?: TrainingStatus }[];

@@ -14,6 +14,8 @@ import { DEFAULT_COST_WEIGHTS } from '../../server/config.js';
 import { SHIPPED_PAINTERS_DIR } from '../../server/paths.js';
 import { createStyleLibrary } from '../../server/styles/style-library.js';
 import { PAINTER_TRAINING } from '../../server/painter/job-painter-pass.js';
+import { PAINTER_TUNING } from '../../server/painter/painter-tuning.js';
+import { strokePainterFor } from '../../server/painter/stroke-painter-key.js';
 import { probe } from '../helpers/media.js';
 import { BBB_MP4, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -165,5 +167,44 @@ describe('video jobs with a learned painter', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/painter/);
     }
+  });
+});
+
+describe('video jobs with the stroke painter (painter "keyframes")', () => {
+  it('a style without one: each chunk paints keyframes and teaches it, keeps it; the next job paints with the kept one at once', { timeout: 600_000 }, async () => {
+    const on = await startTestServer({ workers: 1 });
+    try {
+      const fields = { size: '32', painter: 'keyframes', style: 'great-wave' };
+      let events: Promise<Record<string, unknown>[]> | undefined;
+      const first = await runJob(fields, on, (id) => (events = eventsOf(on, id)));
+      const learning = (await events!).filter((v) => v.stage === 'learning-painter');
+      // Keyframes, then training steps, counted together.
+      expect(learning.length).toBeGreaterThan(0);
+      expect((learning.at(-1)!.learning as { steps: number }).steps % (PAINTER_TUNING.stroke.jobKeyframes + PAINTER_TUNING.stroke.jobSteps)).toBe(0);
+      expect(first.job).toMatchObject({ framesDone: 120, framesTotal: 120 });
+      expect(await meanChange(BBB_MP4, first.output, 60)).toBeGreaterThan(12);
+      const styles = createStyleLibrary({ stylesDir: path.join(dir, 'none'), uploadsDir: path.join(dir, 'uploads') });
+      const key = painterKey(strokePainterFor((await styles.image('great-wave')).bytes, 'great-wave', 'random-multiscale'));
+      const kept = await keptPainters(on);
+      expect(kept.map((p) => p.key)).toEqual([key]);
+      expect(kept[0]!.steps).toBeGreaterThanOrEqual(PAINTER_TUNING.stroke.minSteps);
+
+      let second: Promise<Record<string, unknown>[]> | undefined;
+      await runJob(fields, on, (id) => (second = eventsOf(on, id)));
+      expect((await second!).some((v) => v.stage === 'learning-painter')).toBe(false);
+      expect((await keptPainters(on))[0]!.steps).toBe(kept[0]!.steps);
+    } finally {
+      await on.close();
+    }
+  });
+
+  it('refuses painter "keyframes" with another strength than the one its keyframes are painted at, with a clear 400', async () => {
+    const form = new FormData();
+    form.append('video', new Blob([new Uint8Array(await readFile(BBB_MP4))]), 'bbb.mp4');
+    form.append('painter', 'keyframes');
+    form.append('styleStrength', '0.9');
+    const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', body: form });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/keyframes.*strength/);
   });
 });

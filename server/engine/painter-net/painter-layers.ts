@@ -30,15 +30,15 @@ function custom(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.T
   return (...inputs) => op(...inputs) as tf.Tensor4D;
 }
 
-/** The k² shifted copies of x (zero-padded by (k−1)/2), side by side on the channels: [H·W, k²·C]. */
+/** The k² shifted copies of x (zero-padded by (k−1)/2), side by side on the channels: [N·H·W, k²·C]. */
 function im2col(x: tf.Tensor4D, k: number): tf.Tensor2D {
-  const [, h, w, c] = x.shape;
-  if (k === 1) return tf.reshape(x, [h * w, c]);
+  const [n, h, w, c] = x.shape;
+  if (k === 1) return tf.reshape(x, [n * h * w, c]);
   const p = (k - 1) / 2;
   const padded = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
   const shifted: tf.Tensor4D[] = [];
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) shifted.push(tf.slice(padded, [0, i, j, 0], [1, h, w, c]));
-  return tf.reshape(tf.concat(shifted, 3), [h * w, k * k * c]);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) shifted.push(tf.slice(padded, [0, i, j, 0], [n, h, w, c]));
+  return tf.reshape(tf.concat(shifted, 3), [n * h * w, k * k * c]);
 }
 
 /** W flipped in both spatial axes with in/out swapped: the kernel of a 'same' conv's input gradient. */
@@ -46,7 +46,7 @@ function backKernel(kernel: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]);
 }
 
-/** y = conv(x, W, stride 1, 'same') + b for odd square kernels; gradients for x, W and b. */
+/** y = conv(x, W, stride 1, 'same') + b for odd square kernels, any batch; gradients for x, W and b. */
 export function convSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
   const k = kernel.shape[0];
   if (k % 2 !== 1 || kernel.shape[1] !== k) throw new RangeError(`convSame needs an odd square kernel, got ${kernel.shape.join('×')}`);
@@ -56,8 +56,8 @@ export function convSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D)
     return {
       value,
       gradFunc: (dy, [xs, ws]) => {
-        const [, h, wd, co] = dy.shape;
-        const dyFlat = tf.reshape(dy, [h * wd, co]);
+        const [n, h, wd, co] = dy.shape;
+        const dyFlat = tf.reshape(dy, [n * h * wd, co]);
         const dx = tf.conv2d(dy, backKernel(ws as tf.Tensor4D), 1, 'same');
         const dw = tf.reshape(tf.matMul(transpose2d(im2col(xs as tf.Tensor4D, k)), dyFlat), (ws as tf.Tensor4D).shape);
         const db = tf.sum(dyFlat, 0);
@@ -68,25 +68,33 @@ export function convSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D)
 }
 
 /** One-hot kernel [B,B,C,B²·C]: a stride-B conv with it is space-to-depth (tf.depthToSpace's order). */
-function spaceToDepthKernel(channels: number): tf.Tensor4D {
-  const out = BLOCK * BLOCK * channels;
-  const values = new Float32Array(BLOCK * BLOCK * channels * out);
-  for (let i = 0; i < BLOCK; i++)
-    for (let j = 0; j < BLOCK; j++)
-      for (let c = 0; c < channels; c++) values[((i * BLOCK + j) * channels + c) * out + (i * BLOCK + j) * channels + c] = 1;
-  return tf.tensor4d(values, [BLOCK, BLOCK, channels, out]);
+function spaceToDepthKernel(channels: number, block: number): tf.Tensor4D {
+  const out = block * block * channels;
+  const values = new Float32Array(block * block * channels * out);
+  for (let i = 0; i < block; i++)
+    for (let j = 0; j < block; j++)
+      for (let c = 0; c < channels; c++) values[((i * block + j) * channels + c) * out + (i * block + j) * channels + c] = 1;
+  return tf.tensor4d(values, [block, block, channels, out]);
 }
 
-/** [1,H,W,C] → [1,H/4,W/4,16·C], tf.depthToSpace's inverse (H, W multiples of 4). */
-export function spaceToDepth(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.conv2d(x, spaceToDepthKernel(x.shape[3]), BLOCK, 'valid'));
+/** [1,H,W,C] → [1,H/B,W/B,B²·C], tf.depthToSpace's inverse (H, W multiples of B; B is 4 unless given). */
+export function spaceToDepth(x: tf.Tensor4D, block = BLOCK): tf.Tensor4D {
+  return tf.tidy(() => tf.conv2d(x, spaceToDepthKernel(x.shape[3], block), block, 'valid'));
 }
 
-/** [1,h,w,16·C] → [1,4h,4w,C] with space-to-depth as its gradient. */
-export function depthToSpace(x: tf.Tensor4D): tf.Tensor4D {
+/** Space-to-depth with depth-to-space as its gradient (space-to-depth itself is a constant conv: its gradient would need Conv2DBackpropInput). */
+export function spaceToDepthTrainable(x: tf.Tensor4D, block = BLOCK): tf.Tensor4D {
   return custom(([input]) => ({
-    value: tf.depthToSpace(input as tf.Tensor4D, BLOCK, 'NHWC'),
-    gradFunc: (dy) => [spaceToDepth(dy)],
+    value: spaceToDepth(input as tf.Tensor4D, block),
+    gradFunc: (dy) => [tf.depthToSpace(dy, block, 'NHWC')],
+  }))(x);
+}
+
+/** [1,h,w,B²·C] → [1,B·h,B·w,C] with space-to-depth as its gradient (B is 4 unless given). */
+export function depthToSpace(x: tf.Tensor4D, block = BLOCK): tf.Tensor4D {
+  return custom(([input]) => ({
+    value: tf.depthToSpace(input as tf.Tensor4D, block, 'NHWC'),
+    gradFunc: (dy) => [spaceToDepth(dy, block)],
   }))(x);
 }
 

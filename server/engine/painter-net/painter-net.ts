@@ -15,6 +15,7 @@ import { createRandom, uniformArray } from '../random.js';
 import { BLOCK, convSame, depthToSpace, gridFreeBlur, instanceNorm, patchify } from './painter-layers.js';
 
 import { DEFAULT_PAINTER_SHAPE, type PainterShape } from './painter-key.js';
+import { createUnetPainterNet } from './unet-painter-net.js';
 
 export { DEFAULT_PAINTER_SHAPE, type PainterShape } from './painter-key.js';
 
@@ -68,6 +69,7 @@ function initial(spec: Spec, random: () => number): Float32Array {
 let painters = 0;
 
 export function createPainterNet(shape: PainterShape = DEFAULT_PAINTER_SHAPE, seed = 1): PainterNet {
+  if (shape.kind === 'unet') return createUnetPainterNet(shape, seed);
   const id = ++painters;
   const random = createRandom(seed);
   const list = specs(shape);

@@ -19,6 +19,7 @@ import { createStylizer, type Stylizer } from '../../engine/stylizer.js';
 import { createSceneCutDetector } from '../../engine/scene-cut.js';
 import { decodeRgbFrames, encodeH264, type FrameSink } from '../../video/ffmpeg.js';
 import { learnPainter, type LearnedPainter } from '../../painter/job-painter-pass.js';
+import { strokePainterForChunk } from '../../painter/job-stroke-pass.js';
 import { styleLongSide } from '../job-queue.js';
 import type { ChunkReport } from '../job-progress.js';
 import type { ChunkTask } from './chunk-process-protocol.js';
@@ -55,7 +56,7 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
     if (signal?.aborted) throw new ChunkAbortedError();
   };
   checkAborted();
-  if (options.painter === 'learned' && !context.painters) throw new Error('this worker keeps no painters (painter "learned")');
+  if (options.painter !== 'off' && !context.painters) throw new Error(`this worker keeps no painters (painter "${options.painter}")`);
   const reporter = createChunkReporter((report) => context.onProgress?.(report));
   reporter.decoding();
   const settings = { contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors, optimizer: OPTIMISER_RECIPES[options.optimizer ?? 'adam-pixels'], startColours: options.startColours ?? 1 };
@@ -72,6 +73,8 @@ export async function stylizeChunk(task: ChunkTask, context: StylizeChunkContext
     if (options.painter === 'learned') {
       const what = { styleBytes: await readFile(task.stylePath), styleName: `style of job ${task.jobId}`, network: network.name, contentWeight: options.contentWeight, styleWeight: options.styleWeight, preserveColors: options.preserveColors };
       learned = await learnPainter(task, network, context.painters!, what, checkAborted, (step, steps) => reporter.learning(step, steps));
+    } else if (options.painter === 'keyframes') {
+      learned = { ...(await strokePainterForChunk(task, network, context.painters!, checkAborted, (step, steps) => reporter.learning(step, steps))), loss: Number.NaN };
     }
     const kept = await paintFrames(task, context, { stylizer, learned, sink, checkAborted, reporter });
     checkAborted();
@@ -154,7 +157,8 @@ async function paintFrames(task: ChunkTask, context: StylizeChunkContext, { styl
 async function paintLearned(stylizer: Stylizer, options: ChunkTask['options'], painter: LearnedPainter, frame: RgbImage, cold: boolean): Promise<{ image: RgbImage }> {
   const base = await paintImage(painter.painter, frame);
   return stylizer.stylizeFrame(frame, {
-    steps: options.stepsPerFrame,
+    // The stroke painter copies the still already: optimiser steps on top cost more than they add.
+    steps: options.painter === 'keyframes' ? 0 : options.stepsPerFrame,
     base,
     warmStart: !cold,
     motion: options.motion ?? DEFAULTS.motion,

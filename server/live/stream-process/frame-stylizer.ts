@@ -10,7 +10,7 @@
  * optimiser-frame.ts and painter-frame.ts paint a frame (painted-frame.ts finishes it), and
  * stream-painter.ts keeps the stream's learned painter.
  */
-import { resolveCostWeights } from '../../config.js';
+import { DEFAULTS, resolveCostWeights } from '../../config.js';
 import { decodeImage, probeImage, sizeForShortSide } from '../../codec/image-codec.js';
 import { OPTIMISER_RECIPES } from '../../engine/optimiser-recipe.js';
 import type { RgbImage } from '../../engine/image.js';
@@ -50,7 +50,7 @@ export interface FrameStylizerDeps {
    * Makes a stream's learned painter (settings.painter 'learned'; live-painter.ts) for a style,
    * its weights and the working size it will paint at. Without it the setting is ignored.
    */
-  createPainter?: (what: { style: string; contentWeight: number; styleWeight: number; workSize: { width: number; height: number } }) => Promise<LivePainter>;
+  createPainter?: (what: { mode: 'keyframes' | 'learned'; style: string; contentWeight: number; styleWeight: number; workSize: { width: number; height: number } }) => Promise<LivePainter>;
 }
 
 export interface FrameStylizer {
@@ -115,10 +115,14 @@ export function createFrameStylizer(deps: FrameStylizerDeps): FrameStylizer {
 
   /** The stream's learned painter for these settings at `workSize` (none unless asked for and possible). */
   function usePainter(settings: LiveSettings, workSize: Size): Promise<void> {
-    const wanted = settings.painter === 'learned' && !settings.preserveColors && deps.createPainter !== undefined;
+    const mode = settings.painter;
     const { contentWeight, styleWeight } = resolveCostWeights(settings);
-    const key = wanted ? `${settings.style}|${contentWeight}|${styleWeight}|${workSize.width}×${workSize.height}` : undefined;
-    return painter.use(key, () => deps.createPainter!({ style: settings.style, contentWeight, styleWeight, workSize }));
+    // The stroke painter copies keyframes painted with the default strength and recipe: other
+    // settings are the optimiser's (there is no stroke painter for them yet).
+    const keyframesFit = mode === 'keyframes' && settings.styleStrength === DEFAULTS.styleStrength && settings.optimizer === DEFAULTS.optimizer;
+    const wanted = mode !== 'off' && (mode === 'learned' || keyframesFit) && !settings.preserveColors && deps.createPainter !== undefined;
+    const key = wanted ? `${mode}|${settings.style}|${contentWeight}|${styleWeight}|${workSize.width}×${workSize.height}` : undefined;
+    return painter.use(key, () => deps.createPainter!({ mode: mode as 'keyframes' | 'learned', style: settings.style, contentWeight, styleWeight, workSize }));
   }
 
   /** By the learned painter once it is READY, else by the optimiser (the painter, if any, learns from it). */

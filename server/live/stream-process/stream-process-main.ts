@@ -15,6 +15,8 @@ import type { FeatureNetwork } from '../../engine/networks/network.js';
 import { createStyleLibrary, type StyleLibrary } from '../../styles/style-library.js';
 import { createFrameStylizer, type FrameStylizer } from './frame-stylizer.js';
 import { createLivePainter, type LivePainter } from './live-painter.js';
+import { createStrokeLivePainter } from './stroke-live-painter.js';
+import { strokePainterFor } from '../../painter/stroke-painter-key.js';
 import { SHIPPED_PAINTERS_DIR } from '../../paths.js';
 import type { FromStreamProcess, StreamProcessInit, PaintRequest, ToStreamProcess } from './stream-process-protocol.js';
 
@@ -85,7 +87,15 @@ async function warmUp(stylizer: Stylizer): Promise<void> {
 
 /** A stream's learned painter: the kept one for its style and weights, or a fresh one. */
 function painterFactory(network: FeatureNetwork, styles: StyleLibrary, cache: PainterCache | undefined) {
-  return async (what: { style: string; contentWeight: number; styleWeight: number; workSize: { width: number; height: number } }): Promise<LivePainter> => {
+  return async (what: { mode: 'keyframes' | 'learned'; style: string; contentWeight: number; styleWeight: number; workSize: { width: number; height: number } }): Promise<LivePainter> => {
+    if (what.mode === 'keyframes') {
+      const bytes = (await styles.image(what.style)).bytes;
+      return createStrokeLivePainter({
+        dirs: cache ? [cache.dir, SHIPPED_PAINTERS_DIR] : [SHIPPED_PAINTERS_DIR],
+        what: strokePainterFor(bytes, what.style, network.name),
+        warn: (m) => process.stderr.write(`warning: ${m}\n`),
+      });
+    }
     // The style at the training size's long side (half the working size's).
     const longSide = Math.max(what.workSize.width, what.workSize.height) / 2;
     const style = await styles.decoded(what.style, Math.max(network.minSide, Math.round(longSide)), network.minSide);
