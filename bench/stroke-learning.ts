@@ -5,7 +5,8 @@
  * `--every` seconds of training on frames it never saw (the mirrored cockatoo) against their
  * 200-step stills: reference gap and patch gap (no neural network). Beside it, the live optimiser
  * alone on the same frames (one step from the photo in the style's colours, the live step size)
- * — the painter is used once it beats that.
+ * — the painter is used once it beats that. Both paint the photos as a stream sends them (JPEG
+ * at the page's quality); the stills are of the clean frames.
  *
  *   npm run bench -- stroke-learning [--style <file|id>] [--seconds 240] [--every 15] [--judge 10,60,110]
  *
@@ -27,7 +28,7 @@ import { STROKE_PAINTER_SHAPE } from '../server/engine/painter-net/painter-key.j
 import { createPainterNet } from '../server/engine/painter-net/painter-net.js';
 import { createStylizer } from '../server/engine/stylizer.js';
 import { LIVE_LEARNING_RATE } from '../server/live/stream-process/frame-stylizer.js';
-import { paintKeyframes } from '../server/painter/keyframes.js';
+import { asStreamed, paintKeyframes } from '../server/painter/keyframes.js';
 import { PAINTER_TUNING } from '../server/painter/painter-tuning.js';
 import { spread } from '../server/painter/train-stroke-painter.js';
 import { shippedTrainingSamples } from '../server/painter/training-frames.js';
@@ -62,7 +63,8 @@ export async function runStrokeLearningBench(argv: string[]): Promise<void> {
   for await (const rgb of decodeRgbFrames(COCKATOO, info, SIZE)) all.push(mirror({ ...SIZE, data: new Uint8Array(rgb) }));
   const judged = values.judge.split(',').map(Number).map((index) => ({ index, photo: all[index]! }));
   const stills = await Promise.all(judged.map(async (j) => ({ ...j, still: await defaultStill(network, style, styleBytes, j.photo) })));
-  const live = await liveOptimiserFrames(network, style, judged.map((j) => j.photo));
+  const streamed = (await asStreamed(stills.map((s) => ({ photo: s.photo, painting: s.still })))).map((k) => k.photo);
+  const live = await liveOptimiserFrames(network, style, streamed);
   const baseline = judgeAgainstStills(stills.map((s, i) => ({ ...s, output: live[i]! }))).judged;
   process.stdout.write(`${JSON.stringify({ bench: 'stroke-learning', what: 'live optimiser, 1 step', ...baseline })}\n`);
 
@@ -74,14 +76,15 @@ export async function runStrokeLearningBench(argv: string[]): Promise<void> {
   const keyframesAt = seconds();
   const painter = createPainterNet(STROKE_PAINTER_SHAPE);
   const trainer = createKeyframeTrainer(painter, network, STROKE);
-  trainer.setKeyframes(keyframes);
+  trainer.setKeyframes(await asStreamed(keyframes));
   const rows: { seconds: number; steps: number; referenceGap: number; patchGap: number }[] = [];
   let sheet: RgbImage | undefined;
   let next = keyframesAt;
   const limit = Number(values.seconds);
   for (;;) {
     if (seconds() >= next || seconds() >= limit) {
-      const outputs = await Promise.all(stills.map((s) => paintImage(painter, s.photo)));
+      // Painted from the photos as a stream sends them (JPEG), judged against the clean frames' stills.
+      const outputs = await Promise.all(streamed.map((photo) => paintImage(painter, photo)));
       const result = judgeAgainstStills(stills.map((s, i) => ({ ...s, output: outputs[i]! })));
       sheet = result.sheet;
       const row = { seconds: seconds(), steps: trainer.steps, referenceGap: result.judged.referenceGap, patchGap: result.judged.patchGap };

@@ -29,10 +29,10 @@ interface StyleEntry {
 
 const BADGE: Record<PainterStatus['state'], { text: string; title: string }> = {
   waiting: { text: 'painter queued', title: 'Its live painter starts learning once the styles before it have learnt theirs.' },
-  learning: { text: 'learning…', title: 'The server is teaching a live painter this style (about a minute or two). Once it is ready, a stream in this style with the learned painter on paints at full size from its first frame.' },
-  ready: { text: 'painter ready', title: 'A live painter has learnt this style: with the learned painter on, a stream in it paints at full size from its first frame.' },
+  learning: { text: 'learning…', title: 'The optimiser is painting keyframes in this style and the server is teaching its live painter to copy them (a few minutes, in the background). Until then a stream in it is painted by the optimiser; once ready, the painter paints every frame at full size.' },
+  ready: { text: 'painter ready', title: 'A live painter has learnt this style: a stream in it paints at full size from its first frame.' },
   failed: { text: '', title: '' },
-  dropped: { text: 'painter not learnt', title: 'Too many styles were waiting to learn their live painter, so this one was skipped: a stream in it learns its own while it plays.' },
+  dropped: { text: 'painter not learnt', title: 'Too many styles were waiting to learn their live painter, so this one was skipped: the optimiser paints a stream in it.' },
 };
 /** While a painter learns, the list is re-read this often (at most this many times). */
 const TRAINING_POLL_MS = 5000;

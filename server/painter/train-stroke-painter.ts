@@ -15,7 +15,7 @@ import { createKeyframeTrainer } from '../engine/painter-net/keyframe-trainer.js
 import type { PainterCache } from './painter-cache.js';
 import { strokePainterFor } from './stroke-painter-key.js';
 import { freshPainter } from './painter-cache.js';
-import { paintKeyframes } from './keyframes.js';
+import { asStreamed, paintKeyframes } from './keyframes.js';
 import { PAINTER_TUNING } from './painter-tuning.js';
 import type { StyleLibrary } from '../styles/style-library.js';
 import { clipTrainingSamples, shippedTrainingSamples } from './training-frames.js';
@@ -66,7 +66,8 @@ export async function trainStrokePainter(network: FeatureNetwork, styles: StyleL
     const keyframes = await paintKeyframes(network, style, frames, { styleStrength: DEFAULTS.styleStrength, steps: lesson.keyframeSteps ?? STROKE.keyframeSteps }, { onKeyframe: (done) => painting?.update(done, done) });
     painting?.stop();
     const trainer = createKeyframeTrainer(painter, network, STROKE);
-    trainer.setKeyframes(keyframes);
+    // The live stream's painter: it learns from the photos as a stream sends them (JPEG).
+    trainer.setKeyframes(await asStreamed(keyframes));
     const progress = hooks.progress?.(stepsHere, 'train');
     let loss = Number.NaN;
     try {
