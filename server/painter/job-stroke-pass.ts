@@ -42,7 +42,7 @@ export async function strokePainterForChunk(
   if (learned && meta.steps >= STROKE.minSteps) return { painter, stepsHere: 0, stepsInAll: meta.steps };
   // The painter goes back to the caller only when taught and kept; on any failure it is freed here.
   try {
-    const frames = spread(await chunkFrames(task), STROKE.jobKeyframes);
+    const frames = await chunkKeyframes(task, STROKE.jobKeyframes);
     checkAborted();
     const style = await decodeImage(task.stylePath, { longSide: styleLongSide(task.workSize, network.minSide), minShortSide: network.minSide });
     const total = frames.length + STROKE.jobSteps;
@@ -68,10 +68,15 @@ export async function strokePainterForChunk(
   }
 }
 
-/** The chunk's own frames at the working size (what the keyframes are chosen from). */
-async function chunkFrames(task: ChunkTask): Promise<RgbImage[]> {
+/** `count` frames spread over the chunk, at the working size (only those are kept while it is decoded). */
+async function chunkKeyframes(task: ChunkTask, count: number): Promise<RgbImage[]> {
   const { chunk, workSize } = task;
+  const indices = Array.from({ length: chunk.end - chunk.start }, (_, k) => chunk.start + k);
+  const wanted = new Set(spread(indices, count));
   const out: RgbImage[] = [];
-  for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: chunk.start, end: chunk.end })) out.push({ ...workSize, data });
+  let index = chunk.start;
+  for await (const data of decodeRgbFrames(task.input, task.info, workSize, { start: chunk.start, end: chunk.end })) {
+    if (wanted.has(index++)) out.push({ ...workSize, data });
+  }
   return out;
 }

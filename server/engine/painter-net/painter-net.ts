@@ -11,7 +11,7 @@
  * which starts at zero (last layer initialised at 0), so an untrained painter returns the photo.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRandom, uniformArray } from '../random.js';
+import { convSpecs, createPainterWeights, type WeightSpec } from './painter-weights.js';
 import { BLOCK, convSame, depthToSpace, gridFreeBlur, instanceNorm, patchify } from './painter-layers.js';
 
 import { DEFAULT_PAINTER_SHAPE, type PainterShape } from './painter-key.js';
@@ -32,59 +32,29 @@ export interface PainterNet {
   dispose(): void;
 }
 
-interface Spec {
-  name: string;
-  shape: number[];
-  /** 'he': He-uniform for a conv with fan-in = product of all but the last dim; 'zero'; 'one'. */
-  init: 'he' | 'zero' | 'one';
-}
-
-function specs({ channels: c, blocks }: PainterShape): Spec[] {
-  const conv = (name: string, shape: number[], init: Spec['init'] = 'he'): Spec[] => [
-    { name: `${name}/kernel`, shape, init },
-    { name: `${name}/bias`, shape: [shape[3]!], init: 'zero' },
-  ];
-  const norm = (name: string): Spec[] => [
+function specs({ channels: c, blocks }: PainterShape): WeightSpec[] {
+  const norm = (name: string): WeightSpec[] => [
     { name: `${name}/scale`, shape: [c], init: 'one' },
     { name: `${name}/shift`, shape: [c], init: 'zero' },
   ];
-  const out: Spec[] = [...conv('in', [BLOCK, BLOCK, 3, c]), ...norm('in_norm')];
+  const out: WeightSpec[] = [...convSpecs('in', [BLOCK, BLOCK, 3, c]), ...norm('in_norm')];
   for (let i = 0; i < blocks; i++) {
-    out.push(...conv(`res${i}_a`, [3, 3, c, c]), ...norm(`res${i}_a_norm`), ...conv(`res${i}_b`, [3, 3, c, c]), ...norm(`res${i}_b_norm`));
+    out.push(...convSpecs(`res${i}_a`, [3, 3, c, c]), ...norm(`res${i}_a_norm`), ...convSpecs(`res${i}_b`, [3, 3, c, c]), ...norm(`res${i}_b_norm`));
   }
-  out.push(...conv('out', [1, 1, c, BLOCK * BLOCK * 3], 'zero'));
+  out.push(...convSpecs('out', [1, 1, c, BLOCK * BLOCK * 3], 'zero'));
   return out;
 }
 
-function initial(spec: Spec, random: () => number): Float32Array {
-  const size = spec.shape.reduce((a, b) => a * b, 1);
-  if (spec.init === 'zero') return new Float32Array(size);
-  if (spec.init === 'one') return new Float32Array(size).fill(1);
-  const fanIn = size / spec.shape[spec.shape.length - 1]!;
-  const limit = Math.sqrt(6 / fanIn);
-  return uniformArray(size, random, -limit, limit);
-}
-
-/** tfjs wants every variable name unique in the process. */
-let painters = 0;
-
 export function createPainterNet(shape: PainterShape = DEFAULT_PAINTER_SHAPE, seed = 1): PainterNet {
   if (shape.kind === 'unet') return createUnetPainterNet(shape, seed);
-  const id = ++painters;
-  const random = createRandom(seed);
-  const list = specs(shape);
-  const vars = new Map<string, tf.Variable>();
-  // tidy frees the initial tensors; variables survive it.
-  tf.tidy(() => {
-    for (const spec of list) vars.set(spec.name, tf.variable(tf.tensor(initial(spec, random), spec.shape), true, `painter${id}/${spec.name}`));
-  });
-  const v = (name: string): tf.Variable => vars.get(name)!;
+  const weights = createPainterWeights(specs(shape), 'painter', seed);
+  const v = weights.get;
   const conv = (x: tf.Tensor4D, name: string): tf.Tensor4D => convSame(x, v(`${name}/kernel`) as tf.Tensor4D, v(`${name}/bias`) as tf.Tensor1D);
   const norm = (x: tf.Tensor4D, name: string): tf.Tensor4D => instanceNorm(x, v(`${name}/scale`) as tf.Tensor1D, v(`${name}/shift`) as tf.Tensor1D);
 
   return {
     shape,
-    variables: [...vars.values()],
+    variables: weights.variables,
     apply(photo) {
       const [, h, w] = photo.shape;
       if (h % BLOCK || w % BLOCK) throw new RangeError(`the painter needs sizes that are multiples of ${BLOCK}, got ${w}×${h}`);
@@ -99,26 +69,9 @@ export function createPainterNet(shape: PainterShape = DEFAULT_PAINTER_SHAPE, se
         return tf.clipByValue(tf.add(photo, change), 0, 1) as tf.Tensor4D;
       });
     },
-    async read() {
-      const out = new Map<string, { shape: number[]; values: Float32Array }>();
-      for (const spec of list) out.set(spec.name, { shape: [...spec.shape], values: (await v(spec.name).data()) as Float32Array });
-      return out;
-    },
-    write(weights) {
-      for (const spec of list) {
-        const given = weights.get(spec.name);
-        if (!given || given.shape.join('×') !== spec.shape.join('×')) {
-          throw new RangeError(`painter weight ${spec.name}: expected ${spec.shape.join('×')}, got ${given ? given.shape.join('×') : 'nothing'}`);
-        }
-      }
-      tf.tidy(() => {
-        for (const spec of list) v(spec.name).assign(tf.tensor(weights.get(spec.name)!.values, spec.shape));
-      });
-    },
-    dispose() {
-      for (const variable of vars.values()) variable.dispose();
-      vars.clear();
-    },
+    read: () => weights.read(),
+    write: (stored) => weights.write(stored),
+    dispose: () => weights.dispose(),
   };
 }
 

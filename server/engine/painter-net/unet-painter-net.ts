@@ -18,56 +18,31 @@
  * starts at zero, so an untrained painter returns the photo.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRandom, uniformArray } from '../random.js';
 import { convSame, depthToSpace, spaceToDepthTrainable } from './painter-layers.js';
 import type { PainterShape } from './painter-key.js';
 import type { PainterNet } from './painter-net.js';
+import { convSpecs, createPainterWeights, type WeightSpec } from './painter-weights.js';
 
 /** The U-Net halves the size twice: frames must be multiples of this. */
 export const UNET_BLOCK = 4;
 
-interface Spec {
-  name: string;
-  shape: number[];
-  init: 'he' | 'zero';
-}
-
-function specs({ channels: c, blocks }: PainterShape): Spec[] {
-  const conv = (name: string, k: number, cin: number, cout: number, init: Spec['init'] = 'he'): Spec[] => [
-    { name: `${name}/kernel`, shape: [k, k, cin, cout], init },
-    { name: `${name}/bias`, shape: [cout], init: 'zero' },
-  ];
-  const out: Spec[] = [...conv('e0', 3, 3, c), ...conv('down1', 1, 4 * c, 2 * c), ...conv('e1', 3, 2 * c, 2 * c), ...conv('down2', 1, 8 * c, 4 * c)];
+function specs({ channels: c, blocks }: PainterShape): WeightSpec[] {
+  const conv = (name: string, k: number, cin: number, cout: number, init: WeightSpec['init'] = 'he'): WeightSpec[] => convSpecs(name, [k, k, cin, cout], init);
+  const out: WeightSpec[] = [...conv('e0', 3, 3, c), ...conv('down1', 1, 4 * c, 2 * c), ...conv('e1', 3, 2 * c, 2 * c), ...conv('down2', 1, 8 * c, 4 * c)];
   for (let i = 0; i < blocks; i++) out.push(...conv(`res${i}_a`, 3, 4 * c, 4 * c), ...conv(`res${i}_b`, 3, 4 * c, 4 * c));
   out.push(...conv('up2', 1, 4 * c, 8 * c), ...conv('m1', 3, 2 * c, 2 * c), ...conv('up1', 1, 2 * c, 4 * c), ...conv('m0', 3, c, c), ...conv('out', 3, c, 3, 'zero'));
   return out;
 }
 
-function initial(spec: Spec, random: () => number): Float32Array {
-  const size = spec.shape.reduce((a, b) => a * b, 1);
-  if (spec.init === 'zero') return new Float32Array(size);
-  const fanIn = size / spec.shape[spec.shape.length - 1]!;
-  const limit = Math.sqrt(6 / fanIn);
-  return uniformArray(size, random, -limit, limit);
-}
-
-let painters = 0;
-
 export function createUnetPainterNet(shape: PainterShape, seed = 1): PainterNet {
-  const id = ++painters;
-  const random = createRandom(seed);
-  const list = specs(shape);
-  const vars = new Map<string, tf.Variable>();
-  tf.tidy(() => {
-    for (const spec of list) vars.set(spec.name, tf.variable(tf.tensor(initial(spec, random), spec.shape), true, `unet${id}/${spec.name}`));
-  });
-  const v = (name: string): tf.Variable => vars.get(name)!;
+  const weights = createPainterWeights(specs(shape), 'unet', seed);
+  const v = weights.get;
   const conv = (x: tf.Tensor4D, name: string): tf.Tensor4D => convSame(x, v(`${name}/kernel`) as tf.Tensor4D, v(`${name}/bias`) as tf.Tensor1D);
   const relu = (x: tf.Tensor): tf.Tensor4D => tf.relu(x) as tf.Tensor4D;
 
   return {
     shape,
-    variables: [...vars.values()],
+    variables: weights.variables,
     apply(photo) {
       const [, h, w] = photo.shape;
       if (h % UNET_BLOCK || w % UNET_BLOCK) throw new RangeError(`the painter needs sizes that are multiples of ${UNET_BLOCK}, got ${w}×${h}`);
@@ -82,26 +57,9 @@ export function createUnetPainterNet(shape: PainterShape, seed = 1): PainterNet 
         return tf.clipByValue(tf.add(photo, conv(m0, 'out')), 0, 1) as tf.Tensor4D;
       });
     },
-    async read() {
-      const out = new Map<string, { shape: number[]; values: Float32Array }>();
-      for (const spec of list) out.set(spec.name, { shape: [...spec.shape], values: (await v(spec.name).data()) as Float32Array });
-      return out;
-    },
-    write(weights) {
-      for (const spec of list) {
-        const given = weights.get(spec.name);
-        if (!given || given.shape.join('×') !== spec.shape.join('×')) {
-          throw new RangeError(`painter weight ${spec.name}: expected ${spec.shape.join('×')}, got ${given ? given.shape.join('×') : 'nothing'}`);
-        }
-      }
-      tf.tidy(() => {
-        for (const spec of list) v(spec.name).assign(tf.tensor(weights.get(spec.name)!.values, spec.shape));
-      });
-    },
-    dispose() {
-      for (const variable of vars.values()) variable.dispose();
-      vars.clear();
-    },
+    read: () => weights.read(),
+    write: (stored) => weights.write(stored),
+    dispose: () => weights.dispose(),
   };
 }
 

@@ -39,26 +39,31 @@ export async function createStrokeLivePainter(options: StrokeLivePainterOptions)
   let disposed = false;
 
   const name = `${painterKey(options.what)}${PAINTER_EXTENSION}`;
-  /** Files said to be damaged (once each, not every look). */
-  const damaged = new Set<string>();
+  /**
+   * Files already opened and passed over (damaged, or not trained far enough), by their mtime:
+   * not opened again every look until a new save replaces them (warned once per version).
+   */
+  const passedOver = new Map<string, number>();
 
   /** Opens the first kept painter trained far enough, if any (read only: nothing is written). */
   async function look(): Promise<void> {
     lookedAt = performance.now();
     for (const dir of options.dirs) {
       const file = path.join(dir, name);
-      if (damaged.has(file) || !(await stat(file).then((s) => s.isFile(), () => false))) continue;
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile() || passedOver.get(file) === info.mtimeMs) continue;
       try {
         const opened = await loadPainter(file);
         if (disposed || opened.meta.steps < PAINTER_TUNING.stroke.minSteps) {
           opened.painter.dispose();
+          passedOver.set(file, info.mtimeMs);
           continue;
         }
         painter = opened.painter;
         meta = opened.meta;
         return;
       } catch (error) {
-        damaged.add(file);
+        passedOver.set(file, info.mtimeMs);
         options.warn?.((error as Error).message);
       }
     }
